@@ -1,0 +1,42 @@
+# basemail: all, check, install, run, clean.
+TOP=		.
+include mk/defs.mk
+
+PROGDIRS=	$(patsubst %/Makefile,%,$(sort $(wildcard bin/*/Makefile \
+		    sbin/*/Makefile libexec/*/Makefile)))
+TESTDIRS=	$(patsubst %/Makefile,%,$(sort $(wildcard tests/*/Makefile)))
+MANPAGES=	$(sort $(wildcard share/man/man*/*.[0-9]))
+
+all: lib
+	@for d in $(PROGDIRS); do $(MAKE) -C $$d all || exit 1; done
+
+lib:
+	$(MAKE) -C lib/libmail all
+
+deps:
+	@sh mk/deps.sh
+
+tests: all
+	@for d in $(TESTDIRS); do $(MAKE) -C $$d all || exit 1; done
+
+check: deps
+	$(MAKE) tests
+	@sh mk/check.sh
+
+lint:
+	mandoc -Tlint -Wwarning $(MANPAGES)
+
+run: deps
+	$(MAKE) all
+	@sh mk/run.sh
+
+install: all
+	@for d in $(PROGDIRS); do $(MAKE) -C $$d install || exit 1; done
+	@sh mk/install-data.sh "$(DESTDIR)" "$(PREFIX)"
+
+clean:
+	$(MAKE) -C lib/libmail clean
+	@for d in $(PROGDIRS) $(TESTDIRS); do $(MAKE) -C $$d clean; done
+	rm -rf tests/results.db
+
+.PHONY: all lib deps tests check lint run install clean

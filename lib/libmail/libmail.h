@@ -1,0 +1,299 @@
+/*
+ * libmail: the internal library of basemail.  One section per file of
+ * lib/libmail; each section is owned by that file.
+ */
+#ifndef LIBMAIL_H
+#define LIBMAIL_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#ifndef __dead
+#define __dead		__attribute__((__noreturn__))
+#endif
+
+#define MAIL_CONF	"/etc/mail/mail.conf"
+
+/* RFC 5321 section 4.5.3.1 limits. */
+#define ADDR_LOCAL_MAX	64
+#define ADDR_DOMAIN_MAX	255
+#define ADDR_MAX	254
+
+/* ---- conf.c: mail.conf(5) ---------------------------------------- */
+
+#define LISTEN_PLAIN		0
+#define LISTEN_SUBMISSION	1
+#define LISTEN_SMTPS		2
+
+struct conf_listen {
+	char	host[64];		/* numeric address, no brackets */
+	char	port[8];
+	int	family;			/* AF_INET or AF_INET6 */
+	int	mode;			/* LISTEN_* */
+};
+
+struct conf_net {
+	int		family;		/* AF_INET or AF_INET6 */
+	unsigned char	addr[16];	/* network byte order */
+	int		prefix;		/* bits */
+};
+
+struct conf {
+	char		 path[PATH_MAX];	/* the file that was read */
+	char		 hostname[ADDR_DOMAIN_MAX + 1];
+	struct conf_listen *listen;
+	size_t		 nlisten;
+	char		 user[64];
+	char		 spool[PATH_MAX];
+	char		 mapdir[PATH_MAX];
+	char		 maildir[PATH_MAX];	/* template with %d and %u */
+	struct conf_net	*relaynets;
+	size_t		 nrelaynets;
+	char		 relayhost[ADDR_DOMAIN_MAX + 1]; /* "" when unset */
+	char		 relayport[8];
+	uint64_t	 maxsize;		/* bytes */
+	size_t		 maxrcpt;
+	char		 recipient_delimiter[8]; /* "" disables it */
+	time_t		 queue_lifetime;	/* seconds */
+	char		 postmaster[ADDR_MAX + 1];
+	char		 tls_cert[PATH_MAX];	/* "" when unset */
+	char		 tls_key[PATH_MAX];
+	/* mailadduser(8) */
+	char		 attic[PATH_MAX];	/* deleted Maildirs wait here */
+	time_t		 delete_grace;		/* seconds, default 2d */
+	/* smtpd(8) limits */
+	time_t		 command_timeout;	/* default 5m */
+	time_t		 data_timeout;		/* default 10m */
+	size_t		 max_errors;		/* default 10 */
+	size_t		 max_sessions;		/* default 100 */
+	size_t		 max_sessions_per_ip;	/* default 20 */
+	/* deliver(8) */
+	time_t		*retry_schedule;	/* growing intervals, seconds */
+	size_t		 nretry_schedule;
+	time_t		 delay_warning;		/* 0: none */
+	size_t		 max_deliveries;	/* concurrent, default 20 */
+	size_t		 max_per_destination;	/* default 4 */
+};
+
+/*
+ * Reads a mail.conf(5) file into conf; path NULL means MAIL_CONF.  On an
+ * error, returns -1 with a message "file:line: reason" (or "file:
+ * reason") in err; the caller exits with EX_CONFIG.
+ */
+int	 conf_load(struct conf *, const char *path, char *err, size_t errlen);
+void	 conf_free(struct conf *);
+/* "35M" -> bytes, "5d" -> seconds; -1 on a bad value. */
+int	 conf_parse_size(const char *, uint64_t *);
+int	 conf_parse_duration(const char *, time_t *);
+/* 1 when sa is inside one of relaynets. */
+int	 conf_relaynet_match(const struct conf *, const struct sockaddr *);
+/* Looks up conf->user: uid, gid; -1 (with a message in err) if absent or root. */
+int	 conf_user_ids(const struct conf *, uid_t *, gid_t *, char *err,
+	    size_t errlen);
+
+/* ---- addr.c: addresses ------------------------------------------- */
+
+struct mailaddr {
+	char	local[ADDR_LOCAL_MAX + 3];	/* +2 for a quoted form */
+	char	domain[ADDR_DOMAIN_MAX + 1];	/* lower case */
+};
+
+/*
+ * Parses "local@domain" (RFC 5321 Mailbox: dot-atom or quoted-string
+ * local part, a domain name; no address literals).  The domain is
+ * lower-cased; a trailing dot is refused.  Returns 0, or -1 with a
+ * static reason in *errstr.
+ */
+int	 addr_parse(const char *, struct mailaddr *, const char **errstr);
+/*
+ * Like addr_parse, and also refuses what could become a path or a
+ * surprise in a file: '/', a leading '.', "..", control characters,
+ * quoted local parts, ':' and ',' (the map separators).  For
+ * mailboxes and everything the admin commands write.
+ */
+int	 addr_parse_safe(const char *, struct mailaddr *, const char **errstr);
+/* Checks a domain name (letters, digits, '-', dots); 0 or -1. */
+int	 addr_domain_valid(const char *, const char **errstr);
+/* "local@domain" in lower case: the key of every map; -1 if too long. */
+int	 addr_key(const struct mailaddr *, char *, size_t);
+/*
+ * Splits a "+tag" off the local part at the first of the delimiter
+ * characters: base gets the address without it.  Returns 1 if a tag
+ * was split off, 0 if not (base is a copy).
+ */
+int	 addr_strip_tag(const struct mailaddr *, const char *delimiters,
+	    struct mailaddr *base);
+/* Lower-cases a string in place (ASCII only). */
+void	 addr_lower(char *);
+
+/* ---- log.c: syslog, or stderr in the foreground ------------------- */
+
+void	 log_init(const char *ident, int foreground);
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+__dead void fatal(const char *, ...) __attribute__((format(printf, 1, 2)));
+__dead void fatalx(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- map.c: Berkeley DB hash maps, read side and build side ------- */
+
+/*
+ * Keys and values are stored with their trailing NUL, keys in lower
+ * case, as Postfix's postmap writes hash: tables.
+ */
+struct map;
+
+/* Opens mapdir/name.db read-only; NULL (errno set) on failure. */
+struct map	*map_open(const char *mapdir, const char *name);
+/*
+ * Looks key up (folded to lower case).  Returns 1 and copies the value
+ * into val, 0 if absent, -1 on an error (the map cannot be read, or
+ * the value does not fit).
+ */
+int		 map_lookup(struct map *, const char *key, char *val,
+		    size_t vallen);
+/* Reopens the map if the file on disk was replaced; 0 or -1. */
+int		 map_refresh(struct map *);
+void		 map_close(struct map *);
+
+/* Writes a new .db: open a temporary file, put each pair, commit. */
+struct map_builder;
+struct map_builder *map_build_begin(const char *dbpath);
+int		 map_build_put(struct map_builder *, const char *key,
+		    const char *val);	/* 1 if the key exists already */
+/* fsyncs the temporary file and renames it over dbpath. */
+int		 map_build_commit(struct map_builder *);
+void		 map_build_abort(struct map_builder *);
+
+/* ---- mapsrc.c: the text maps (mailmaps(5)) ------------------------ */
+
+#define MAP_DOMAINS	0
+#define MAP_USERS	1
+#define MAP_ALIASES	2
+#define MAP_COUNT	3
+
+extern const char *const mapsrc_names[MAP_COUNT]; /* "domains", ... */
+
+/* One line of a text map; comments and blank lines have key NULL. */
+struct mapsrc_line {
+	char	*text;		/* the line as written, without newline */
+	char	*key;		/* lower case */
+	char	*value;		/* normalised value, as stored in the .db */
+	size_t	 lineno;
+};
+
+struct mapsrc {
+	int			 kind;		/* MAP_* */
+	char			 path[PATH_MAX];
+	struct mapsrc_line	*lines;
+	size_t			 nlines;
+};
+
+/* The three sources of a mapdir, as the admin commands edit them. */
+struct mapset {
+	char		mapdir[PATH_MAX];
+	int		lockfd;
+	struct mapsrc	src[MAP_COUNT];
+};
+
+/*
+ * Takes the exclusive lock of mapdir (mapdir/.lock) and reads the three
+ * sources (a missing source is an empty map).  Each bad line is
+ * reported with warnx(3) as "file:line: reason"; returns the number of
+ * errors, or -1 if a file cannot be read.
+ */
+int	 mapset_open(struct mapset *, const char *mapdir, int lock);
+/* Cross-checks of mailmaps(5); reports like mapset_open; error count. */
+int	 mapset_check(struct mapset *);
+/* Entry lookup in a source: the line, or NULL. */
+struct mapsrc_line *mapsrc_find(struct mapsrc *, const char *key);
+/* Appends, replaces or removes an entry (text is the whole line). */
+int	 mapsrc_add(struct mapsrc *, const char *text);
+int	 mapsrc_replace(struct mapsrc *, struct mapsrc_line *, const char *text);
+void	 mapsrc_remove(struct mapsrc *, struct mapsrc_line *);
+/*
+ * Writes the given sources (bit mask of 1 << MAP_*) and their .db to
+ * temporary files, fsyncs them and renames them into place, with the
+ * modes of mailmaps(5).  0 or -1 (with warn(3)); on -1 nothing changed.
+ */
+int	 mapset_install(struct mapset *, int which, gid_t usersgid);
+void	 mapset_close(struct mapset *);
+/* Domain attributes: "maxusers=100" -> value of "maxusers", or NULL. */
+const char *mapsrc_domain_attr(const char *value, const char *attr,
+	    char *buf, size_t buflen);
+
+/* ---- passwd.c: password hashes in Dovecot's schemes --------------- */
+
+/* 1 if scheme is one we can write (BLF-CRYPT, SHA512-CRYPT, ...). */
+int	 passwd_scheme_valid(const char *scheme);
+/* Hashes clear into "{SCHEME}hash"; 0 or -1. */
+int	 passwd_hash(const char *scheme, const char *clear, char *out,
+	    size_t outlen);
+/* 1 if clear matches stored "{SCHEME}...", 0 if not, -1 unsupported. */
+int	 passwd_verify(const char *stored, const char *clear);
+/* 1 if hash is "{SCHEME}..." of a scheme we can verify (for -H). */
+int	 passwd_hash_valid(const char *hash);
+
+/* ---- maildir.c: Maildirs ------------------------------------------- */
+
+/* Expands the maildir template for an address into buf; 0 or -1. */
+int	 maildir_path(const char *tmpl, const struct mailaddr *, char *buf,
+	    size_t buflen);
+/* Creates dir and its tmp, new, cur (mode 0700, owner uid:gid). */
+int	 maildir_create(const char *dir, uid_t, gid_t);
+/* Bytes used by the messages of a Maildir (Maildir++ maildirsize). */
+int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
+
+/* ---- spool.c: the queue (smtpd, deliver, mailq, sendmail) --------- */
+
+/*
+ * Layout, all owned by the mail user, mode 0700:
+ *	SPOOL/tmp/ID		a message being received; never read by deliver
+ *	SPOOL/queue/ID		a committed message (the commit is the rename)
+ *	SPOOL/state/ID		deliver's per-recipient progress for ID
+ *	SPOOL/wakeup		a FIFO: one byte written there wakes deliver
+ *
+ * A queue file is an envelope, one record a line, then an empty line,
+ * then the message with LF line ends (no CR at all):
+ *	V 1			format version, first line
+ *	I ID			the queue ID
+ *	T 1764150000		arrival time, seconds since the epoch
+ *	S sender@domain		envelope sender; "S " alone for <>
+ *	R rcpt@domain		one line per recipient, as accepted
+ *	(other one-letter records may be added; readers skip unknown ones)
+ * A queue ID is 16 lower-case hexadecimal digits (time, then random).
+ */
+#define SPOOL_IDLEN	16
+
+struct spool_msg {
+	char	id[SPOOL_IDLEN + 1];
+	char	tmppath[PATH_MAX];
+	char	path[PATH_MAX];		/* SPOOL/queue/ID after the commit */
+	int	fd;
+	FILE	*fp;			/* buffered writer on fd */
+	int	spooldirfd;
+};
+
+/* Creates the spool's directories and FIFO if missing; 0 or -1. */
+int	 spool_init(const char *spool);
+/* Opens SPOOL/tmp/ID for a new message; 0 or -1 (errno set). */
+int	 spool_create(const char *spool, struct spool_msg *);
+/* Writes the envelope: sender "" for <>; 0 or -1. */
+int	 spool_envelope(struct spool_msg *, time_t, const char *sender,
+	    char *const *rcpts, size_t nrcpts);
+/* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
+int	 spool_commit(struct spool_msg *);
+/* Removes the temporary file; safe after a failed commit. */
+void	 spool_abort(struct spool_msg *);
+/* Writes one byte into SPOOL/wakeup without blocking. */
+void	 spool_wakeup(const char *spool);
+
+#endif /* !LIBMAIL_H */

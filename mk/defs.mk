@@ -1,0 +1,23 @@
+# Common definitions for every Makefile of the tree (GNU make).
+# TOP is set by the including Makefile to the root of the tree.
+
+CC?=		cc
+CFLAGS?=	-O2 -g
+CWARN=		-Wall -Wextra -Werror -Wno-unused-parameter
+BSD_CFLAGS:=	$(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
+BSD_LIBS:=	$(shell pkg-config --libs libbsd-overlay 2>/dev/null)
+CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS)
+LIBMAIL=	$(TOP)/lib/libmail/libmail.a
+LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(BSD_LIBS)
+
+PREFIX?=	/usr/local
+DESTDIR?=
+BINDIR=		$(PREFIX)/bin
+SBINDIR=	$(PREFIX)/sbin
+LIBEXECDIR=	$(PREFIX)/libexec
+MANDIR=		$(PREFIX)/share/man
+ETCDIR=		$(PREFIX)/etc/mail
+INSTALL?=	install
+
+%.o: %.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CWARN) -c -o $@ $<

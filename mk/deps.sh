@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs the Debian packages that basemail builds, runs and tests with,
+# when some are missing; says which.  Postfix is preseeded to "No
+# configuration" so that no daemon of it runs: we only use postmap(1)
+# and smtp-sink(1) from it, and Dovecot only through doveadm(1).
+PKGS="build-essential pkg-config clang libbsd-dev libmd-dev libdb-dev
+libcrypt-dev libargon2-dev libtls-dev kyua atf-sh libatf-dev mandoc
+dovecot-core swaks postfix python3 python3-aiosmtpd dnsmasq-base
+netcat-openbsd"
+
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null |
+	    grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing Debian packages:$missing"
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "deps: not root and no sudo; install:$missing" >&2
+		exit 1
+	}
+	sudo=sudo
+fi
+echo "postfix postfix/main_mailer_type select No configuration" |
+    $sudo debconf-set-selections
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q || exit 1
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    --no-install-recommends $missing || exit 1

@@ -1,0 +1,81 @@
+# Shared helpers of the atf-sh tests; each test script sources it with
+#	. "$(atf_get_srcdir)/../common.sh"
+# Every test works in a scratch tree under its own work directory and
+# never touches the system's /etc/mail or spool.
+
+TOP=$(cd "$(atf_get_srcdir)/../.." && pwd)
+for _d in "$TOP"/bin/* "$TOP"/sbin/* "$TOP"/libexec/*; do
+	[ -d "$_d" ] && PATH=$_d:$PATH
+done
+export PATH
+
+# mkconf [extra mail.conf lines...]: makes ./sb with mail.conf, empty
+# maps, a spool and a Maildir root, run by the invoking user; sets SB
+# and CONF.
+mkconf()
+{
+	SB=$(pwd)/sb
+	CONF=$SB/etc/mail.conf
+	mkdir -p "$SB/etc" "$SB/maps" "$SB/spool" "$SB/vhosts" "$SB/attic"
+	chmod 0700 "$SB/spool"
+	{
+		echo "hostname mx.test.invalid"
+		echo "user $(id -un)"
+		echo "spool $SB/spool"
+		echo "mapdir $SB/maps"
+		echo "maildir $SB/vhosts/%d/%u"
+		echo "attic $SB/attic"
+		echo "postmaster postmaster@test.invalid"
+		for _l in "$@"; do echo "$_l"; done
+	} >"$CONF"
+	: >"$SB/maps/domains"
+	: >"$SB/maps/users"
+	: >"$SB/maps/aliases"
+}
+
+# snapshot NAME: records the contents, modes and names of every file
+# under $SB into NAME, to show later that a refused command changed
+# nothing (compare with: atf_check -o file:NAME snapshot_print).
+snapshot_print()
+{
+	(cd "$SB" && find . -path ./spool -prune -o -print | LC_ALL=C sort |
+	    while read -r f; do
+		if [ -f "$f" ]; then
+			printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" \
+			    "$(sha256sum <"$f" | cut -c1-64)"
+		else
+			printf '%s %s\n' "$f" "$(stat -c %a "$f")"
+		fi
+	done)
+}
+snapshot()
+{
+	snapshot_print >"$1"
+}
+
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port()
+{
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# stop_pidfile FILE: kills the process whose PID is in FILE, if any.
+stop_pidfile()
+{
+	[ -f "$1" ] || return 0
+	kill "$(cat "$1")" 2>/dev/null
+	_i=0
+	while kill -0 "$(cat "$1")" 2>/dev/null && [ $_i -lt 50 ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	kill -9 "$(cat "$1")" 2>/dev/null
+	return 0
+}
+
+# postmap_q KEY FILE: Postfix's answer for KEY in hash:FILE, with an
+# empty main.cf of our own (Postfix is installed unconfigured).
+postmap_q()
+{
+	mkdir -p pfconf && : >pfconf/main.cf
+	postmap -c pfconf -q "$1" "hash:$2"
+}
