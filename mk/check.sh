@@ -1,5 +1,6 @@
 #!/bin/sh
 # Runs the test suite under Kyua and prints "N passed, N failed".
+# Arguments, if any, name test programs or folders (as kyua test takes).
 # Kyua runs as an unprivileged user: as the invoking user, or, when
 # invoked as root, as the user _basemailtest (created here), since the
 # commands refuse to run the mail system as root.
@@ -20,7 +21,7 @@ else
 	run="env HOME=$home"
 fi
 store=$home/results.db
-$run kyua test --store="$store" --kyuafile=Kyuafile >"$home/test.log" 2>&1
+$run kyua test --store="$store" --kyuafile=Kyuafile "$@" >"$home/test.log" 2>&1
 $run kyua report --store="$store" --verbose --results-filter=broken,failed
 $run kyua report --store="$store" >"$home/report.txt" 2>&1
 cat "$home/report.txt" | tail -n 3

@@ -252,6 +252,51 @@ int	 maildir_create(const char *dir, uid_t, gid_t);
 /* Bytes used by the messages of a Maildir (Maildir++ maildirsize). */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
+/* ---- resolve.c: what a recipient address means, from the maps ----- */
+
+struct resolver {
+	const struct conf *conf;
+	struct map	*domains;
+	struct map	*users;
+	struct map	*aliases;
+};
+
+#define RESOLVE_REMOTE	0	/* domain not hosted here */
+#define RESOLVE_LOCAL	1	/* hosted, and resolves to something */
+#define RESOLVE_UNKNOWN	2	/* hosted, but no mailbox, alias or catch-all */
+
+/* Opens the three maps of conf->mapdir; 0 or -1. */
+int	 resolver_open(struct resolver *, const struct conf *);
+/* Reopens the maps replaced on disk; 0 or -1. */
+int	 resolver_refresh(struct resolver *);
+void	 resolver_close(struct resolver *);
+/*
+ * For smtpd at RCPT time: RESOLVE_* for the address, or -1 if a map
+ * cannot be read (reply 451, never guess).  Applies alias domains,
+ * the recipient delimiter, aliases, catch-alls, and postmaster@ and
+ * abuse@ of every hosted domain.
+ */
+int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
+
+/* One final destination of a recipient after alias expansion. */
+struct resolve_target {
+	char		 addr[ADDR_MAX + 1];	/* final mailbox or remote address */
+	int		 local;			/* 1: a mailbox here */
+	char		 maildir[PATH_MAX];	/* local: the users map's home */
+	uint64_t	 quota;			/* local: bytes, 0 = none */
+};
+
+/*
+ * For deliver: expands an address recursively (aliases, alias domains,
+ * catch-alls, +tag, postmaster@/abuse@), duplicates removed.  Returns
+ * the number of targets in *targets (malloc'd; the caller frees), 0 if
+ * the address resolves to nothing (the caller bounces it), -1 if a map
+ * cannot be read (the caller defers), -2 on an alias loop with no
+ * target (the caller bounces, and logs).
+ */
+int	 resolve_expand(struct resolver *, const struct mailaddr *,
+	    struct resolve_target **targets);
+
 /* ---- spool.c: the queue (smtpd, deliver, mailq, sendmail) --------- */
 
 /*
