@@ -230,6 +230,22 @@ void	 mapset_close(struct mapset *);
 const char *mapsrc_domain_attr(const char *value, const char *attr,
 	    char *buf, size_t buflen);
 
+/* A users map value, "HASH:UID:GID:GECOS:HOME:SHELL:EXTRA", parsed. */
+struct mapsrc_user {
+	char		 hash[256];
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 home[PATH_MAX];
+	uint64_t	 quota;		/* bytes from userdb_quota_rule, 0 = none */
+	int		 nologin;	/* "nologin" among the extra fields */
+};
+/* Parses a users value (the line after "address:"); 0 or -1 + errstr. */
+int	 mapsrc_user_parse(const char *value, struct mapsrc_user *,
+	    const char **errstr);
+/* Formats a users value from its parts into buf; 0 or -1 if too long. */
+int	 mapsrc_user_format(const struct mapsrc_user *, char *buf,
+	    size_t buflen);
+
 /* ---- passwd.c: password hashes in Dovecot's schemes --------------- */
 
 /* 1 if scheme is one we can write (BLF-CRYPT, SHA512-CRYPT, ...). */
