@@ -23,7 +23,7 @@ results=$home/results.db
 $run kyua test -r "$results" "$@" >"$home/test.log" 2>&1
 grep -E -- '->  (failed|broken)' "$home/test.log" && {
 	$run kyua report -r "$results" --verbose \
-	    --results-filter=broken,failed | grep -v '^    [A-Z_]*='
+	    --results-filter=broken,failed | grep -v '^    [A-Za-z0-9_]*='
 }
 grep -E -- '->  skipped' "$home/test.log"
 $run kyua report -r "$results" | tail -n 2
