@@ -248,24 +248,73 @@ int	 mapsrc_user_format(const struct mapsrc_user *, char *buf,
 
 /* ---- passwd.c: password hashes in Dovecot's schemes --------------- */
 
+/*
+ * Schemes written: BLF-CRYPT (bcrypt "$2b$", cost 10), SHA512-CRYPT,
+ * SHA256-CRYPT, CRYPT (yescrypt).  Verified also: ARGON2ID, ARGON2I
+ * (Dovecot's "$argon2id$v=19$m=..,t=..,p=..$salt$hash") and PBKDF2
+ * (Dovecot's "$1$salt$rounds$hex", PBKDF2-HMAC-SHA1).  Scheme names
+ * are case-insensitive on input, written in upper case.
+ */
+#define PASSWD_HASH_MAX	600	/* room for any "{SCHEME}hash" we accept */
+
 /* 1 if scheme is one we can write (BLF-CRYPT, SHA512-CRYPT, ...). */
 int	 passwd_scheme_valid(const char *scheme);
-/* Hashes clear into "{SCHEME}hash"; 0 or -1. */
+/* Hashes clear into "{SCHEME}hash"; 0 or -1 (errno set). */
 int	 passwd_hash(const char *scheme, const char *clear, char *out,
 	    size_t outlen);
-/* 1 if clear matches stored "{SCHEME}...", 0 if not, -1 unsupported. */
+/*
+ * 1 if clear matches stored "{SCHEME}...", 0 if not, -1 if the scheme
+ * is unknown or the hash malformed.  Constant-time comparison.
+ */
 int	 passwd_verify(const char *stored, const char *clear);
-/* 1 if hash is "{SCHEME}..." of a scheme we can verify (for -H). */
+/*
+ * 1 if hash is a well-formed "{SCHEME}..." of a scheme we can verify,
+ * with nothing a passwd-file line would split on (for -H).
+ */
 int	 passwd_hash_valid(const char *hash);
 
 /* ---- maildir.c: Maildirs ------------------------------------------- */
 
-/* Expands the maildir template for an address into buf; 0 or -1. */
+/*
+ * Expands the maildir template for an address (checked by
+ * addr_parse_safe) into buf: %d the domain, %u the local part in
+ * lower case; any other '%' escape, a relative template, or a result
+ * too long is -1.
+ */
 int	 maildir_path(const char *tmpl, const struct mailaddr *, char *buf,
 	    size_t buflen);
-/* Creates dir and its tmp, new, cur (mode 0700, owner uid:gid). */
+/*
+ * Creates dir, its missing parents, and tmp, new, cur; what exists is
+ * kept.  New directories get mode 0700 and, when run as root, the
+ * owner uid:gid.  0 or -1 (errno set).
+ */
 int	 maildir_create(const char *dir, uid_t, gid_t);
-/* Bytes used by the messages of a Maildir (Maildir++ maildirsize). */
+/*
+ * Like maildir_create, but dir must not exist (EEXIST).  top gets the
+ * highest directory created, to undo it with maildir_remove; on -1
+ * nothing is left behind.
+ */
+int	 maildir_create_new(const char *dir, uid_t, gid_t, char *top,
+	    size_t toplen);
+/* Removes a directory tree; symbolic links are removed, not followed. */
+int	 maildir_remove(const char *dir);
+/*
+ * The attic: a deleted mailbox's Maildir is renamed to
+ * ATTIC/YYYYMMDDTHHMMSS.address (UTC time of the deletion), and a
+ * periodic job removes it once delete_grace has passed since that
+ * time.  maildir_attic_name builds the name; maildir_attic_move
+ * creates the attic if missing and renames dir there (EEXIST if the
+ * name is taken, EXDEV if the attic is on another file system).
+ */
+int	 maildir_attic_name(const char *attic, const char *addr, time_t,
+	    char *buf, size_t buflen);
+int	 maildir_attic_move(const char *dir, const char *attic,
+	    const char *addr, time_t, uid_t, gid_t, char *dest,
+	    size_t destlen);
+/*
+ * Bytes and messages in new/ and cur/ of the Maildir and of its
+ * Maildir++ folders, sizes from ",S=" in file names or else stat(2).
+ */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
