@@ -1,6 +1,7 @@
 /* Tests of lib/libmail/conf.c: mail.conf(5). */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -203,6 +204,34 @@ ATF_TC_BODY(missing_file, tc)
 
 	ATF_CHECK_EQ(conf_load(&c, "nonexistent.conf", err, sizeof(err)), -1);
 	ATF_CHECK_STREQ(err, "nonexistent.conf: No such file or directory");
+}
+
+ATF_TC_WITHOUT_HEAD(unreadable_file);
+ATF_TC_BODY(unreadable_file, tc)
+{
+	struct conf	c;
+
+	ATF_CHECK_EQ(conf_load(&c, ".", err, sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, ".: Is a directory");
+	if (getuid() == 0)
+		atf_tc_skip("root reads any file");
+	write_file(CONF, "maxrcpt 5\n");
+	ATF_REQUIRE(chmod(CONF, 0) == 0);
+	ATF_CHECK_EQ(conf_load(&c, CONF, err, sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, CONF ": Permission denied");
+}
+
+ATF_TC_WITHOUT_HEAD(error_leaves_nothing_to_free);
+ATF_TC_BODY(error_leaves_nothing_to_free, tc)
+{
+	struct conf	c;
+
+	ATF_CHECK_EQ(load(&c, "listen 127.0.0.1:25\nrelaynets 10.0.0.0/8\n"
+	    "retry_schedule 1m\nbogus\n"), -1);
+	ATF_CHECK(c.listen == NULL && c.relaynets == NULL &&
+	    c.retry_schedule == NULL);
+	ATF_CHECK(c.nlisten == 0 && c.nrelaynets == 0 &&
+	    c.nretry_schedule == 0);
 }
 
 ATF_TC_WITHOUT_HEAD(unknown_keyword);
@@ -768,6 +797,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, sample_file_gives_defaults);
 	ATF_TP_ADD_TC(tp, sample_values_are_defaults);
 	ATF_TP_ADD_TC(tp, missing_file);
+	ATF_TP_ADD_TC(tp, unreadable_file);
+	ATF_TP_ADD_TC(tp, error_leaves_nothing_to_free);
 	ATF_TP_ADD_TC(tp, unknown_keyword);
 	ATF_TP_ADD_TC(tp, missing_argument);
 	ATF_TP_ADD_TC(tp, extra_argument);
