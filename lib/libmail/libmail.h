@@ -319,27 +319,53 @@ int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
 
+/*
+ * A resolver reads the three .db maps of conf->mapdir, or, for the
+ * admin commands that hold the lock and edit the text maps, a mapset
+ * (resolver_open_mapset): the same rules over either.
+ */
 struct resolver {
 	const struct conf *conf;
 	struct map	*domains;
 	struct map	*users;
 	struct map	*aliases;
+	struct mapset	*mapset;	/* set: look up its sources instead */
+	char		*buf;		/* one value of a .db map */
 };
 
 #define RESOLVE_REMOTE	0	/* domain not hosted here */
 #define RESOLVE_LOCAL	1	/* hosted, and resolves to something */
 #define RESOLVE_UNKNOWN	2	/* hosted, but no mailbox, alias or catch-all */
 
-/* Opens the three maps of conf->mapdir; 0 or -1. */
+/* Alias expansion stops this many levels down (a loop, for deliver). */
+#define RESOLVE_DEPTH_MAX	20
+/* The longest value read from a map (an alias with many targets). */
+#define RESOLVE_VALUE_MAX	65536
+
+/*
+ * Opens the three maps of conf->mapdir; 0 or -1 (errno set).  On -1
+ * the resolver is still usable and must be closed: a map that could
+ * not be opened is opened again at each lookup, which fails (-1)
+ * until it can be, so a daemon started before its maps exist answers
+ * "try again later" rather than guessing.
+ */
 int	 resolver_open(struct resolver *, const struct conf *);
-/* Reopens the maps replaced on disk; 0 or -1. */
+/* Over the text sources of an open mapset (they must stay put); 0. */
+int	 resolver_open_mapset(struct resolver *, const struct conf *,
+	    struct mapset *);
+/*
+ * Reopens the maps replaced on disk; 0 or -1.  Cheap (a stat(2) a
+ * map): smtpd calls it once per transaction, deliver once per message.
+ */
 int	 resolver_refresh(struct resolver *);
 void	 resolver_close(struct resolver *);
 /*
  * For smtpd at RCPT time: RESOLVE_* for the address, or -1 if a map
- * cannot be read (reply 451, never guess).  Applies alias domains,
- * the recipient delimiter, aliases, catch-alls, and postmaster@ and
- * abuse@ of every hosted domain.
+ * cannot be read (reply 451, never guess).  Applies alias domains
+ * (one level: an alias of an alias domain is RESOLVE_UNKNOWN),
+ * the recipient delimiter, mailboxes (locked ones too), aliases,
+ * postmaster@ and abuse@ of every hosted domain, and the catch-all
+ * only when the address is neither a mailbox nor an alias.
  */
 int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
 
@@ -347,6 +373,7 @@ int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
 struct resolve_target {
 	char		 addr[ADDR_MAX + 1];	/* final mailbox or remote address */
 	int		 local;			/* 1: a mailbox here */
+	int		 unknown;		/* 1: see below */
 	char		 maildir[PATH_MAX];	/* local: the users map's home */
 	uint64_t	 quota;			/* local: bytes, 0 = none */
 };
@@ -357,7 +384,13 @@ struct resolve_target {
  * the number of targets in *targets (malloc'd; the caller frees), 0 if
  * the address resolves to nothing (the caller bounces it), -1 if a map
  * cannot be read (the caller defers), -2 on an alias loop with no
- * target (the caller bounces, and logs).
+ * target (the caller bounces, and logs).  A loop that still leaves
+ * targets yields them.  A local target's addr is the mailbox address
+ * (for Delivered-To:), in lower case, without the +tag.  A hosted
+ * address that an alias leads to but that resolves to nothing (its
+ * mailbox was removed since) is a target with unknown set, local 0:
+ * the caller bounces that target alone (5.1.1).  Remote addresses
+ * keep the case of their local part.
  */
 int	 resolve_expand(struct resolver *, const struct mailaddr *,
 	    struct resolve_target **targets);
