@@ -7,7 +7,7 @@
 # usage: install-data.sh DESTDIR PREFIX
 set -e
 destdir=$1
-prefix=${2:-/usr/local}
+prefix=${2-/usr/local}
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=$top/etc
 
@@ -57,7 +57,17 @@ done
 install -d -m 0755 "$destdir$etcdir"
 if [ -f "$src/mail.conf" ]; then
 	put 0644 "$src/mail.conf" "$etcdir" mail.conf.sample
-	keep 0644 "$src/mail.conf" "$etcdir"
+	if [ -e "$destdir$etcdir/mail.conf" ]; then
+		echo "install: keeping existing $destdir$etcdir/mail.conf"
+	else
+		# The maps are installed beside mail.conf: unless that is
+		# mail.conf(5)'s default mapdir, the new mail.conf says so.
+		sed "s|^#mapdir[[:space:]].*|mapdir			$etcdir|" \
+		    "$destdir$etcdir/mail.conf.sample" >"$tmp/mail.conf"
+		[ "$etcdir" = /etc/mail ] &&
+		    cp "$destdir$etcdir/mail.conf.sample" "$tmp/mail.conf"
+		install -m 0644 "$tmp/mail.conf" "$destdir$etcdir/mail.conf"
+	fi
 fi
 : >"$tmp/empty"
 for map in domains aliases users; do

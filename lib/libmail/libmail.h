@@ -169,6 +169,7 @@ __dead void fatalx(const char *, ...) __attribute__((format(printf, 1, 2)));
  * Keys and values are stored with their trailing NUL, keys in lower
  * case, as Postfix's postmap writes hash: tables.
  */
+#define MAP_KEY_MAX	512		/* longest key, without the NUL */
 struct map;
 
 /* Opens mapdir/name.db read-only; NULL (errno set) on failure. */
@@ -180,15 +181,42 @@ struct map	*map_open(const char *mapdir, const char *name);
  */
 int		 map_lookup(struct map *, const char *key, char *val,
 		    size_t vallen);
-/* Reopens the map if the file on disk was replaced; 0 or -1. */
+/*
+ * Reopens the map if the file on disk was replaced (inode, device,
+ * mtime or size differ); 0, or -1 (the old map stays open).
+ */
 int		 map_refresh(struct map *);
 void		 map_close(struct map *);
 
-/* Writes a new .db: open a temporary file, put each pair, commit. */
+/*
+ * Writes a new .db: a temporary file next to dbpath (created with
+ * O_EXCL), each pair put, then committed: written out, fsynced,
+ * renamed over dbpath, the directory fsynced.  Any failure, or
+ * map_build_abort, unlinks the temporary file and frees the builder.
+ * nkeys, if known, sizes the hash table and the cache for a fast build.
+ */
 struct map_builder;
 struct map_builder *map_build_begin(const char *dbpath);
+struct map_builder *map_build_begin_hint(const char *dbpath, size_t nkeys);
+/* A builder that starts from a copy of the .db frompath. */
+struct map_builder *map_build_begin_copy(const char *dbpath,
+		    const char *frompath);
 int		 map_build_put(struct map_builder *, const char *key,
 		    const char *val);	/* 1 if the key exists already */
+/* Puts or replaces a pair; deletes a key (1 if it was there); 0 or -1. */
+int		 map_build_set(struct map_builder *, const char *key,
+		    const char *val);
+int		 map_build_del(struct map_builder *, const char *key);
+/* The file's mode and group ((gid_t)-1: unchanged; default 0644). */
+int		 map_build_mode(struct map_builder *, mode_t, gid_t);
+/* The file's mtime once committed (default: the time of the writes). */
+int		 map_build_mtime(struct map_builder *, const struct timespec *);
+/*
+ * Writes the file out and fsyncs it, without the rename, so that a
+ * writer of several maps makes every one ready before renaming any;
+ * on -1 only map_build_abort remains to be called.
+ */
+int		 map_build_ready(struct map_builder *);
 /* fsyncs the temporary file and renames it over dbpath. */
 int		 map_build_commit(struct map_builder *);
 void		 map_build_abort(struct map_builder *);
