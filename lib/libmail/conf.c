@@ -498,6 +498,7 @@ conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
 	memcpy(host, s, len);
 	host[len] = '\0';
 	if (inet_pton(AF_INET6, host, &a6) != 1 &&
+	    inet_pton(AF_INET, host, &a6) != 1 &&
 	    addr_domain_valid(host, &errstr) == -1) {
 		snprintf(buf, buflen, "bad host: %s", errstr);
 		return buf;

@@ -129,7 +129,8 @@ int	 addr_parse(const char *, struct mailaddr *, const char **errstr);
 int	 addr_parse_safe(const char *, struct mailaddr *, const char **errstr);
 /*
  * Checks a domain name: LDH labels of 1 to 63, no '-' at either end of
- * a label, at most 255 in all, no trailing dot; 0 or -1.
+ * a label, at most 255 in all, no trailing dot, a last label not all
+ * digits (so no bare IPv4 address); 0 or -1.
  */
 int	 addr_domain_valid(const char *, const char **errstr);
 /* "local@domain" in lower case: the key of every map; -1 if too long. */

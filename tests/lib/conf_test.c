@@ -365,6 +365,8 @@ ATF_TC_BODY(hostname, tc)
 	load_err("hostname mx.example.org.\n", 1, "bad hostname: trailing dot");
 	load_err("hostname mx_1.example.org\n", 1, "bad hostname");
 	load_err("hostname [192.0.2.1]\n", 1, "bad hostname");
+	load_err("hostname 192.0.2.1\n", 1,
+	    "bad hostname: all-numeric top-level domain");
 }
 
 ATF_TC_WITHOUT_HEAD(listen_forms);
@@ -587,6 +589,7 @@ ATF_TC_BODY(relayhost_forms, tc)
 		    "2525" },
 		{ "relayhost [smtp.example.net]\n", "smtp.example.net", "25" },
 		{ "relayhost 192.0.2.1:26\n", "192.0.2.1", "26" },
+		{ "relayhost [192.0.2.1]\n", "192.0.2.1", "25" },
 		{ "relayhost [2001:db8::25]:587\n", "2001:db8::25", "587" },
 	};
 	struct conf	c;
@@ -611,6 +614,8 @@ ATF_TC_BODY(relayhost_refusals, tc)
 	load_err("relayhost smtp_x.example.net\n", 1, "bad host");
 	load_err("relayhost smtp.example.net.\n", 1, "bad host");
 	load_err("relayhost []:25\n", 1, "bad host");
+	load_err("relayhost 192.0.2.256\n", 1,
+	    "bad host: all-numeric top-level domain");
 }
 
 ATF_TC_WITHOUT_HEAD(maxsize);
