@@ -984,8 +984,13 @@ conf_user_ids(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
 
 	errno = 0;
 	if ((pw = getpwnam(c->user)) == NULL) {
-		snprintf(err, errlen, "user %s: %s", c->user, errno != 0 ?
-		    strerror(errno) : "no such user");
+		/* getpwnam(3) lists these as "not found" too. */
+		if (errno == 0 || errno == ENOENT || errno == ESRCH ||
+		    errno == EBADF || errno == EPERM)
+			snprintf(err, errlen, "user %s: no such user", c->user);
+		else
+			snprintf(err, errlen, "user %s: %s", c->user,
+			    strerror(errno));
 		return -1;
 	}
 	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
