@@ -278,6 +278,25 @@ ATF_TC_BODY(line_too_long, tc)
 	free(text);
 }
 
+ATF_TC_WITHOUT_HEAD(too_many_words);
+ATF_TC_BODY(too_many_words, tc)
+{
+	struct conf	c;
+	char		text[1024];
+	int		i;
+
+	strlcpy(text, "relaynets", sizeof(text));
+	for (i = 0; i < 63; i++)
+		strlcat(text, " 10.0.0.1", sizeof(text));
+	strlcat(text, "\n", sizeof(text));
+	load_ok(&c, text);
+	ATF_CHECK_EQ(c.nrelaynets, 63);
+	conf_free(&c);
+	text[strlen(text) - 1] = '\0';
+	strlcat(text, " 10.0.0.1\n", sizeof(text));
+	load_err(text, 1, "too many words");
+}
+
 ATF_TC_WITHOUT_HEAD(nul_byte_in_line);
 ATF_TC_BODY(nul_byte_in_line, tc)
 {
@@ -809,6 +828,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, extra_argument);
 	ATF_TP_ADD_TC(tp, keyword_given_twice);
 	ATF_TP_ADD_TC(tp, line_too_long);
+	ATF_TP_ADD_TC(tp, too_many_words);
 	ATF_TP_ADD_TC(tp, nul_byte_in_line);
 	ATF_TP_ADD_TC(tp, size_values);
 	ATF_TP_ADD_TC(tp, size_refusals);
