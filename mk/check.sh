@@ -6,30 +6,29 @@
 # commands refuse to run the mail system as root.
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top/tests" || exit 1
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
 
-run=
+home=$(mktemp -d /tmp/basemail-check.XXXXXX) || exit 1
+chmod 0755 "$home"
+run="env HOME=$home"
 if [ "$(id -u)" -eq 0 ]; then
 	id _basemailtest >/dev/null 2>&1 ||
 	    useradd --system --no-create-home --shell /usr/sbin/nologin \
 	    _basemailtest || exit 1
-	home=$(mktemp -d /tmp/basemail-check.XXXXXX) || exit 1
 	chown _basemailtest "$home"
-	chmod 0755 "$top/tests"
-	run="runuser -u _basemailtest -- env HOME=$home"
-else
-	home=$(mktemp -d /tmp/basemail-check.XXXXXX) || exit 1
-	run="env HOME=$home"
+	run="runuser -u _basemailtest -- $run"
 fi
-store=$home/results.db
-$run kyua test --store="$store" --kyuafile=Kyuafile "$@" >"$home/test.log" 2>&1
-$run kyua report --store="$store" --verbose --results-filter=broken,failed
-$run kyua report --store="$store" >"$home/report.txt" 2>&1
-cat "$home/report.txt" | tail -n 3
-total=$(grep -c '' "$home/test.log")
+results=$home/results.db
+$run kyua test -r "$results" "$@" >"$home/test.log" 2>&1
+grep -E -- '->  (failed|broken)' "$home/test.log" && {
+	$run kyua report -r "$results" --verbose \
+	    --results-filter=broken,failed | grep -v '^    [A-Za-z0-9_]*='
+}
+grep -E -- '->  skipped' "$home/test.log"
+$run kyua report -r "$results" | tail -n 2
 passed=$(grep -c -- '->  passed' "$home/test.log")
 failed=$(grep -c -E -- '->  (failed|broken)' "$home/test.log")
-skipped=$(grep -c -- '->  skipped' "$home/test.log")
-[ "$skipped" -gt 0 ] && grep -- '->  skipped' "$home/test.log"
-echo "$passed passed, $failed failed"
 rm -rf "$home"
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

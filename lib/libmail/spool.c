@@ -1,0 +1,274 @@
+/*
+ * spool.c: the queue that smtpd, sendmail, deliver and mailq share.
+ *
+ * A message is written to SPOOL/tmp/ID, fsynced, and renamed to
+ * SPOOL/queue/ID; the directory is then fsynced so that the rename
+ * itself survives a crash.  That rename is the commit point: deliver
+ * never looks into tmp/, so it sees a message whole or not at all.
+ * Both fsyncs are needed on Linux: fsync(2) of a file does not make
+ * its directory entry durable (ext4 without the journal, XFS, btrfs).
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libmail.h"
+
+static int	spool_mkdir(int, const char *);
+static void	spool_newid(char *);
+static int	spool_record(FILE *, char, const char *);
+static void	spool_reset(struct spool_msg *);
+static void	spool_wakeup_at(int);
+
+static const char *const spool_dirs[] = { "tmp", "queue", "state" };
+
+static int
+spool_mkdir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+spool_init(const char *spool)
+{
+	struct stat	 st;
+	size_t		 i;
+	int		 dirfd, save;
+
+	if (mkdir(spool, 0700) == -1 && errno != EEXIST)
+		return -1;
+	if ((dirfd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	for (i = 0; i < sizeof(spool_dirs) / sizeof(spool_dirs[0]); i++)
+		if (spool_mkdir(dirfd, spool_dirs[i]) == -1)
+			goto fail;
+	if (mkfifoat(dirfd, "wakeup", 0600) == -1 && errno != EEXIST)
+		goto fail;
+	if (fstatat(dirfd, "wakeup", &st, AT_SYMLINK_NOFOLLOW) == -1)
+		goto fail;
+	if (!S_ISFIFO(st.st_mode)) {
+		errno = EEXIST;
+		goto fail;
+	}
+	close(dirfd);
+	return 0;
+fail:
+	save = errno;
+	close(dirfd);
+	errno = save;
+	return -1;
+}
+
+/*
+ * Eight hexadecimal digits of the time, so that IDs sort roughly by
+ * arrival, then eight random ones so that concurrent writers (several
+ * smtpd sessions, sendmail) do not collide; O_EXCL catches the rest.
+ */
+static void
+spool_newid(char *id)
+{
+	snprintf(id, SPOOL_IDLEN + 1, "%08x%08x",
+	    (unsigned int)(time(NULL) & 0xffffffff), arc4random());
+}
+
+static void
+spool_reset(struct spool_msg *msg)
+{
+	msg->fp = NULL;
+	msg->fd = -1;
+	msg->spooldirfd = -1;
+	msg->tmppath[0] = '\0';
+}
+
+int
+spool_create(const char *spool, struct spool_msg *msg)
+{
+	int	 i, save;
+
+	spool_reset(msg);
+	msg->id[0] = '\0';
+	msg->path[0] = '\0';
+	msg->spooldirfd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (msg->spooldirfd == -1)
+		return -1;
+	for (i = 0; i < 100; i++) {
+		spool_newid(msg->id);
+		if (snprintf(msg->tmppath, sizeof(msg->tmppath), "%s/tmp/%s",
+		    spool, msg->id) >= (int)sizeof(msg->tmppath) ||
+		    snprintf(msg->path, sizeof(msg->path), "%s/queue/%s",
+		    spool, msg->id) >= (int)sizeof(msg->path)) {
+			msg->tmppath[0] = '\0';
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		/* An ID still in the queue is taken, even if tmp/ is free. */
+		if (access(msg->path, F_OK) == 0)
+			continue;
+		msg->fd = open(msg->tmppath,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (msg->fd != -1)
+			break;
+		if (errno != EEXIST) {
+			msg->tmppath[0] = '\0';
+			goto fail;
+		}
+	}
+	if (msg->fd == -1) {
+		msg->tmppath[0] = '\0';
+		errno = EEXIST;
+		goto fail;
+	}
+	if ((msg->fp = fdopen(msg->fd, "w")) == NULL)
+		goto fail;
+	return 0;
+fail:
+	save = errno;
+	spool_abort(msg);
+	msg->path[0] = '\0';
+	errno = save;
+	return -1;
+}
+
+/* A record value is one line: no CR, no LF, no NUL can hide in it. */
+static int
+spool_record(FILE *fp, char type, const char *value)
+{
+	if (strpbrk(value, "\r\n") != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fprintf(fp, "%c %s\n", type, value) < 0)
+		return -1;
+	return 0;
+}
+
+int
+spool_envelope(struct spool_msg *msg, time_t arrival, const char *sender,
+    char *const *rcpts, size_t nrcpts)
+{
+	char	 t[32];
+	size_t	 i;
+
+	if (msg->fp == NULL || nrcpts == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	(void)snprintf(t, sizeof(t), "%lld", (long long)arrival);
+	if (fputs("V 1\n", msg->fp) == EOF ||
+	    spool_record(msg->fp, 'I', msg->id) == -1 ||
+	    spool_record(msg->fp, 'T', t) == -1 ||
+	    spool_record(msg->fp, 'S', sender) == -1)
+		return -1;
+	for (i = 0; i < nrcpts; i++)
+		if (spool_record(msg->fp, 'R', rcpts[i]) == -1)
+			return -1;
+	if (fputc('\n', msg->fp) == EOF)
+		return -1;
+	return 0;
+}
+
+int
+spool_commit(struct spool_msg *msg)
+{
+	char	 tmpname[sizeof("tmp/") + SPOOL_IDLEN];
+	char	 qname[sizeof("queue/") + SPOOL_IDLEN];
+	int	 qfd, save;
+
+	if (msg->fp == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fflush(msg->fp) == EOF || ferror(msg->fp) || fsync(msg->fd) == -1)
+		return -1;
+	save = fclose(msg->fp);
+	msg->fp = NULL;
+	msg->fd = -1;
+	if (save == EOF)
+		return -1;
+
+	(void)snprintf(tmpname, sizeof(tmpname), "tmp/%s", msg->id);
+	(void)snprintf(qname, sizeof(qname), "queue/%s", msg->id);
+	if (renameat(msg->spooldirfd, tmpname, msg->spooldirfd, qname) == -1)
+		return -1;
+	qfd = openat(msg->spooldirfd, "queue", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (qfd == -1 || fsync(qfd) == -1) {
+		/*
+		 * The caller will answer with a temporary failure and the
+		 * client will send the message again: take this copy back
+		 * so that it is not delivered twice.
+		 */
+		save = errno;
+		if (qfd != -1)
+			close(qfd);
+		(void)renameat(msg->spooldirfd, qname, msg->spooldirfd,
+		    tmpname);
+		errno = save;
+		return -1;
+	}
+	close(qfd);
+	msg->tmppath[0] = '\0';
+	spool_wakeup_at(msg->spooldirfd);
+	close(msg->spooldirfd);
+	msg->spooldirfd = -1;
+	return 0;
+}
+
+void
+spool_abort(struct spool_msg *msg)
+{
+	int	 save;
+
+	save = errno;
+	if (msg->fp != NULL)
+		(void)fclose(msg->fp);
+	else if (msg->fd != -1)
+		close(msg->fd);
+	if (msg->tmppath[0] != '\0')
+		(void)unlink(msg->tmppath);
+	if (msg->spooldirfd != -1)
+		close(msg->spooldirfd);
+	spool_reset(msg);
+	errno = save;
+}
+
+/* ENXIO: no deliver is reading; it will find the message anyway. */
+static void
+spool_wakeup_at(int dirfd)
+{
+	int	 fd, save;
+
+	save = errno;
+	fd = openat(dirfd, "wakeup", O_WRONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (fd != -1) {
+		if (write(fd, "", 1) == -1) {
+			/* A full pipe has its wakeup pending already. */
+		}
+		close(fd);
+	}
+	errno = save;
+}
+
+void
+spool_wakeup(const char *spool)
+{
+	int	 dirfd, save;
+
+	save = errno;
+	dirfd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd != -1) {
+		spool_wakeup_at(dirfd);
+		close(dirfd);
+	}
+	errno = save;
+}
