@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+#include <signal.h>
 
 #include "libmail.h"
 #include "deliver.h"
@@ -91,7 +94,7 @@ bounce_enqueue(const struct conf *conf, const struct queue_msg *m,
 	rcpts[0] = (char *)rcpt;
 	if (spool_envelope(&sm, time(NULL), "", rcpts, 1) == -1)
 		goto fail;
-	snprintf(boundary, sizeof(boundary), "%s/%s", sm.id, conf->hostname);
+	snprintf(boundary, sizeof(boundary), "%s/%.100s", sm.id, conf->hostname);
 	dsn_headers(sm.fp, conf, m, kind, rcpt, sm.id, boundary);
 	fprintf(sm.fp, "This is a MIME-encapsulated message.\n\n");
 	fprintf(sm.fp, "--%s\n", boundary);
@@ -155,7 +158,8 @@ dsn_human(FILE *fp, const struct conf *conf, const struct queue_msg *m,
 	} else
 		fprintf(fp, "I'm sorry to have to inform you that your "
 		    "message %s\ncould not be delivered to one or more "
-		    "recipients.  It is attached\nbelow.\n\n", m->id);
+		    "recipients.  Its headers are\nattached below.\n\n",
+		    m->id);
 	for (i = 0; i < n; i++) {
 		t = &m->targets[tidx[i]];
 		fprintf(fp, "<%s>: %s\n", t->addr, t->reason);
@@ -175,7 +179,6 @@ dsn_report(FILE *fp, const struct conf *conf, const struct queue_msg *m,
 	fprintf(fp, "Content-Type: message/delivery-status\n\n");
 	fprintf(fp, "Reporting-MTA: dns; %s\n", conf->hostname);
 	fprintf(fp, "X-Basemail-Queue-ID: %s\n", m->id);
-	fprintf(fp, "X-Basemail-Sender: rfc822; %s\n", m->sender);
 	rfc5322_date(m->arrival, date, sizeof(date));
 	fprintf(fp, "Arrival-Date: %s\n", date);
 	for (i = 0; i < n; i++) {

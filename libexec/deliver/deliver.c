@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include "libmail.h"
 #include "deliver.h"
 
@@ -61,6 +63,7 @@ main(int argc, char *argv[])
 	const char	*cfile = NULL;
 	int		 ch, dflag = 0, qflag = 0, rv;
 
+	setproctitle_init(argc, argv, environ);
 	while ((ch = getopt(argc, argv, "C:dq")) != -1) {
 		switch (ch) {
 		case 'C':

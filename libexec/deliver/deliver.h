@@ -64,6 +64,8 @@ time_t		 runner_next_due(const struct runner *, time_t now);
 int		 job_record(int fd, struct queue_target *, int outcome,
 		    const struct worker_ctx *, const struct queue_msg *,
 		    const char *relay, const char *reason);
+void		 reasonf(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 time_t		 retry_next(const struct conf *, unsigned int attempts,
 		    time_t now);
 

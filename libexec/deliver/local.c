@@ -25,6 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include "libmail.h"
 #include "deliver.h"
 
@@ -58,7 +60,7 @@ local_run(const struct worker_ctx *ctx, struct job *j)
 	body = queue_body_open(ctx->conf->spool, m);
 	for (i = 0; i < j->ntargets; i++) {
 		if (body == NULL) {
-			snprintf(reason, sizeof(reason),
+			reasonf(reason, sizeof(reason),
 			    "4.3.0 cannot read the queue file: %s",
 			    strerror(errno));
 			outcome = DELIVER_TEMP;
@@ -93,23 +95,23 @@ maildir_deliver(const struct worker_ctx *ctx, const struct queue_msg *m,
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/new", rt->maildir) >=
 	    sizeof(dir)) {
-		snprintf(reason, rlen, "5.3.5 Maildir path too long");
+		reasonf(reason, rlen, "5.3.5 Maildir path too long");
 		return DELIVER_PERM;
 	}
 	if (access(dir, F_OK) == -1 &&
 	    maildir_create(rt->maildir, getuid(), getgid()) == -1) {
-		snprintf(reason, rlen, "4.3.0 cannot create Maildir %s: %s",
+		reasonf(reason, rlen, "4.3.0 cannot create Maildir %s: %s",
 		    rt->maildir, strerror(errno));
 		return DELIVER_TEMP;
 	}
 	if (rt->quota > 0) {
 		if (quota_check(rt->maildir, rt->quota, size, &over) == -1) {
-			snprintf(reason, rlen, "4.3.0 cannot read the quota "
+			reasonf(reason, rlen, "4.3.0 cannot read the quota "
 			    "of %s: %s", rt->maildir, strerror(errno));
 			return DELIVER_TEMP;
 		}
 		if (over) {
-			snprintf(reason, rlen, "4.2.2 <%s>: mailbox full "
+			reasonf(reason, rlen, "4.2.2 <%s>: mailbox full "
 			    "(quota %" PRIu64 " bytes)", rt->addr, rt->quota);
 			return DELIVER_TEMP;
 		}
@@ -125,7 +127,7 @@ maildir_deliver(const struct worker_ctx *ctx, const struct queue_msg *m,
 		    rt->maildir, name) >= sizeof(tmp) ||
 		    (size_t)snprintf(new, sizeof(new), "%s/new/%s",
 		    rt->maildir, name) >= sizeof(new)) {
-			snprintf(reason, rlen, "5.3.5 Maildir path too long");
+			reasonf(reason, rlen, "5.3.5 Maildir path too long");
 			return DELIVER_PERM;
 		}
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -134,26 +136,26 @@ maildir_deliver(const struct worker_ctx *ctx, const struct queue_msg *m,
 			break;
 	}
 	if (fd == -1) {
-		snprintf(reason, rlen, "4.3.0 cannot create %s: %s", tmp,
+		reasonf(reason, rlen, "4.3.0 cannot create %s: %s", tmp,
 		    strerror(errno));
 		return DELIVER_TEMP;
 	}
 	if (maildir_write(fd, head, hlen, body, m->body) == -1 ||
 	    fsync(fd) == -1) {
-		snprintf(reason, rlen, "4.3.0 cannot write %s: %s", tmp,
+		reasonf(reason, rlen, "4.3.0 cannot write %s: %s", tmp,
 		    strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return DELIVER_TEMP;
 	}
 	if (close(fd) == -1 || rename(tmp, new) == -1 || dir_sync(dir) == -1) {
-		snprintf(reason, rlen, "4.3.0 cannot deliver into %s: %s",
+		reasonf(reason, rlen, "4.3.0 cannot deliver into %s: %s",
 		    rt->maildir, strerror(errno));
 		unlink(tmp);
 		return DELIVER_TEMP;
 	}
 	quota_add(rt->maildir, size);
-	snprintf(reason, rlen, "delivered to maildir %s", rt->maildir);
+	reasonf(reason, rlen, "delivered to maildir %s", rt->maildir);
 	return DELIVER_OK;
 }
 

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <signal.h>
+
 #include "libmail.h"
 #include "deliver.h"
 
@@ -141,7 +143,7 @@ mx_addrs_type(const char *host, int type, struct sockaddr_storage *ss,
 	for (i = 0; i < count && (size_t)n < max; i++) {
 		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
 			return MX_TEMP;
-		if (ns_rr_type(rr) != type)
+		if ((int)ns_rr_type(rr) != type)
 			continue;
 		memset(&ss[n], 0, sizeof(ss[n]));
 		if (type == ns_t_a && ns_rr_rdlen(rr) == 4) {

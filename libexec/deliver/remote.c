@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include "libmail.h"
 #include "deliver.h"
 #include "smtp.h"
@@ -143,7 +145,7 @@ routes_relayhost(const struct conf *conf, struct route *r, size_t max,
 	e = getaddrinfo(conf->relayhost, conf->relayport[0] != '\0' ?
 	    conf->relayport : "25", &hints, &res);
 	if (e != 0) {
-		snprintf(reason, rlen, "4.4.3 relayhost %s: %s",
+		reasonf(reason, rlen, "4.4.3 relayhost %s: %s",
 		    conf->relayhost, gai_strerror(e));
 		return MX_TEMP;
 	}
@@ -169,12 +171,12 @@ routes_mx(const char *domain, struct route *r, size_t max, char *reason,
 
 	nmx = mx_lookup(domain, mx, MX_MAX);
 	if (nmx == MX_NONE) {
-		snprintf(reason, rlen, "5.1.2 Host or domain name not found: "
+		reasonf(reason, rlen, "5.1.2 Host or domain name not found: "
 		    "%s", domain);
 		return MX_NONE;
 	}
 	if (nmx < 0) {
-		snprintf(reason, rlen, "4.4.3 Host or domain name lookup "
+		reasonf(reason, rlen, "4.4.3 Host or domain name lookup "
 		    "failed: %s (MX)", domain);
 		return MX_TEMP;
 	}
@@ -200,11 +202,11 @@ routes_mx(const char *domain, struct route *r, size_t max, char *reason,
 	if (n > 0)
 		return n;
 	if (temp) {
-		snprintf(reason, rlen, "4.4.3 Host or domain name lookup "
+		reasonf(reason, rlen, "4.4.3 Host or domain name lookup "
 		    "failed: %s (address of the MX)", domain);
 		return MX_TEMP;
 	}
-	snprintf(reason, rlen, "5.1.2 Host or domain name not found: %s "
+	reasonf(reason, rlen, "5.1.2 Host or domain name not found: %s "
 	    "(no address for its mail hosts)", domain);
 	return MX_NONE;
 }
@@ -216,7 +218,7 @@ session_open(const struct conf *conf, struct route *r, int n,
 {
 	int	 i, code;
 
-	snprintf(reason, rlen, "4.4.1 no route");
+	reasonf(reason, rlen, "4.4.1 no route");
 	for (i = 0; i < n; i++) {
 		if (smtp_connect(c, (struct sockaddr *)&r[i].ss, r[i].len,
 		    r[i].name, CONNECT_TIMEOUT, reason + 6,
@@ -228,7 +230,7 @@ session_open(const struct conf *conf, struct route *r, int n,
 		code = smtp_reply(c, 0);
 		if (code >= 200 && code < 300 && session_greet(conf, c) == 0)
 			return 0;
-		snprintf(reason, rlen, "%s %s said: %s", code == -1 ? "4.4.2" :
+		reasonf(reason, rlen, "%s %s said: %s", code == -1 ? "4.4.2" :
 		    "4.4.1", c->host, c->reply);
 		smtp_close(c);
 	}
@@ -278,12 +280,12 @@ txn_reply(struct smtp_conn *c, int code, const char *cmd, struct txn *tx,
 	int	 o = code == -1 ? DELIVER_TEMP : outcome_of(code);
 
 	if (code == -1)
-		snprintf(tx->reason[i], sizeof(tx->reason[i]), "4.4.2 %s",
+		reasonf(tx->reason[i], sizeof(tx->reason[i]), "4.4.2 %s",
 		    c->reply);
 	else if (o == DELIVER_OK)
-		snprintf(tx->reason[i], sizeof(tx->reason[i]), "%s", c->reply);
+		reasonf(tx->reason[i], sizeof(tx->reason[i]), "%s", c->reply);
 	else
-		snprintf(tx->reason[i], sizeof(tx->reason[i]),
+		reasonf(tx->reason[i], sizeof(tx->reason[i]),
 		    "%s said: %s (in reply to %s command)", c->host, c->reply,
 		    cmd);
 	tx->outcome[i] = o;
@@ -324,7 +326,7 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 	if ((body = queue_body_open(ctx->conf->spool, m)) == NULL) {
 		for (i = 0; i < j->ntargets; i++) {
 			tx->outcome[i] = DELIVER_TEMP;
-			snprintf(tx->reason[i], sizeof(tx->reason[i]),
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
 			    "4.3.0 cannot read the queue file: %s",
 			    strerror(errno));
 		}
@@ -333,7 +335,7 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 	if (c->size && c->maxsize > 0 && (uint64_t)m->size > c->maxsize) {
 		for (i = 0; i < j->ntargets; i++) {
 			tx->outcome[i] = DELIVER_PERM;
-			snprintf(tx->reason[i], sizeof(tx->reason[i]),
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
 			    "5.3.4 message size %lld exceeds the limit of %s",
 			    (long long)m->size, c->host);
 		}
@@ -422,7 +424,7 @@ broken:
 	for (i = 0; i < j->ntargets; i++)
 		if (tx->outcome[i] == -1) {
 			tx->outcome[i] = DELIVER_TEMP;
-			snprintf(tx->reason[i], sizeof(tx->reason[i]),
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
 			    "4.4.2 %s", c->reply);
 		}
 done:

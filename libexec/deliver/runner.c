@@ -17,6 +17,7 @@
 #endif
 
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,7 +304,7 @@ plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now)
 		t.rcpt = i;
 		strlcpy(t.addr, m->rcpts[i], sizeof(t.addr));
 		if (addr_parse(m->rcpts[i], &ma, &errstr) == -1) {
-			snprintf(t.reason, sizeof(t.reason),
+			reasonf(t.reason, sizeof(t.reason),
 			    "5.1.3 bad recipient address syntax: %s", errstr);
 			mark(fd, QUEUE_REC_BOUNCED, &t, now);
 			continue;
@@ -414,7 +415,7 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
 	int			 n, i;
 
 	if (addr_parse(t->addr, &ma, &errstr) == -1) {
-		snprintf(t->reason, sizeof(t->reason),
+		reasonf(t->reason, sizeof(t->reason),
 		    "5.1.3 bad address syntax: %s", errstr);
 		mark(fd, QUEUE_REC_BOUNCED, t, now);
 		return;
@@ -442,6 +443,8 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
 	if (is_duplicate(m, ti, *jobs)) {
 		strlcpy(t->reason, "2.0.0 duplicate, delivered once",
 		    sizeof(t->reason));
+		log_info("%s: to=<%s>, relay=none, status=sent (%s)", m->id,
+		    t->addr, t->reason);
 		mark(fd, QUEUE_REC_DELIVERED, t, now);
 		goto out;
 	}
@@ -825,7 +828,7 @@ job_record(int fd, struct queue_target *t, int outcome,
 	if (outcome == DELIVER_TEMP &&
 	    now - m->arrival >= ctx->conf->queue_lifetime) {
 		outcome = DELIVER_PERM;
-		snprintf(t->reason, sizeof(t->reason),
+		reasonf(t->reason, sizeof(t->reason),
 		    "%s (gave up: in the queue longer than queue_lifetime)",
 		    reason);
 	}
@@ -854,4 +857,15 @@ job_record(int fd, struct queue_target *t, int outcome,
 		return -1;
 	}
 	return 0;
+}
+
+/* A reason may be cut: it is for people, and has a bounded home. */
+void
+reasonf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
 }

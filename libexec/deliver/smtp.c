@@ -24,6 +24,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include "libmail.h"
 #include "deliver.h"
 #include "smtp.h"
