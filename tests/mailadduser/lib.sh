@@ -1,4 +1,6 @@
 # Helpers of the mailadduser tests, sourced after ../common.sh.
+# atf_check runs programs, not shell functions: the helpers here that
+# print (users_value, users_hash) are used as "$(users_value ...)".
 
 # A SHA512-CRYPT hash of "secret" (doveadm pw -s SHA512-CRYPT -p secret),
 # for tests where the scheme is not what is tested: -H skips hashing.
@@ -19,12 +21,15 @@ setup()
 	example.net alias=example.org
 	EOF
 	UIDGID="$(id -u):$(id -g)"
+	# Postfix's postmap -q, with an empty main.cf of our own.
+	mkdir -p pfconf && : >pfconf/main.cf
 }
 
-# mau ARGS...: mailadduser with the sandbox's mail.conf.
-mau()
+# unchanged: no file under $SB differs from the snapshot "before".
+unchanged()
 {
-	mailadduser -C "$CONF" "$@"
+	snapshot_print >after
+	atf_check -o file:before cat after
 }
 
 # add_user ADDRESS [options]: adds a mailbox with the ready hash.
@@ -32,7 +37,7 @@ add_user()
 {
 	_a=$1
 	shift
-	echo "$HASH_SECRET" | mau add "$@" -H 0 "$_a" ||
+	echo "$HASH_SECRET" | mailadduser -C "$CONF" add "$@" -H 0 "$_a" ||
 	    atf_fail "mailadduser add $_a failed"
 }
 
