@@ -42,8 +42,8 @@ static const char *const users[] = {
 static const char *const aliases[] = {
 	"info@example.org", "alice@example.org, bob@example.org",
 	"team@example.org",
-	    "info@example.org, alice@example.org, Carol@Remote.Example, "
-	    "carol@remote.example",
+	    "info@example.org, alice@example.org, Carol@Remote.Example",
+	"team2@example.org", "team@example.org, carol@remote.example",
 	"loop1@example.org", "loop2@example.org, bob@example.org",
 	"loop2@example.org", "loop1@example.org, alice@example.org",
 	"ring1@example.org", "ring2@example.org",
@@ -431,6 +431,8 @@ ATF_TC_BODY(expand_nested_duplicates_removed, tc)
 	/* info's alice, alice again, and one remote address twice. */
 	expect(&r, "team@example.org", "alice@example.org bob@example.org",
 	    "Carol@remote.example");
+	expect(&r, "team2@example.org", "alice@example.org bob@example.org",
+	    "Carol@remote.example");
 	resolver_close(&r);
 }
 
@@ -610,6 +612,58 @@ ATF_TC_BODY(expand_map_missing_or_bad, tc)
 	resolver_close(&r);
 }
 
+/* The text form of a map, for the mapset backend. */
+static void
+write_text(const char *name, const char *const *pairs, const char *sep)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+	size_t	 i;
+
+	snprintf(path, sizeof(path), "maps/%s", name);
+	ATF_REQUIRE((fp = fopen(path, "w")) != NULL);
+	for (i = 0; pairs[i] != NULL; i += 2) {
+		if (strcmp(pairs[i], "badtarget@example.org") == 0)
+			continue;
+		if (strcmp(pairs[i + 1], "-") == 0)
+			fprintf(fp, "%s\n", pairs[i]);
+		else
+			fprintf(fp, "%s%s%s\n", pairs[i], sep, pairs[i + 1]);
+	}
+	ATF_REQUIRE_EQ(fclose(fp), 0);
+}
+
+ATF_TC_WITHOUT_HEAD(mapset_backend_agrees);
+ATF_TC_BODY(mapset_backend_agrees, tc)
+{
+	static const char *const addrs[] = {
+		"alice@example.org", "locked@example.org", "info@example.org",
+		"alice@example.net", "nobody@example.net", "alice@chain.test",
+		"alice+x@example.org", "nobody+x@example.org",
+		"a+b@example.org", "postmaster@example.org", "abuse@other.org",
+		"hostmaster@other.org", "anything@catch.test",
+		"x@remote.example", NULL
+	};
+	struct resolver	 db, txt;
+	struct mapset	 ms;
+	size_t		 i;
+
+	setup(&db);
+	write_text("domains", domains, " ");
+	write_text("users", users, ":");
+	write_text("aliases", aliases, ": ");
+	ATF_REQUIRE_EQ(mapset_open(&ms, conf.mapdir, 0), 0);
+	ATF_REQUIRE_EQ(resolver_open_mapset(&txt, &conf, &ms), 0);
+	for (i = 0; addrs[i] != NULL; i++)
+		ATF_CHECK_EQ_MSG(rcpt(&txt, addrs[i]), rcpt(&db, addrs[i]),
+		    "%s", addrs[i]);
+	expect(&txt, "team@example.org", "alice@example.org bob@example.org",
+	    "Carol@remote.example");
+	resolver_close(&txt);
+	resolver_close(&db);
+	mapset_close(&ms);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, rcpt_mailbox);
@@ -641,5 +695,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, expand_unknown);
 	ATF_TP_ADD_TC(tp, expand_remote);
 	ATF_TP_ADD_TC(tp, expand_map_missing_or_bad);
+	ATF_TP_ADD_TC(tp, mapset_backend_agrees);
 	return atf_no_error();
 }
