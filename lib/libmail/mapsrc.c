@@ -1510,29 +1510,26 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 	}
 	for (kind = 0; kind < MAP_COUNT; kind++) {
 		src = &ms->src[kind];
-		if (ret == -1) {
-			map_build_abort(p[kind].db);
-			if (p[kind].tmp[0] != '\0')
-				unlink(p[kind].tmp);
-			continue;
+		if (ret == 0 && (which & (1 << kind)) != 0) {
+			snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
+			if (map_build_commit(p[kind].db) == -1) {
+				warn("%s", dbpath);
+				ret = -1;
+			} else if (p[kind].tmp[0] != '\0' &&
+			    rename(p[kind].tmp, src->path) == -1) {
+				warn("%s", src->path);
+				ret = -1;
+			} else {
+				p[kind].tmp[0] = '\0';
+				src->mtime = mtime[kind];
+				src->dbmatch = src->exists = 1;
+				src->nchanged = 0;
+			}
+			p[kind].db = NULL;
 		}
-		if ((which & (1 << kind)) == 0)
-			continue;
-		snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
-		if (map_build_commit(p[kind].db) == -1) {
-			warn("%s", dbpath);
-			ret = -1;
-		} else if (p[kind].tmp[0] != '\0' &&
-		    rename(p[kind].tmp, src->path) == -1) {
-			warn("%s", src->path);
-			ret = -1;
-		}
-		p[kind].db = NULL;
-		if (ret == 0) {
-			src->mtime = mtime[kind];
-			src->dbmatch = src->exists = 1;
-			src->nchanged = 0;
-		}
+		map_build_abort(p[kind].db);
+		if (p[kind].tmp[0] != '\0')
+			unlink(p[kind].tmp);
 	}
 	return ret;
 }
