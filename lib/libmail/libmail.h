@@ -85,14 +85,18 @@ struct conf {
 /*
  * Reads a mail.conf(5) file into conf; path NULL means MAIL_CONF.  On an
  * error, returns -1 with a message "file:line: reason" (or "file:
- * reason") in err; the caller exits with EX_CONFIG.
+ * reason") in err, and nothing to free; the caller exits with
+ * EX_CONFIG.  After 0, conf_free releases the lists.
  */
 int	 conf_load(struct conf *, const char *path, char *err, size_t errlen);
 void	 conf_free(struct conf *);
-/* "35M" -> bytes, "5d" -> seconds; -1 on a bad value. */
+/*
+ * "35M" -> bytes (K, M, G: powers of 1024; at most INT64_MAX), "5d" ->
+ * seconds (s, m, h, d; at most INT32_MAX); -1 on a bad value.
+ */
 int	 conf_parse_size(const char *, uint64_t *);
 int	 conf_parse_duration(const char *, time_t *);
-/* 1 when sa is inside one of relaynets. */
+/* 1 when sa is inside one of relaynets (::ffff:a.b.c.d as a.b.c.d). */
 int	 conf_relaynet_match(const struct conf *, const struct sockaddr *);
 /* Looks up conf->user: uid, gid; -1 (with a message in err) if absent or root. */
 int	 conf_user_ids(const struct conf *, uid_t *, gid_t *, char *err,
@@ -108,25 +112,35 @@ struct mailaddr {
 /*
  * Parses "local@domain" (RFC 5321 Mailbox: dot-atom or quoted-string
  * local part, a domain name; no address literals).  The domain is
- * lower-cased; a trailing dot is refused.  Returns 0, or -1 with a
- * static reason in *errstr.
+ * lower-cased; a trailing dot is refused.  The local part is kept as
+ * written, quotes included, at most 64 octets; the address at most
+ * 254.  "a!b@c" and "a%b@c" pass (atext); "a@b@c", "@route:a@b",
+ * "a@[192.0.2.1]", 8-bit bytes and a missing "@domain" are refused.
+ * Returns 0, or -1 with a static reason in *errstr.
  */
 int	 addr_parse(const char *, struct mailaddr *, const char **errstr);
 /*
  * Like addr_parse, and also refuses what could become a path or a
- * surprise in a file: '/', a leading '.', "..", control characters,
- * quoted local parts, ':' and ',' (the map separators).  For
- * mailboxes and everything the admin commands write.
+ * surprise in a file: quoted local parts (and so control characters,
+ * ':', ',', spaces, a leading '.', "..", a trailing '.'), '/', the
+ * routing tricks '!' and '%', '|' and '#'.  For mailboxes and
+ * everything the admin commands write.
  */
 int	 addr_parse_safe(const char *, struct mailaddr *, const char **errstr);
-/* Checks a domain name (letters, digits, '-', dots); 0 or -1. */
+/*
+ * Checks a domain name: LDH labels of 1 to 63, no '-' at either end of
+ * a label, at most 255 in all, no trailing dot, a last label not all
+ * digits (so no bare IPv4 address); 0 or -1.
+ */
 int	 addr_domain_valid(const char *, const char **errstr);
 /* "local@domain" in lower case: the key of every map; -1 if too long. */
 int	 addr_key(const struct mailaddr *, char *, size_t);
 /*
  * Splits a "+tag" off the local part at the first of the delimiter
  * characters: base gets the address without it.  Returns 1 if a tag
- * was split off, 0 if not (base is a copy).
+ * was split off, 0 if not (base is a copy): no delimiter, a delimiter
+ * as the first character ("+foo@d"), a quoted local part, or
+ * delimiters NULL or "".
  */
 int	 addr_strip_tag(const struct mailaddr *, const char *delimiters,
 	    struct mailaddr *base);
@@ -134,6 +148,13 @@ int	 addr_strip_tag(const struct mailaddr *, const char *delimiters,
 void	 addr_lower(char *);
 
 /* ---- log.c: syslog, or stderr in the foreground ------------------- */
+
+/*
+ * log_init(ident, 0) opens syslog (LOG_PID, facility mail); with 1,
+ * lines "ident: message" go to stderr and log_debug prints too.
+ * Control characters are written as \ooo.  log_warn and fatal append
+ * ": strerror(errno)"; fatal and fatalx log at LOG_CRIT and exit(1).
+ */
 
 void	 log_init(const char *ident, int foreground);
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
