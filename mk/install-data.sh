@@ -7,7 +7,7 @@
 # usage: install-data.sh DESTDIR PREFIX
 set -e
 destdir=$1
-prefix=${2:-/usr/local}
+prefix=${2-/usr/local}
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=$top/etc
 
@@ -57,7 +57,17 @@ done
 install -d -m 0755 "$destdir$etcdir"
 if [ -f "$src/mail.conf" ]; then
 	put 0644 "$src/mail.conf" "$etcdir" mail.conf.sample
-	keep 0644 "$src/mail.conf" "$etcdir"
+	if [ -e "$destdir$etcdir/mail.conf" ]; then
+		echo "install: keeping existing $destdir$etcdir/mail.conf"
+	else
+		# The maps are installed beside mail.conf: unless that is
+		# mail.conf(5)'s default mapdir, the new mail.conf says so.
+		sed "s|^#mapdir[[:space:]].*|mapdir			$etcdir|" \
+		    "$destdir$etcdir/mail.conf.sample" >"$tmp/mail.conf"
+		[ "$etcdir" = /etc/mail ] &&
+		    cp "$destdir$etcdir/mail.conf.sample" "$tmp/mail.conf"
+		install -m 0644 "$tmp/mail.conf" "$destdir$etcdir/mail.conf"
+	fi
 fi
 : >"$tmp/empty"
 for map in domains aliases users; do
@@ -88,3 +98,21 @@ put 0644 "$src/tmpfiles.d/basemail.conf" "$prefix/lib/tmpfiles.d"
 
 put 0644 "$src/dovecot/basemail.conf" "$prefix/share/examples/basemail" \
     dovecot.conf
+
+# sendmail(8) writes into the mail user's spool, mode 0700: it is
+# set-user-ID and set-group-ID to that user (see sendmail.8).
+sendmail=$destdir$sbindir/sendmail
+if [ -f "$sendmail" ]; then
+	mailuser=$(awk '{ sub(/#.*/, "") } $1 == "user" { print $2; exit }' \
+	    "$destdir$etcdir/mail.conf" 2>/dev/null)
+	mailuser=${mailuser:-_mail}
+	if [ "$(id -u)" -eq 0 ] && id "$mailuser" >/dev/null 2>&1; then
+		chown "$mailuser:$(id -gn "$mailuser")" "$sendmail"
+		chmod 6555 "$sendmail"
+	else
+		echo "install: $sendmail is not set-user-ID yet; as root," \
+		    "once the user $mailuser exists:"
+		echo "	chown $mailuser:$mailuser $sbindir/sendmail &&" \
+		    "chmod 6555 $sbindir/sendmail"
+	fi
+fi
