@@ -275,13 +275,14 @@ static void
 put_user(struct ctx *ctx, const char *key, const struct mapsrc_user *u,
     struct mapsrc_line *old)
 {
-	char	 value[PASSWD_HASH_MAX + PATH_MAX + 256];
-	char	 line[sizeof(value) + ADDR_MAX + 2];
-	int	 rc;
+	static char value[MAPSRC_LINE_MAX + 1], line[MAPSRC_LINE_MAX + 1];
+	int	 n, rc;
 
 	if (mapsrc_user_format(u, value, sizeof(value)) == -1)
 		errx(EX_SOFTWARE, "%s: users line too long", key);
-	snprintf(line, sizeof(line), "%s:%s", key, value);
+	n = snprintf(line, sizeof(line), "%s:%s", key, value);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		errx(EX_SOFTWARE, "%s: users line too long", key);
 	rc = old != NULL ? mapsrc_replace(&ctx->ms.src[MAP_USERS], old, line) :
 	    mapsrc_add(&ctx->ms.src[MAP_USERS], line);
 	explicit_bzero(line, sizeof(line));
