@@ -236,8 +236,10 @@ alias_write(struct mapset *ms, struct mapsrc_line *line,
 		len = strlen(an->key) + 2;
 		for (i = 0; i < t->n; i++)
 			len += strlen(t->v[i]) + 2;
-		if (len >= RESOLVE_VALUE_MAX)
-			errx(EX_DATAERR, "%s: too many targets", an->key);
+		/* len counts a ", " after the last target: the line is shorter. */
+		if (len - 2 > MAPSRC_LINE_MAX)
+			errx(EX_DATAERR, "%s: too many targets for one line of "
+			    "%d characters", an->key, MAPSRC_LINE_MAX);
 		if ((text = malloc(len + 1)) == NULL)
 			err(EX_OSERR, NULL);
 		strlcpy(text, an->key, len + 1);
