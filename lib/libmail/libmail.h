@@ -149,6 +149,7 @@ __dead void fatalx(const char *, ...) __attribute__((format(printf, 1, 2)));
  * Keys and values are stored with their trailing NUL, keys in lower
  * case, as Postfix's postmap writes hash: tables.
  */
+#define MAP_KEY_MAX	512		/* longest key, without the NUL */
 struct map;
 
 /* Opens mapdir/name.db read-only; NULL (errno set) on failure. */
@@ -160,15 +161,42 @@ struct map	*map_open(const char *mapdir, const char *name);
  */
 int		 map_lookup(struct map *, const char *key, char *val,
 		    size_t vallen);
-/* Reopens the map if the file on disk was replaced; 0 or -1. */
+/*
+ * Reopens the map if the file on disk was replaced (inode, device,
+ * mtime or size differ); 0, or -1 (the old map stays open).
+ */
 int		 map_refresh(struct map *);
 void		 map_close(struct map *);
 
-/* Writes a new .db: open a temporary file, put each pair, commit. */
+/*
+ * Writes a new .db: a temporary file next to dbpath (created with
+ * O_EXCL), each pair put, then committed: written out, fsynced,
+ * renamed over dbpath, the directory fsynced.  Any failure, or
+ * map_build_abort, unlinks the temporary file and frees the builder.
+ * nkeys, if known, sizes the hash table and the cache for a fast build.
+ */
 struct map_builder;
 struct map_builder *map_build_begin(const char *dbpath);
+struct map_builder *map_build_begin_hint(const char *dbpath, size_t nkeys);
+/* A builder that starts from a copy of the .db frompath. */
+struct map_builder *map_build_begin_copy(const char *dbpath,
+		    const char *frompath);
 int		 map_build_put(struct map_builder *, const char *key,
 		    const char *val);	/* 1 if the key exists already */
+/* Puts or replaces a pair; deletes a key (1 if it was there); 0 or -1. */
+int		 map_build_set(struct map_builder *, const char *key,
+		    const char *val);
+int		 map_build_del(struct map_builder *, const char *key);
+/* The file's mode and group ((gid_t)-1: unchanged; default 0644). */
+int		 map_build_mode(struct map_builder *, mode_t, gid_t);
+/* The file's mtime once committed (default: the time of the writes). */
+int		 map_build_mtime(struct map_builder *, const struct timespec *);
+/*
+ * Writes the file out and fsyncs it, without the rename, so that a
+ * writer of several maps makes every one ready before renaming any;
+ * on -1 only map_build_abort remains to be called.
+ */
+int		 map_build_ready(struct map_builder *);
 /* fsyncs the temporary file and renames it over dbpath. */
 int		 map_build_commit(struct map_builder *);
 void		 map_build_abort(struct map_builder *);
@@ -248,49 +276,124 @@ int	 mapsrc_user_format(const struct mapsrc_user *, char *buf,
 
 /* ---- passwd.c: password hashes in Dovecot's schemes --------------- */
 
+/*
+ * Schemes written: BLF-CRYPT (bcrypt "$2b$", cost 10), SHA512-CRYPT,
+ * SHA256-CRYPT, CRYPT (yescrypt).  Verified also: ARGON2ID, ARGON2I
+ * (Dovecot's "$argon2id$v=19$m=..,t=..,p=..$salt$hash") and PBKDF2
+ * (Dovecot's "$1$salt$rounds$hex", PBKDF2-HMAC-SHA1).  Scheme names
+ * are case-insensitive on input, written in upper case.
+ */
+#define PASSWD_HASH_MAX	600	/* room for any "{SCHEME}hash" we accept */
+
 /* 1 if scheme is one we can write (BLF-CRYPT, SHA512-CRYPT, ...). */
 int	 passwd_scheme_valid(const char *scheme);
-/* Hashes clear into "{SCHEME}hash"; 0 or -1. */
+/* Hashes clear into "{SCHEME}hash"; 0 or -1 (errno set). */
 int	 passwd_hash(const char *scheme, const char *clear, char *out,
 	    size_t outlen);
-/* 1 if clear matches stored "{SCHEME}...", 0 if not, -1 unsupported. */
+/*
+ * 1 if clear matches stored "{SCHEME}...", 0 if not, -1 if the scheme
+ * is unknown or the hash malformed.  Constant-time comparison.
+ */
 int	 passwd_verify(const char *stored, const char *clear);
-/* 1 if hash is "{SCHEME}..." of a scheme we can verify (for -H). */
+/*
+ * 1 if hash is a well-formed "{SCHEME}..." of a scheme we can verify,
+ * with nothing a passwd-file line would split on (for -H).
+ */
 int	 passwd_hash_valid(const char *hash);
 
 /* ---- maildir.c: Maildirs ------------------------------------------- */
 
-/* Expands the maildir template for an address into buf; 0 or -1. */
+/*
+ * Expands the maildir template for an address (checked by
+ * addr_parse_safe) into buf: %d the domain, %u the local part in
+ * lower case; any other '%' escape, a relative template, or a result
+ * too long is -1.
+ */
 int	 maildir_path(const char *tmpl, const struct mailaddr *, char *buf,
 	    size_t buflen);
-/* Creates dir and its tmp, new, cur (mode 0700, owner uid:gid). */
+/*
+ * Creates dir, its missing parents, and tmp, new, cur; what exists is
+ * kept.  New directories get mode 0700 and, when run as root, the
+ * owner uid:gid.  0 or -1 (errno set).
+ */
 int	 maildir_create(const char *dir, uid_t, gid_t);
-/* Bytes used by the messages of a Maildir (Maildir++ maildirsize). */
+/*
+ * Like maildir_create, but dir must not exist (EEXIST).  top gets the
+ * highest directory created, to undo it with maildir_remove; on -1
+ * nothing is left behind.
+ */
+int	 maildir_create_new(const char *dir, uid_t, gid_t, char *top,
+	    size_t toplen);
+/* Removes a directory tree; symbolic links are removed, not followed. */
+int	 maildir_remove(const char *dir);
+/*
+ * The attic: a deleted mailbox's Maildir is renamed to
+ * ATTIC/YYYYMMDDTHHMMSS.address (UTC time of the deletion), and a
+ * periodic job removes it once delete_grace has passed since that
+ * time.  maildir_attic_name builds the name; maildir_attic_move
+ * creates the attic if missing and renames dir there (EEXIST if the
+ * name is taken, EXDEV if the attic is on another file system).
+ */
+int	 maildir_attic_name(const char *attic, const char *addr, time_t,
+	    char *buf, size_t buflen);
+int	 maildir_attic_move(const char *dir, const char *attic,
+	    const char *addr, time_t, uid_t, gid_t, char *dest,
+	    size_t destlen);
+/*
+ * Bytes and messages in new/ and cur/ of the Maildir and of its
+ * Maildir++ folders, sizes from ",S=" in file names or else stat(2).
+ */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
 
+/*
+ * A resolver reads the three .db maps of conf->mapdir, or, for the
+ * admin commands that hold the lock and edit the text maps, a mapset
+ * (resolver_open_mapset): the same rules over either.
+ */
 struct resolver {
 	const struct conf *conf;
 	struct map	*domains;
 	struct map	*users;
 	struct map	*aliases;
+	struct mapset	*mapset;	/* set: look up its sources instead */
+	char		*buf;		/* one value of a .db map */
 };
 
 #define RESOLVE_REMOTE	0	/* domain not hosted here */
 #define RESOLVE_LOCAL	1	/* hosted, and resolves to something */
 #define RESOLVE_UNKNOWN	2	/* hosted, but no mailbox, alias or catch-all */
 
-/* Opens the three maps of conf->mapdir; 0 or -1. */
+/* Alias expansion stops this many levels down (a loop, for deliver). */
+#define RESOLVE_DEPTH_MAX	20
+/* The longest value read from a map (an alias with many targets). */
+#define RESOLVE_VALUE_MAX	65536
+
+/*
+ * Opens the three maps of conf->mapdir; 0 or -1 (errno set).  On -1
+ * the resolver is still usable and must be closed: a map that could
+ * not be opened is opened again at each lookup, which fails (-1)
+ * until it can be, so a daemon started before its maps exist answers
+ * "try again later" rather than guessing.
+ */
 int	 resolver_open(struct resolver *, const struct conf *);
-/* Reopens the maps replaced on disk; 0 or -1. */
+/* Over the text sources of an open mapset (they must stay put); 0. */
+int	 resolver_open_mapset(struct resolver *, const struct conf *,
+	    struct mapset *);
+/*
+ * Reopens the maps replaced on disk; 0 or -1.  Cheap (a stat(2) a
+ * map): smtpd calls it once per transaction, deliver once per message.
+ */
 int	 resolver_refresh(struct resolver *);
 void	 resolver_close(struct resolver *);
 /*
  * For smtpd at RCPT time: RESOLVE_* for the address, or -1 if a map
- * cannot be read (reply 451, never guess).  Applies alias domains,
- * the recipient delimiter, aliases, catch-alls, and postmaster@ and
- * abuse@ of every hosted domain.
+ * cannot be read (reply 451, never guess).  Applies alias domains
+ * (one level: an alias of an alias domain is RESOLVE_UNKNOWN),
+ * the recipient delimiter, mailboxes (locked ones too), aliases,
+ * postmaster@ and abuse@ of every hosted domain, and the catch-all
+ * only when the address is neither a mailbox nor an alias.
  */
 int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
 
@@ -298,6 +401,7 @@ int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
 struct resolve_target {
 	char		 addr[ADDR_MAX + 1];	/* final mailbox or remote address */
 	int		 local;			/* 1: a mailbox here */
+	int		 unknown;		/* 1: see below */
 	char		 maildir[PATH_MAX];	/* local: the users map's home */
 	uint64_t	 quota;			/* local: bytes, 0 = none */
 };
@@ -308,7 +412,13 @@ struct resolve_target {
  * the number of targets in *targets (malloc'd; the caller frees), 0 if
  * the address resolves to nothing (the caller bounces it), -1 if a map
  * cannot be read (the caller defers), -2 on an alias loop with no
- * target (the caller bounces, and logs).
+ * target (the caller bounces, and logs).  A loop that still leaves
+ * targets yields them.  A local target's addr is the mailbox address
+ * (for Delivered-To:), in lower case, without the +tag.  A hosted
+ * address that an alias leads to but that resolves to nothing (its
+ * mailbox was removed since) is a target with unknown set, local 0:
+ * the caller bounces that target alone (5.1.1).  Remote addresses
+ * keep the case of their local part.
  */
 int	 resolve_expand(struct resolver *, const struct mailaddr *,
 	    struct resolve_target **targets);

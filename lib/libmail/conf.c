@@ -1,0 +1,998 @@
+/*
+ * mail.conf(5): one "keyword value ..." a line.  Every keyword has a
+ * handler that checks its arguments completely, so that a daemon never
+ * starts on a value it would only trip over later.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libmail.h"
+
+#define CONF_LINE_MAX	4096	/* longer lines are refused */
+#define CONF_ARGS_MAX	64	/* words on a line */
+#define CONF_LISTEN_MAX	64
+#define CONF_NETS_MAX	1024
+#define CONF_RETRY_MAX	64
+#define CONF_COUNT_MAX	1000000	/* largest maxrcpt, max_sessions, ... */
+/* Largest duration: callers add it to time(3) without overflow. */
+#define CONF_DURATION_MAX	((time_t)INT32_MAX)
+/* Largest size: it fits an off_t. */
+#define CONF_SIZE_MAX		((uint64_t)INT64_MAX)
+
+#define KW_REPEAT	0x01	/* may be given more than once */
+
+struct conf_kw {
+	const char	*name;
+	int		 minargs;
+	int		 maxargs;	/* -1: no limit */
+	int		 flags;
+	/* Returns NULL, or the reason the arguments are refused. */
+	const char	*(*set)(struct conf *, int, char **, char *, size_t);
+};
+
+static const char *conf_set_hostname(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_listen(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_user(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_spool(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_mapdir(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_maildir(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_relaynets(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_relayhost(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_maxsize(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_maxrcpt(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_delimiter(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_queue_lifetime(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_postmaster(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_tls_cert(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_tls_key(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_attic(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_delete_grace(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_command_timeout(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_data_timeout(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_max_errors(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_max_sessions(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_max_sessions_per_ip(struct conf *, int,
+		    char **, char *, size_t);
+static const char *conf_set_retry_schedule(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_delay_warning(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_max_deliveries(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_max_per_destination(struct conf *, int,
+		    char **, char *, size_t);
+
+static const struct conf_kw conf_kws[] = {
+	{ "hostname", 1, 1, 0, conf_set_hostname },
+	{ "listen", 1, 2, KW_REPEAT, conf_set_listen },
+	{ "user", 1, 1, 0, conf_set_user },
+	{ "spool", 1, 1, 0, conf_set_spool },
+	{ "mapdir", 1, 1, 0, conf_set_mapdir },
+	{ "maildir", 1, 1, 0, conf_set_maildir },
+	{ "relaynets", 1, -1, KW_REPEAT, conf_set_relaynets },
+	{ "relayhost", 1, 1, 0, conf_set_relayhost },
+	{ "maxsize", 1, 1, 0, conf_set_maxsize },
+	{ "maxrcpt", 1, 1, 0, conf_set_maxrcpt },
+	{ "recipient_delimiter", 1, 1, 0, conf_set_delimiter },
+	{ "queue_lifetime", 1, 1, 0, conf_set_queue_lifetime },
+	{ "postmaster", 1, 1, 0, conf_set_postmaster },
+	{ "tls_cert", 1, 1, 0, conf_set_tls_cert },
+	{ "tls_key", 1, 1, 0, conf_set_tls_key },
+	{ "attic", 1, 1, 0, conf_set_attic },
+	{ "delete_grace", 1, 1, 0, conf_set_delete_grace },
+	{ "command_timeout", 1, 1, 0, conf_set_command_timeout },
+	{ "data_timeout", 1, 1, 0, conf_set_data_timeout },
+	{ "max_errors", 1, 1, 0, conf_set_max_errors },
+	{ "max_sessions", 1, 1, 0, conf_set_max_sessions },
+	{ "max_sessions_per_ip", 1, 1, 0, conf_set_max_sessions_per_ip },
+	{ "retry_schedule", 1, CONF_RETRY_MAX, 0, conf_set_retry_schedule },
+	{ "delay_warning", 1, 1, 0, conf_set_delay_warning },
+	{ "max_deliveries", 1, 1, 0, conf_set_max_deliveries },
+	{ "max_per_destination", 1, 1, 0, conf_set_max_per_destination },
+};
+#define CONF_NKW	(sizeof(conf_kws) / sizeof(conf_kws[0]))
+
+/* What conf_load needs besides struct conf while it reads. */
+struct conf_state {
+	size_t	seen[CONF_NKW];		/* line of the first use, 0: none */
+	size_t	smtps;			/* line of the first smtps listener */
+	int	relaynets_none;
+};
+
+static const time_t conf_retry_default[] = {
+	5 * 60, 10 * 60, 20 * 60, 40 * 60, 3600, 2 * 3600, 4 * 3600
+};
+
+/* ---- values ----------------------------------------------------- */
+
+/* Digits, then one optional suffix letter; *rest gets the suffix. */
+static int
+conf_parse_number(const char *s, uint64_t *n, const char **rest)
+{
+	uint64_t	v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (s[0] != '\0' && s[1] != '\0')
+		return -1;
+	*n = v;
+	*rest = s;
+	return 0;
+}
+
+int
+conf_parse_size(const char *s, uint64_t *bytes)
+{
+	const char	*suffix;
+	uint64_t	 v, mult;
+
+	if (conf_parse_number(s, &v, &suffix) == -1)
+		return -1;
+	switch (*suffix) {
+	case '\0':
+		mult = 1;
+		break;
+	case 'K':
+	case 'k':
+		mult = 1024;
+		break;
+	case 'M':
+	case 'm':
+		mult = 1024 * 1024;
+		break;
+	case 'G':
+	case 'g':
+		mult = 1024 * 1024 * 1024;
+		break;
+	default:
+		return -1;
+	}
+	if (v > CONF_SIZE_MAX / mult)
+		return -1;
+	*bytes = v * mult;
+	return 0;
+}
+
+int
+conf_parse_duration(const char *s, time_t *secs)
+{
+	const char	*suffix;
+	uint64_t	 v, mult;
+
+	if (conf_parse_number(s, &v, &suffix) == -1)
+		return -1;
+	switch (*suffix) {
+	case '\0':
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (v > (uint64_t)CONF_DURATION_MAX / mult)
+		return -1;
+	*secs = (time_t)(v * mult);
+	return 0;
+}
+
+static const char *
+conf_count(const char *s, size_t *n)
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = strtonum(s, 1, CONF_COUNT_MAX, &errstr);
+	if (errstr != NULL || !isdigit((unsigned char)s[0]))
+		return "not a number from 1 to 1000000";
+	*n = (size_t)v;
+	return NULL;
+}
+
+static const char *
+conf_duration_positive(const char *s, time_t *t)
+{
+	if (conf_parse_duration(s, t) == -1)
+		return "bad duration (a number with s, m, h or d)";
+	if (*t == 0)
+		return "duration must be more than 0";
+	return NULL;
+}
+
+static const char *
+conf_path(const char *s, char *dst, size_t dstlen)
+{
+	const char	*p;
+
+	if (s[0] != '/')
+		return "path must be absolute";
+	for (p = s; *p != '\0'; p++)
+		if (iscntrl((unsigned char)*p))
+			return "control character in path";
+	if (strlcpy(dst, s, dstlen) >= dstlen)
+		return "path too long";
+	return NULL;
+}
+
+/* ---- keywords ---------------------------------------------------- */
+
+static const char *
+conf_set_hostname(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	const char	*errstr;
+
+	if (addr_domain_valid(av[0], &errstr) == -1) {
+		snprintf(buf, buflen, "bad hostname: %s", errstr);
+		return buf;
+	}
+	strlcpy(c->hostname, av[0], sizeof(c->hostname));
+	addr_lower(c->hostname);
+	return NULL;
+}
+
+/* "[v6]:port" or "v4:port": numeric addresses only, never a name. */
+static const char *
+conf_listen_addr(struct conf_listen *l, const char *s)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	const char	*port, *errstr;
+	size_t		 hlen;
+
+	if (s[0] == '[') {
+		if ((port = strstr(s, "]:")) == NULL)
+			return "IPv6 address must be written [ADDR]:PORT";
+		hlen = (size_t)(port - s) - 1;
+		s++;
+		port += 2;
+		l->family = AF_INET6;
+	} else {
+		if ((port = strrchr(s, ':')) == NULL)
+			return "address must be written ADDR:PORT";
+		hlen = (size_t)(port - s);
+		port++;
+		l->family = AF_INET;
+	}
+	if (hlen == 0 || hlen >= sizeof(l->host))
+		return "bad address";
+	memcpy(l->host, s, hlen);
+	l->host[hlen] = '\0';
+	if (l->family == AF_INET6 ? inet_pton(AF_INET6, l->host, &a6) != 1 :
+	    inet_pton(AF_INET, l->host, &a4) != 1)
+		return "not a numeric IP address";
+	strtonum(port, 1, 65535, &errstr);
+	if (errstr != NULL || !isdigit((unsigned char)port[0]))
+		return "bad port (1 to 65535)";
+	strlcpy(l->port, port, sizeof(l->port));
+	return NULL;
+}
+
+static const char *
+conf_set_listen(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct conf_listen	 l, *nl;
+	const char		*reason;
+
+	memset(&l, 0, sizeof(l));
+	if ((reason = conf_listen_addr(&l, av[0])) != NULL)
+		return reason;
+	if (ac == 1)
+		l.mode = LISTEN_PLAIN;
+	else if (strcmp(av[1], "submission") == 0)
+		l.mode = LISTEN_SUBMISSION;
+	else if (strcmp(av[1], "smtps") == 0)
+		l.mode = LISTEN_SMTPS;
+	else
+		return "mode must be submission or smtps";
+	if (c->nlisten >= CONF_LISTEN_MAX)
+		return "too many listen lines";
+	nl = reallocarray(c->listen, c->nlisten + 1, sizeof(*nl));
+	if (nl == NULL)
+		return strerror(errno);
+	c->listen = nl;
+	c->listen[c->nlisten++] = l;
+	return NULL;
+}
+
+static const char *
+conf_set_user(struct conf *c, int ac, char **av, char *buf, size_t buflen)
+{
+	const char	*p;
+
+	if (av[0][0] == '-')
+		return "bad user name";
+	for (p = av[0]; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return "bad user name";
+	if (strlcpy(c->user, av[0], sizeof(c->user)) >= sizeof(c->user))
+		return "user name too long";
+	return NULL;
+}
+
+static const char *
+conf_set_spool(struct conf *c, int ac, char **av, char *buf, size_t buflen)
+{
+	return conf_path(av[0], c->spool, sizeof(c->spool));
+}
+
+static const char *
+conf_set_mapdir(struct conf *c, int ac, char **av, char *buf, size_t buflen)
+{
+	return conf_path(av[0], c->mapdir, sizeof(c->mapdir));
+}
+
+/*
+ * Both %d and %u are required: without the domain, alice@a and alice@b
+ * would share one Maildir.
+ */
+static const char *
+conf_set_maildir(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	const char	*p, *reason;
+	int		 d = 0, u = 0;
+
+	if ((reason = conf_path(av[0], c->maildir, sizeof(c->maildir))) != NULL)
+		return reason;
+	for (p = av[0]; (p = strchr(p, '%')) != NULL; p += 2) {
+		if (p[1] == 'd')
+			d = 1;
+		else if (p[1] == 'u')
+			u = 1;
+		else
+			return "unknown % escape (only %d and %u)";
+	}
+	if (!d || !u)
+		return "template must contain %d and %u";
+	return NULL;
+}
+
+/* "addr/prefix" or a bare address (a host: /32 or /128). */
+static const char *
+conf_net_parse(const char *s, struct conf_net *n)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const char	*slash, *errstr;
+	size_t		 len, i;
+	int		 max;
+
+	memset(n, 0, sizeof(*n));
+	slash = strchr(s, '/');
+	len = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (len == 0 || len >= sizeof(host))
+		return "bad network";
+	memcpy(host, s, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET, host, n->addr) == 1) {
+		n->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, n->addr) == 1) {
+		n->family = AF_INET6;
+		max = 128;
+	} else
+		return "bad network address";
+	n->prefix = max;
+	if (slash != NULL) {
+		n->prefix = strtonum(slash + 1, 0, max, &errstr);
+		if (errstr != NULL || !isdigit((unsigned char)slash[1]))
+			return "bad prefix length";
+	}
+	for (i = 0; i < (size_t)max / 8; i++) {
+		if ((int)i * 8 >= n->prefix) {
+			if (n->addr[i] != 0)
+				return "host bits set beyond the prefix";
+		} else if ((int)i * 8 + 8 > n->prefix &&
+		    (n->addr[i] & (0xff >> (n->prefix - (int)i * 8))) != 0)
+			return "host bits set beyond the prefix";
+	}
+	return NULL;
+}
+
+static const char *
+conf_set_relaynets(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct conf_net	*nn;
+	const char	*reason;
+	int		 i;
+
+	if (ac == 1 && strcmp(av[0], "none") == 0)
+		return NULL;
+	if (c->nrelaynets + (size_t)ac > CONF_NETS_MAX)
+		return "too many relaynets";
+	nn = reallocarray(c->relaynets, c->nrelaynets + (size_t)ac,
+	    sizeof(*nn));
+	if (nn == NULL)
+		return strerror(errno);
+	c->relaynets = nn;
+	for (i = 0; i < ac; i++) {
+		if ((reason = conf_net_parse(av[i],
+		    &c->relaynets[c->nrelaynets])) != NULL) {
+			snprintf(buf, buflen, "%s: %s", av[i], reason);
+			return buf;
+		}
+		c->nrelaynets++;
+	}
+	return NULL;
+}
+
+/*
+ * "[HOST]:PORT", "HOST:PORT" or "HOST".  Postfix's brackets mean "no MX
+ * lookup"; deliver(8) never looks up MX records for the relayhost, so
+ * they only allow an IPv6 address: [2001:db8::1]:587.
+ */
+static const char *
+conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	char		 host[ADDR_DOMAIN_MAX + 1];
+	struct in6_addr	 a6;
+	const char	*s = av[0], *end, *port = "25", *errstr;
+	size_t		 len;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return "missing ']'";
+		s++;
+		len = (size_t)(end - s);
+		end++;
+	} else {
+		end = strchr(s, ':');
+		len = end != NULL ? (size_t)(end - s) : strlen(s);
+		if (end == NULL)
+			end = s + len;
+	}
+	if (*end == ':')
+		port = end + 1;
+	else if (*end != '\0')
+		return "junk after ']'";
+	if (len == 0 || len >= sizeof(host))
+		return "bad host";
+	memcpy(host, s, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET6, host, &a6) != 1 &&
+	    addr_domain_valid(host, &errstr) == -1) {
+		snprintf(buf, buflen, "bad host: %s", errstr);
+		return buf;
+	}
+	strtonum(port, 1, 65535, &errstr);
+	if (errstr != NULL || !isdigit((unsigned char)port[0]))
+		return "bad port (1 to 65535)";
+	strlcpy(c->relayhost, host, sizeof(c->relayhost));
+	addr_lower(c->relayhost);
+	strlcpy(c->relayport, port, sizeof(c->relayport));
+	return NULL;
+}
+
+static const char *
+conf_set_maxsize(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (conf_parse_size(av[0], &c->maxsize) == -1)
+		return "bad size (a number with K, M or G)";
+	if (c->maxsize == 0)
+		return "size must be more than 0";
+	return NULL;
+}
+
+static const char *
+conf_set_maxrcpt(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_count(av[0], &c->maxrcpt);
+}
+
+/* Characters that mean something else in an address or a map. */
+static const char *
+conf_set_delimiter(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	const char	*p;
+
+	if (strcmp(av[0], "none") == 0) {
+		c->recipient_delimiter[0] = '\0';
+		return NULL;
+	}
+	for (p = av[0]; *p != '\0'; p++)
+		if (!isgraph((unsigned char)*p) || isalnum((unsigned char)*p) ||
+		    strchr("@.\"\\/:,%!|#", *p) != NULL)
+			return "delimiter must be punctuation such as + or -";
+	if (strlcpy(c->recipient_delimiter, av[0],
+	    sizeof(c->recipient_delimiter)) >= sizeof(c->recipient_delimiter))
+		return "at most 7 delimiter characters";
+	return NULL;
+}
+
+static const char *
+conf_set_queue_lifetime(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_duration_positive(av[0], &c->queue_lifetime);
+}
+
+static const char *
+conf_set_postmaster(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct mailaddr	 ma;
+	const char	*errstr;
+	int		 n;
+
+	if (addr_parse_safe(av[0], &ma, &errstr) == -1) {
+		snprintf(buf, buflen, "bad address: %s", errstr);
+		return buf;
+	}
+	n = snprintf(c->postmaster, sizeof(c->postmaster), "%s@%s", ma.local,
+	    ma.domain);
+	if (n < 0 || (size_t)n >= sizeof(c->postmaster))
+		return "address too long";
+	return NULL;
+}
+
+static const char *
+conf_set_tls_cert(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_path(av[0], c->tls_cert, sizeof(c->tls_cert));
+}
+
+static const char *
+conf_set_tls_key(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_path(av[0], c->tls_key, sizeof(c->tls_key));
+}
+
+static const char *
+conf_set_attic(struct conf *c, int ac, char **av, char *buf, size_t buflen)
+{
+	return conf_path(av[0], c->attic, sizeof(c->attic));
+}
+
+/* 0 is allowed: the next periodic run purges. */
+static const char *
+conf_set_delete_grace(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (conf_parse_duration(av[0], &c->delete_grace) == -1)
+		return "bad duration (a number with s, m, h or d)";
+	return NULL;
+}
+
+static const char *
+conf_set_command_timeout(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_duration_positive(av[0], &c->command_timeout);
+}
+
+static const char *
+conf_set_data_timeout(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_duration_positive(av[0], &c->data_timeout);
+}
+
+static const char *
+conf_set_max_errors(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_count(av[0], &c->max_errors);
+}
+
+static const char *
+conf_set_max_sessions(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_count(av[0], &c->max_sessions);
+}
+
+static const char *
+conf_set_max_sessions_per_ip(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_count(av[0], &c->max_sessions_per_ip);
+}
+
+/* Each interval at least as long as the one before; the last repeats. */
+static const char *
+conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	time_t		*t;
+	const char	*reason;
+	int		 i;
+
+	if ((t = calloc((size_t)ac, sizeof(*t))) == NULL)
+		return strerror(errno);
+	for (i = 0; i < ac; i++) {
+		if ((reason = conf_duration_positive(av[i], &t[i])) != NULL)
+			break;
+		if (i > 0 && t[i] < t[i - 1]) {
+			reason = "intervals must not get shorter";
+			break;
+		}
+	}
+	if (i < ac) {
+		free(t);
+		snprintf(buf, buflen, "%s: %s", av[i], reason);
+		return buf;
+	}
+	free(c->retry_schedule);
+	c->retry_schedule = t;
+	c->nretry_schedule = (size_t)ac;
+	return NULL;
+}
+
+static const char *
+conf_set_delay_warning(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (strcmp(av[0], "none") == 0) {
+		c->delay_warning = 0;
+		return NULL;
+	}
+	if (conf_parse_duration(av[0], &c->delay_warning) == -1)
+		return "bad duration (a number with s, m, h or d, or none)";
+	return NULL;
+}
+
+static const char *
+conf_set_max_deliveries(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_count(av[0], &c->max_deliveries);
+}
+
+static const char *
+conf_set_max_per_destination(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_count(av[0], &c->max_per_destination);
+}
+
+/* ---- the file ---------------------------------------------------- */
+
+static void
+conf_defaults(struct conf *c)
+{
+	if (gethostname(c->hostname, sizeof(c->hostname)) == -1 ||
+	    c->hostname[0] == '\0')
+		strlcpy(c->hostname, "localhost", sizeof(c->hostname));
+	c->hostname[sizeof(c->hostname) - 1] = '\0';
+	strlcpy(c->user, "_mail", sizeof(c->user));
+	strlcpy(c->spool, "/var/spool/basemail", sizeof(c->spool));
+	strlcpy(c->mapdir, "/etc/mail", sizeof(c->mapdir));
+	strlcpy(c->maildir, "/var/mail/vhosts/%d/%u", sizeof(c->maildir));
+	c->maxsize = 35 * 1024 * 1024;
+	c->maxrcpt = 100;
+	strlcpy(c->recipient_delimiter, "+", sizeof(c->recipient_delimiter));
+	c->queue_lifetime = 5 * 86400;
+	strlcpy(c->postmaster, "root@localhost", sizeof(c->postmaster));
+	strlcpy(c->attic, "/var/mail/attic", sizeof(c->attic));
+	c->delete_grace = 2 * 86400;
+	c->command_timeout = 5 * 60;
+	c->data_timeout = 10 * 60;
+	c->max_errors = 10;
+	c->max_sessions = 100;
+	c->max_sessions_per_ip = 20;
+	c->delay_warning = 4 * 3600;
+	c->max_deliveries = 20;
+	c->max_per_destination = 4;
+}
+
+/* The lists whose default applies only when the file gives none. */
+static int
+conf_default_lists(struct conf *c, struct conf_state *st)
+{
+	char	*av[2];
+
+	if (c->nlisten == 0) {
+		av[0] = "0.0.0.0:25";
+		if (conf_set_listen(c, 1, av, NULL, 0) != NULL)
+			return -1;
+	}
+	if (c->nrelaynets == 0 && !st->relaynets_none) {
+		av[0] = "127.0.0.0/8";
+		av[1] = "::1/128";
+		if (conf_set_relaynets(c, 2, av, NULL, 0) != NULL)
+			return -1;
+	}
+	if (c->nretry_schedule == 0) {
+		c->retry_schedule = malloc(sizeof(conf_retry_default));
+		if (c->retry_schedule == NULL)
+			return -1;
+		memcpy(c->retry_schedule, conf_retry_default,
+		    sizeof(conf_retry_default));
+		c->nretry_schedule = sizeof(conf_retry_default) /
+		    sizeof(conf_retry_default[0]);
+	}
+	return 0;
+}
+
+/* Splits line into words; '#' starts a comment anywhere. */
+static int
+conf_split(char *line, char **av)
+{
+	char	*p;
+	int	 ac = 0;
+
+	if ((p = strchr(line, '#')) != NULL)
+		*p = '\0';
+	while ((p = strsep(&line, " \t\r\n")) != NULL) {
+		if (*p == '\0')
+			continue;
+		if (ac == CONF_ARGS_MAX)
+			return -1;
+		av[ac++] = p;
+	}
+	return ac;
+}
+
+static const char *
+conf_line(struct conf *c, struct conf_state *st, char *line, size_t lineno,
+    char *buf, size_t buflen)
+{
+	char			*av[CONF_ARGS_MAX], why[200];
+	const struct conf_kw	*kw;
+	const char		*reason;
+	size_t			 i;
+	int			 ac;
+
+	if ((ac = conf_split(line, av)) == -1)
+		return "too many words";
+	if (ac == 0)
+		return NULL;
+	for (i = 0; i < CONF_NKW; i++)
+		if (strcmp(conf_kws[i].name, av[0]) == 0)
+			break;
+	if (i == CONF_NKW) {
+		snprintf(buf, buflen, "unknown keyword \"%.64s\"", av[0]);
+		return buf;
+	}
+	kw = &conf_kws[i];
+	if (st->seen[i] != 0 && !(kw->flags & KW_REPEAT)) {
+		snprintf(buf, buflen, "%s given twice (first on line %zu)",
+		    kw->name, st->seen[i]);
+		return buf;
+	}
+	if (ac - 1 < kw->minargs) {
+		snprintf(buf, buflen, "%s: missing argument", kw->name);
+		return buf;
+	}
+	if (kw->maxargs != -1 && ac - 1 > kw->maxargs) {
+		snprintf(buf, buflen, "%s: too many arguments", kw->name);
+		return buf;
+	}
+	if (st->seen[i] == 0)
+		st->seen[i] = lineno;
+	if (kw->set == conf_set_relaynets && strcmp(av[1], "none") == 0) {
+		if (ac != 2 || c->nrelaynets != 0 || st->relaynets_none)
+			return "relaynets none must stand alone";
+		st->relaynets_none = 1;
+	} else if (kw->set == conf_set_relaynets && st->relaynets_none)
+		return "relaynets none must stand alone";
+	if (kw->set == conf_set_listen && ac == 3 &&
+	    strcmp(av[2], "smtps") == 0 && st->smtps == 0)
+		st->smtps = lineno;
+	if ((reason = kw->set(c, ac - 1, av + 1, why, sizeof(why))) == NULL)
+		return NULL;
+	snprintf(buf, buflen, "%s: %s", kw->name, reason);
+	return buf;
+}
+
+/* The checks that involve more than one keyword. */
+static int
+conf_check(struct conf *c, struct conf_state *st, char *err, size_t errlen)
+{
+	size_t	cert = 0, key = 0, i;
+
+	for (i = 0; i < CONF_NKW; i++) {
+		if (conf_kws[i].set == conf_set_tls_cert)
+			cert = st->seen[i];
+		else if (conf_kws[i].set == conf_set_tls_key)
+			key = st->seen[i];
+	}
+	if (cert != 0 && key == 0) {
+		snprintf(err, errlen, "%s:%zu: tls_cert without tls_key",
+		    c->path, cert);
+		return -1;
+	}
+	if (key != 0 && cert == 0) {
+		snprintf(err, errlen, "%s:%zu: tls_key without tls_cert",
+		    c->path, key);
+		return -1;
+	}
+	if (st->smtps != 0 && cert == 0) {
+		snprintf(err, errlen, "%s:%zu: smtps needs tls_cert and tls_key",
+		    c->path, st->smtps);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_read(struct conf *c, struct conf_state *st, FILE *fp, char *err,
+    size_t errlen)
+{
+	char		*line = NULL, buf[320];
+	const char	*reason = NULL;
+	size_t		 linesize = 0, lineno = 0;
+	ssize_t		 len;
+
+	while ((len = getline(&line, &linesize, fp)) != -1) {
+		lineno++;
+		if (len > CONF_LINE_MAX)
+			reason = "line too long";
+		else if (strlen(line) != (size_t)len)
+			reason = "NUL byte in line";
+		else
+			reason = conf_line(c, st, line, lineno, buf,
+			    sizeof(buf));
+		if (reason != NULL)
+			break;
+	}
+	free(line);
+	if (reason != NULL) {
+		snprintf(err, errlen, "%s:%zu: %s", c->path, lineno, reason);
+		return -1;
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: %s", c->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	struct conf_state	 st;
+	FILE			*fp;
+	int			 r;
+
+	memset(c, 0, sizeof(*c));
+	memset(&st, 0, sizeof(st));
+	if (path == NULL)
+		path = MAIL_CONF;
+	if (strlcpy(c->path, path, sizeof(c->path)) >= sizeof(c->path)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	conf_defaults(c);
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = conf_read(c, &st, fp, err, errlen);
+	fclose(fp);
+	if (r == 0)
+		r = conf_check(c, &st, err, errlen);
+	if (r == 0 && conf_default_lists(c, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		r = -1;
+	}
+	if (r == -1)
+		conf_free(c);
+	return r;
+}
+
+void
+conf_free(struct conf *c)
+{
+	free(c->listen);
+	free(c->relaynets);
+	free(c->retry_schedule);
+	c->listen = NULL;
+	c->relaynets = NULL;
+	c->retry_schedule = NULL;
+	c->nlisten = c->nrelaynets = c->nretry_schedule = 0;
+}
+
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) matches IPv4 networks. */
+int
+conf_relaynet_match(const struct conf *c, const struct sockaddr *sa)
+{
+	static const unsigned char mapped[12] =
+	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const unsigned char	*a;
+	const struct conf_net	*n;
+	size_t			 i;
+	int			 family, full, rest;
+
+	if (sa->sa_family == AF_INET) {
+		family = AF_INET;
+		a = (const unsigned char *)
+		    &((const struct sockaddr_in *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		family = AF_INET6;
+		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+			family = AF_INET;
+			a += sizeof(mapped);
+		}
+	} else
+		return 0;
+	for (i = 0; i < c->nrelaynets; i++) {
+		n = &c->relaynets[i];
+		if (n->family != family)
+			continue;
+		full = n->prefix / 8;
+		rest = n->prefix % 8;
+		if (memcmp(a, n->addr, (size_t)full) != 0)
+			continue;
+		if (rest == 0 ||
+		    ((a[full] ^ n->addr[full]) & (0xff00 >> rest) & 0xff) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+conf_user_ids(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
+{
+	struct passwd	*pw;
+
+	errno = 0;
+	if ((pw = getpwnam(c->user)) == NULL) {
+		snprintf(err, errlen, "user %s: %s", c->user, errno != 0 ?
+		    strerror(errno) : "no such user");
+		return -1;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		snprintf(err, errlen, "user %s: has uid or gid 0; the mail "
+		    "user must not be root", c->user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}

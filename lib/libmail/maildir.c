@@ -1,0 +1,414 @@
+/*
+ * Maildirs: where a mailbox lives, creating one, measuring one, and
+ * retiring one into the attic.
+ *
+ * Directories are created and entered one component at a time with
+ * openat(O_NOFOLLOW), and owners set with fchown on the open
+ * descriptor: when root creates a Maildir under a tree the mail user
+ * can write, a symbolic link swapped in mid-way must not send the
+ * chown or the mkdir elsewhere.
+ */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fts.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libmail.h"
+
+static const char *const subdirs[] = { "tmp", "new", "cur" };
+
+static int	 part_safe(const char *);
+static int	 append(char *, size_t, size_t *, const char *);
+static int	 link_trusted(int, const char *);
+static int	 mkdir_at(int, const char *, int *, uid_t, gid_t);
+static int	 create_tree(const char *, int, uid_t, gid_t, char *, size_t);
+static int	 scan_dir(int, const char *, uint64_t *, uint64_t *);
+static int	 size_from_name(const char *, uint64_t *);
+static int	 usage_folder(int, uint64_t *, uint64_t *);
+
+/* A path component from an address: no '/', no leading '.', not empty. */
+static int
+part_safe(const char *s)
+{
+	return s[0] != '\0' && s[0] != '.' && strchr(s, '/') == NULL;
+}
+
+static int
+append(char *buf, size_t buflen, size_t *len, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (*len + n >= buflen)
+		return -1;
+	memcpy(buf + *len, s, n + 1);
+	*len += n;
+	return 0;
+}
+
+int
+maildir_path(const char *tmpl, const struct mailaddr *addr, char *buf,
+    size_t buflen)
+{
+	char	 local[sizeof(addr->local)], one[2] = { 0, 0 };
+	const char *p;
+	size_t	 len = 0;
+
+	if (buflen == 0 || tmpl[0] != '/')
+		return -1;
+	strlcpy(local, addr->local, sizeof(local));
+	/* The users map and Dovecot fold logins to lower case. */
+	addr_lower(local);
+	if (!part_safe(local) || !part_safe(addr->domain))
+		return -1;
+	buf[0] = '\0';
+	for (p = tmpl; *p != '\0'; p++) {
+		if (*p != '%') {
+			one[0] = *p;
+			if (append(buf, buflen, &len, one) == -1)
+				return -1;
+			continue;
+		}
+		p++;
+		if (*p == 'd' && append(buf, buflen, &len, addr->domain) == 0)
+			continue;
+		if (*p == 'u' && append(buf, buflen, &len, local) == 0)
+			continue;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A symbolic link among the existing parents (/var/mail -> /data/mail)
+ * is followed only if root or we made it: never one the mail user
+ * could have planted for root to follow.
+ */
+static int
+link_trusted(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	return S_ISLNK(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid());
+}
+
+/*
+ * Creates (or enters) name under the directory dirfd; *created tells
+ * whether it is new.  New directories get mode 0700 and, when we are
+ * root, the owner uid:gid.  Returns the open directory or -1.
+ */
+static int
+mkdir_at(int dirfd, const char *name, int *created, uid_t uid, gid_t gid)
+{
+	int	fd;
+
+	*created = 0;
+	if (mkdirat(dirfd, name, 0700) == 0)
+		*created = 1;
+	else if (errno != EEXIST)
+		return -1;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1 && !*created && (errno == ELOOP || errno == ENOTDIR) &&
+	    link_trusted(dirfd, name))
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (*created && (fchmod(fd, 0700) == -1 ||
+	    (geteuid() == 0 && fchown(fd, uid, gid) == -1))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Walks dir from the root, creating what is missing; with excl, dir
+ * itself must not exist yet.  top gets the highest directory created
+ * ("" if none), for maildir_remove on a rollback.
+ */
+static int
+create_tree(const char *dir, int excl, uid_t uid, gid_t gid, char *top,
+    size_t toplen)
+{
+	char	 path[PATH_MAX], *comp, *next;
+	int	 fd, nfd, created, i, save;
+
+	if (top != NULL && toplen > 0)
+		top[0] = '\0';
+	if (dir[0] != '/' || strlcpy(path, dir, sizeof(path)) >= sizeof(path)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	for (comp = path + 1; comp != NULL && *comp != '\0'; comp = next) {
+		if ((next = strchr(comp, '/')) != NULL)
+			*next++ = '\0';
+		if (*comp == '\0')
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		nfd = mkdir_at(fd, comp, &created, uid, gid);
+		save = errno;
+		close(fd);
+		if (nfd == -1) {
+			errno = save;
+			return -1;
+		}
+		fd = nfd;
+		if (created && top != NULL && top[0] == '\0')
+			snprintf(top, toplen, "%.*s", (int)(comp - path +
+			    strlen(comp)), dir);
+		if (!created && excl && (next == NULL || *next == '\0')) {
+			close(fd);
+			errno = EEXIST;
+			return -1;
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		if ((nfd = mkdir_at(fd, subdirs[i], &created, uid, gid)) == -1) {
+			save = errno;
+			close(fd);
+			errno = save;
+			return -1;
+		}
+		close(nfd);
+	}
+	if (fsync(fd) == -1) {
+		save = errno;
+		close(fd);
+		errno = save;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+maildir_create(const char *dir, uid_t uid, gid_t gid)
+{
+	return create_tree(dir, 0, uid, gid, NULL, 0);
+}
+
+int
+maildir_create_new(const char *dir, uid_t uid, gid_t gid, char *top,
+    size_t toplen)
+{
+	int	save;
+
+	if (create_tree(dir, 1, uid, gid, top, toplen) == 0)
+		return 0;
+	save = errno;
+	/* Leave nothing half made behind, and never touch what existed. */
+	if (save != EEXIST && top != NULL && top[0] != '\0')
+		maildir_remove(top);
+	if (top != NULL && toplen > 0)
+		top[0] = '\0';
+	errno = save;
+	return -1;
+}
+
+int
+maildir_remove(const char *dir)
+{
+	char	*const argv[] = { (char *)dir, NULL };
+	FTS	*fts;
+	FTSENT	*e;
+	int	 rv = 0;
+
+	/* FTS_PHYSICAL: a symbolic link is removed, never followed. */
+	fts = fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, NULL);
+	if (fts == NULL)
+		return -1;
+	for (;;) {
+		errno = 0;
+		if ((e = fts_read(fts)) == NULL) {
+			if (errno != 0)
+				rv = -1;
+			break;
+		}
+		switch (e->fts_info) {
+		case FTS_D:
+			break;
+		case FTS_DP:
+			if (rmdir(e->fts_accpath) == -1)
+				rv = -1;
+			break;
+		case FTS_DNR:
+		case FTS_ERR:
+		case FTS_NS:
+			rv = -1;
+			break;
+		default:
+			if (unlink(e->fts_accpath) == -1)
+				rv = -1;
+			break;
+		}
+	}
+	fts_close(fts);
+	return rv;
+}
+
+int
+maildir_attic_name(const char *attic, const char *addr, time_t when,
+    char *buf, size_t buflen)
+{
+	struct tm tm;
+	char	 stamp[32];
+	int	 n;
+
+	if (gmtime_r(&when, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) == 0)
+		return -1;
+	if (!part_safe(addr))
+		return -1;
+	n = snprintf(buf, buflen, "%s/%s.%s", attic, stamp, addr);
+	return n >= 0 && (size_t)n < buflen ? 0 : -1;
+}
+
+int
+maildir_attic_move(const char *dir, const char *attic, const char *addr,
+    time_t when, uid_t uid, gid_t gid, char *dest, size_t destlen)
+{
+	struct stat st;
+
+	if (maildir_attic_name(attic, addr, when, dest, destlen) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (create_tree(attic, 0, uid, gid, NULL, 0) == -1)
+		return -1;
+	/* rename(2) would replace an empty directory of that name. */
+	if (lstat(dest, &st) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(dir, dest);
+}
+
+/* The size a Maildir file name announces (",S=1234"); 0 if none. */
+static int
+size_from_name(const char *name, uint64_t *size)
+{
+	const char *p;
+	uint64_t n = 0;
+
+	if ((p = strstr(name, ",S=")) == NULL || !isdigit((unsigned char)p[3]))
+		return 0;
+	for (p += 3; isdigit((unsigned char)*p); p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return 0;
+		n = n * 10 + (*p - '0');
+	}
+	if (*p != '\0' && *p != ',' && *p != ':')
+		return 0;
+	*size = n;
+	return 1;
+}
+
+/* Adds the messages of dirfd/name (new or cur) to bytes and count. */
+static int
+scan_dir(int dirfd, const char *name, uint64_t *bytes, uint64_t *count)
+{
+	struct dirent *de;
+	struct stat st;
+	uint64_t size;
+	DIR	*d;
+	int	 fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!size_from_name(de->d_name, &size)) {
+			/* Expunged between readdir and stat: not there. */
+			if (fstatat(fd, de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == -1)
+				continue;
+			if (!S_ISREG(st.st_mode))
+				continue;
+			size = st.st_size;
+		}
+		*bytes += size;
+		(*count)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int
+usage_folder(int fd, uint64_t *bytes, uint64_t *count)
+{
+	if (scan_dir(fd, "new", bytes, count) == -1 ||
+	    scan_dir(fd, "cur", bytes, count) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Counts new/ and cur/ of the Maildir and of its Maildir++ folders
+ * (".Sent", ".Trash", ...), as a Maildir++ quota does.  We always
+ * count rather than trust maildirsize: Dovecot rewrites that file only
+ * when its quota backend is "maildir", so it may be stale.
+ */
+int
+maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count)
+{
+	struct dirent *de;
+	DIR	*d;
+	int	 fd, sub, rv = 0;
+
+	*bytes = *count = 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (usage_folder(fd, bytes, count) == -1) {
+		close(fd);
+		return -1;
+	}
+	if ((sub = dup(fd)) == -1 || (d = fdopendir(sub)) == NULL) {
+		if (sub != -1)
+			close(sub);
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (sub == -1)
+			continue;
+		if (usage_folder(sub, bytes, count) == -1)
+			rv = -1;
+		close(sub);
+	}
+	closedir(d);
+	close(fd);
+	return rv;
+}

@@ -1,0 +1,284 @@
+/*
+ * passwd.c: hashing in each scheme we write, verification of those and
+ * of the hashes Dovecot writes (vectors made with doveadm pw of
+ * Dovecot 2.3.19), and the checks of -H input.
+ */
+
+#include <string.h>
+
+#include <atf-c.h>
+
+#include "libmail.h"
+
+/* doveadm pw -s SCHEME -p 'correct horse' (or the password named). */
+#define ARGON2ID_VEC	"{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$" \
+	"wS1g0QXf8TvIrB86a4bjRg$dwRkjZ9rlsganf8pjGnuSmpLPMTiXnn3aNGzAw9Sn8o"
+#define ARGON2I_VEC	"{ARGON2I}$argon2i$v=19$m=32768,t=4,p=1$" \
+	"0l/F76S2bLkZKIPj8iU54A$jcwhofDSrHG57rsfZEAEJ1JLICnZuwW8KnhenYbxRiE"
+#define PBKDF2_VEC	"{PBKDF2}$1$d8TF7ZHe6rHIrF6G$1000$" \
+	"f422d25c767647c08c3f7e233aeea94101963baa"
+/* doveadm pw -s PBKDF2 -p 'pässwörd' (UTF-8), default 5000 rounds. */
+#define PBKDF2_UTF8_VEC	"{PBKDF2}$1$CTD.OGG9SpdhAKdM$5000$" \
+	"e036b6a04e6fd730d2e58bbe2363c488147105cc"
+/* doveadm pw -p 'Tr0ub4dor&3', the crypt(3) family. */
+#define SHA512_VEC	"{SHA512-CRYPT}$6$UDHQgrDGUAviNszG$LSAb4RsMVZdesV5" \
+	"WSPn32snozTZ3g56J9ZQ5szbuUxW2b1rhQFquFpltWrxK62PHtQTWPsxzzx7jvadHNKb5r."
+#define SHA256_VEC	"{SHA256-CRYPT}$5$NZJyjzyZEAIcvz.N$" \
+	"CAu9acxReHCqwb4/saFYrDGNcI3ZXj7ND3IH0ZdF1u8"
+#define BLF_VEC		"{BLF-CRYPT}$2y$05$7YAvKJg9UCg8djzvw2SmR." \
+	"Zaav5DB97ug2DFg4Yr189ZRw2y7Yj/6"
+
+static void
+hash_and_verify(const char *scheme, const char *prefix)
+{
+	char	 out[PASSWD_HASH_MAX], again[PASSWD_HASH_MAX];
+
+	ATF_REQUIRE(passwd_scheme_valid(scheme));
+	ATF_REQUIRE_EQ(passwd_hash(scheme, "s3cret pw", out, sizeof(out)), 0);
+	ATF_CHECK_MSG(strncmp(out, prefix, strlen(prefix)) == 0,
+	    "%s does not start with %s", out, prefix);
+	ATF_CHECK(strstr(out, "s3cret") == NULL);
+	ATF_CHECK(passwd_hash_valid(out));
+	ATF_CHECK_EQ(passwd_verify(out, "s3cret pw"), 1);
+	ATF_CHECK_EQ(passwd_verify(out, "s3cret pW"), 0);
+	ATF_CHECK_EQ(passwd_verify(out, ""), 0);
+	/* A new salt each time. */
+	ATF_REQUIRE_EQ(passwd_hash(scheme, "s3cret pw", again, sizeof(again)),
+	    0);
+	ATF_CHECK(strcmp(out, again) != 0);
+}
+
+ATF_TC_WITHOUT_HEAD(blf_crypt);
+ATF_TC_BODY(blf_crypt, tc)
+{
+	hash_and_verify("BLF-CRYPT", "{BLF-CRYPT}$2b$10$");
+}
+
+ATF_TC_WITHOUT_HEAD(sha512_crypt);
+ATF_TC_BODY(sha512_crypt, tc)
+{
+	hash_and_verify("SHA512-CRYPT", "{SHA512-CRYPT}$6$");
+}
+
+ATF_TC_WITHOUT_HEAD(sha256_crypt);
+ATF_TC_BODY(sha256_crypt, tc)
+{
+	hash_and_verify("SHA256-CRYPT", "{SHA256-CRYPT}$5$");
+}
+
+ATF_TC_WITHOUT_HEAD(crypt_yescrypt);
+ATF_TC_BODY(crypt_yescrypt, tc)
+{
+	hash_and_verify("CRYPT", "{CRYPT}$y$");
+}
+
+ATF_TC_WITHOUT_HEAD(scheme_names);
+ATF_TC_BODY(scheme_names, tc)
+{
+	char	out[PASSWD_HASH_MAX];
+
+	ATF_CHECK(passwd_scheme_valid("sha512-crypt"));
+	ATF_REQUIRE_EQ(passwd_hash("sha512-crypt", "x", out, sizeof(out)), 0);
+	ATF_CHECK(strncmp(out, "{SHA512-CRYPT}$6$", 17) == 0);
+	/* Verified, never written. */
+	ATF_CHECK(!passwd_scheme_valid("ARGON2ID"));
+	ATF_CHECK(!passwd_scheme_valid("PBKDF2"));
+	ATF_CHECK(!passwd_scheme_valid("PLAIN"));
+	ATF_CHECK(!passwd_scheme_valid("MD5"));
+	ATF_CHECK(!passwd_scheme_valid(""));
+	ATF_CHECK_EQ(passwd_hash("PLAIN", "x", out, sizeof(out)), -1);
+	ATF_CHECK_EQ(passwd_hash("ARGON2ID", "x", out, sizeof(out)), -1);
+}
+
+ATF_TC_WITHOUT_HEAD(hash_too_long);
+ATF_TC_BODY(hash_too_long, tc)
+{
+	char	out[40];
+
+	ATF_CHECK_EQ(passwd_hash("SHA512-CRYPT", "x", out, sizeof(out)), -1);
+}
+
+ATF_TC_WITHOUT_HEAD(dovecot_crypt_vectors);
+ATF_TC_BODY(dovecot_crypt_vectors, tc)
+{
+	ATF_CHECK_EQ(passwd_verify(SHA512_VEC, "Tr0ub4dor&3"), 1);
+	ATF_CHECK_EQ(passwd_verify(SHA512_VEC, "Tr0ub4dor&4"), 0);
+	ATF_CHECK_EQ(passwd_verify(SHA256_VEC, "Tr0ub4dor&3"), 1);
+	ATF_CHECK_EQ(passwd_verify(SHA256_VEC, "tr0ub4dor&3"), 0);
+	ATF_CHECK_EQ(passwd_verify(BLF_VEC, "Tr0ub4dor&3"), 1);
+	ATF_CHECK_EQ(passwd_verify(BLF_VEC, "Tr0ub4dor&"), 0);
+}
+
+ATF_TC_WITHOUT_HEAD(argon2id);
+ATF_TC_BODY(argon2id, tc)
+{
+	ATF_CHECK(passwd_hash_valid(ARGON2ID_VEC));
+	ATF_CHECK_EQ(passwd_verify(ARGON2ID_VEC, "correct horse"), 1);
+	ATF_CHECK_EQ(passwd_verify(ARGON2ID_VEC, "correct horsE"), 0);
+}
+
+ATF_TC_WITHOUT_HEAD(argon2i);
+ATF_TC_BODY(argon2i, tc)
+{
+	ATF_CHECK(passwd_hash_valid(ARGON2I_VEC));
+	ATF_CHECK_EQ(passwd_verify(ARGON2I_VEC, "correct horse"), 1);
+	ATF_CHECK_EQ(passwd_verify(ARGON2I_VEC, "correct"), 0);
+	/* The scheme names the variant: an argon2i body is no ARGON2ID. */
+	ATF_CHECK_EQ(passwd_verify("{ARGON2ID}$argon2i$v=19$m=32768,t=4,"
+	    "p=1$0l/F76S2bLkZKIPj8iU54A$jcwhofDSrHG57rsfZEAEJ1JLICnZuwW8"
+	    "KnhenYbxRiE", "correct horse"), -1);
+}
+
+ATF_TC_WITHOUT_HEAD(argon2_cost_bounded);
+ATF_TC_BODY(argon2_cost_bounded, tc)
+{
+	/* 4 GiB of memory per login is refused before any allocation. */
+	ATF_CHECK(!passwd_hash_valid("{ARGON2ID}$argon2id$v=19$m=4194304,t=3,"
+	    "p=1$wS1g0QXf8TvIrB86a4bjRg$dwRkjZ9rlsganf8pjGnuSmpLPMTiXnn3aNGz"
+	    "Aw9Sn8o"));
+	ATF_CHECK_EQ(passwd_verify("{ARGON2ID}$argon2id$v=19$m=4194304,t=3,"
+	    "p=1$wS1g0QXf8TvIrB86a4bjRg$dwRkjZ9rlsganf8pjGnuSmpLPMTiXnn3aNGz"
+	    "Aw9Sn8o", "correct horse"), -1);
+}
+
+ATF_TC_WITHOUT_HEAD(pbkdf2);
+ATF_TC_BODY(pbkdf2, tc)
+{
+	ATF_CHECK(passwd_hash_valid(PBKDF2_VEC));
+	ATF_CHECK_EQ(passwd_verify(PBKDF2_VEC, "correct horse"), 1);
+	ATF_CHECK_EQ(passwd_verify(PBKDF2_VEC, "correct horse "), 0);
+	ATF_CHECK_EQ(passwd_verify(PBKDF2_UTF8_VEC, "p\xc3\xa4ssw\xc3\xb6rd"),
+	    1);
+	ATF_CHECK_EQ(passwd_verify(PBKDF2_UTF8_VEC, "passwort"), 0);
+}
+
+/* RFC 6070's PBKDF2-HMAC-SHA1 vectors, in Dovecot's encoding. */
+ATF_TC_WITHOUT_HEAD(pbkdf2_rfc6070);
+ATF_TC_BODY(pbkdf2_rfc6070, tc)
+{
+	ATF_CHECK_EQ(passwd_verify("{PBKDF2}$1$salt$1$"
+	    "0c60c80f961f0e71f3a9b524af6012062fe037a6", "password"), 1);
+	ATF_CHECK_EQ(passwd_verify("{PBKDF2}$1$salt$2$"
+	    "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957", "password"), 1);
+	ATF_CHECK_EQ(passwd_verify("{PBKDF2}$1$salt$4096$"
+	    "4B007901B765489ABEAD49D926F721D065A429C1", "password"), 1);
+	ATF_CHECK_EQ(passwd_verify("{PBKDF2}$1$saltSALTsaltSALTsaltSALTsalt"
+	    "SALTsalt$4096$3d2eec4fe41c849b80c8d83662c0e44a8b291a96",
+	    "passwordPASSWORDpassword"), 1);
+	ATF_CHECK_EQ(passwd_verify("{PBKDF2}$1$salt$2$"
+	    "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957", "passwordX"), 0);
+}
+
+/* A password longer than SHA-1's block is hashed into the HMAC key. */
+ATF_TC_WITHOUT_HEAD(pbkdf2_long_password);
+ATF_TC_BODY(pbkdf2_long_password, tc)
+{
+	char	pw[71];
+
+	memset(pw, 'x', 70);
+	pw[70] = '\0';
+	/* doveadm pw -s PBKDF2 -r 100 -p xxx...x (70 times) */
+	ATF_CHECK_EQ(passwd_verify("{PBKDF2}$1$lcNgmuyM1yEc9gLC$100$"
+	    "8a792eda33fcc9bbaa92aec3760cb5094339cf12", pw), 1);
+	pw[69] = '\0';
+	ATF_CHECK_EQ(passwd_verify("{PBKDF2}$1$lcNgmuyM1yEc9gLC$100$"
+	    "8a792eda33fcc9bbaa92aec3760cb5094339cf12", pw), 0);
+}
+
+ATF_TC_WITHOUT_HEAD(pbkdf2_malformed);
+ATF_TC_BODY(pbkdf2_malformed, tc)
+{
+	static const char *const bad[] = {
+		"{PBKDF2}$2$salt$1$0c60c80f961f0e71f3a9b524af6012062fe037a6",
+		"{PBKDF2}$1$$1$0c60c80f961f0e71f3a9b524af6012062fe037a6",
+		"{PBKDF2}$1$salt$0$0c60c80f961f0e71f3a9b524af6012062fe037a6",
+		"{PBKDF2}$1$salt$x$0c60c80f961f0e71f3a9b524af6012062fe037a6",
+		"{PBKDF2}$1$salt$1$0c60c80f961f0e71f3a9b524af6012062fe037",
+		"{PBKDF2}$1$salt$1$0c60c80f961f0e71f3a9b524af6012062fe037zz",
+		"{PBKDF2}$1$salt$99999999999$0c60c80f961f0e71f3a9b524af60120"
+		    "62fe037a6",
+		"{PBKDF2}$1$s:lt$1$0c60c80f961f0e71f3a9b524af6012062fe037a6",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ATF_CHECK_MSG(!passwd_hash_valid(bad[i]), "valid: %s", bad[i]);
+		ATF_CHECK_EQ_MSG(passwd_verify(bad[i], "password"), -1, "%s",
+		    bad[i]);
+	}
+}
+
+ATF_TC_WITHOUT_HEAD(hash_valid_refusals);
+ATF_TC_BODY(hash_valid_refusals, tc)
+{
+	static const char *const bad[] = {
+		"",
+		"$6$abc$def",
+		"{PLAIN}secret",
+		"{SHA512-CRYPT}",
+		"{SHA512-CRYPT}secret",
+		"{SHA512-CRYPT}$5$NZJyjzyZEAIcvz.N$CAu9acxReHCqwb4/saFYrDGNcI3Z"
+		    "Xj7ND3IH0ZdF1u8",
+		"{BLF-CRYPT}$2y$05$7YAvKJg9UCg8djzvw2SmR.Zaav5DB97ug2DFg4Yr189Z",
+		"{BLF-CRYPT}$2y$05$7YAvKJg9UCg8djzvw2SmR.Zaav5DB97ug2DFg4Yr189"
+		    "ZRw2y7Yj:6",
+		"{SHA256-CRYPT}$5$NZJyjzyZEAIcvz.N$CAu9acxReHCqwb4/saFYrDGNcI3Z"
+		    "Xj7ND3IH0ZdF1u8 nologin",
+		"{CRYPT}$y$j9T$9tPJ156ohXpcrJKwJSr3z0$fZ2pGuUdzMEnhhJi.yAZDgs\n",
+		"{CRYPT}*0",
+		"{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$wS1g0QXf8TvIrB86a4bjRg",
+		"{ARGON2ID}$argon2id$v=19$m=65536,t=0,p=1$wS1g0QXf8TvIrB86a4bjRg"
+		    "$dwRkjZ9rlsganf8pjGnuSmpLPMTiXnn3aNGzAw9Sn8o",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ATF_CHECK_MSG(!passwd_hash_valid(bad[i]), "valid: %s", bad[i]);
+}
+
+ATF_TC_WITHOUT_HEAD(hash_valid_accepts);
+ATF_TC_BODY(hash_valid_accepts, tc)
+{
+	ATF_CHECK(passwd_hash_valid(SHA512_VEC));
+	ATF_CHECK(passwd_hash_valid(SHA256_VEC));
+	ATF_CHECK(passwd_hash_valid(BLF_VEC));
+	ATF_CHECK(passwd_hash_valid("{CRYPT}$y$j9T$9tPJ156ohXpcrJKwJSr3z0$"
+	    "fZ2pGuUdzMEnhhJi.yAZDgsDuYCZXjWePYuZSl2y373"));
+	/* {CRYPT} takes whatever crypt(3) takes, bcrypt too. */
+	ATF_CHECK(passwd_hash_valid("{CRYPT}$2y$05$7YAvKJg9UCg8djzvw2SmR."
+	    "Zaav5DB97ug2DFg4Yr189ZRw2y7Yj/6"));
+	ATF_CHECK_EQ(passwd_verify("{crypt}$2y$05$7YAvKJg9UCg8djzvw2SmR."
+	    "Zaav5DB97ug2DFg4Yr189ZRw2y7Yj/6", "Tr0ub4dor&3"), 1);
+	ATF_CHECK(passwd_hash_valid(PBKDF2_VEC));
+}
+
+ATF_TC_WITHOUT_HEAD(verify_unknown);
+ATF_TC_BODY(verify_unknown, tc)
+{
+	ATF_CHECK_EQ(passwd_verify("{PLAIN}secret", "secret"), -1);
+	ATF_CHECK_EQ(passwd_verify("secret", "secret"), -1);
+	ATF_CHECK_EQ(passwd_verify("{SHA512-CRYPT}*0", "*0"), -1);
+	ATF_CHECK_EQ(passwd_verify("", ""), -1);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, blf_crypt);
+	ATF_TP_ADD_TC(tp, sha512_crypt);
+	ATF_TP_ADD_TC(tp, sha256_crypt);
+	ATF_TP_ADD_TC(tp, crypt_yescrypt);
+	ATF_TP_ADD_TC(tp, scheme_names);
+	ATF_TP_ADD_TC(tp, hash_too_long);
+	ATF_TP_ADD_TC(tp, dovecot_crypt_vectors);
+	ATF_TP_ADD_TC(tp, argon2id);
+	ATF_TP_ADD_TC(tp, argon2i);
+	ATF_TP_ADD_TC(tp, argon2_cost_bounded);
+	ATF_TP_ADD_TC(tp, pbkdf2);
+	ATF_TP_ADD_TC(tp, pbkdf2_rfc6070);
+	ATF_TP_ADD_TC(tp, pbkdf2_long_password);
+	ATF_TP_ADD_TC(tp, pbkdf2_malformed);
+	ATF_TP_ADD_TC(tp, hash_valid_refusals);
+	ATF_TP_ADD_TC(tp, hash_valid_accepts);
+	ATF_TP_ADD_TC(tp, verify_unknown);
+	return atf_no_error();
+}
