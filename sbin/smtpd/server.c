@@ -238,22 +238,18 @@ void
 server_maps_refresh(void)
 {
 	pthread_mutex_lock(&env->maplock);
-	if (!env->resolver_ok)
-		env->resolver_ok = resolver_open(&env->resolver,
-		    &env->conf) == 0;
-	else if (resolver_refresh(&env->resolver) == -1)
-		log_warnx("maps in %s: cannot refresh", env->conf.mapdir);
+	if (resolver_refresh(&env->resolver) == -1)
+		log_warn("maps in %s", env->conf.mapdir);
 	pthread_mutex_unlock(&env->maplock);
 }
 
 int
 server_resolve(const struct mailaddr *addr)
 {
-	int	 r = -1;
+	int	 r;
 
 	pthread_mutex_lock(&env->maplock);
-	if (env->resolver_ok)
-		r = resolve_rcpt(&env->resolver, addr);
+	r = resolve_rcpt(&env->resolver, addr);
 	pthread_mutex_unlock(&env->maplock);
 	return r;
 }

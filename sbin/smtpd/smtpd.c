@@ -186,10 +186,9 @@ main(int argc, char *argv[])
 
 	log_init("smtpd", env->foreground);
 	pthread_mutex_init(&env->maplock, NULL);
-	env->resolver_ok = resolver_open(&env->resolver, &env->conf) == 0;
-	if (!env->resolver_ok)
-		log_warn("maps in %s: cannot open; recipients get 451 until "
-		    "they can be read", env->conf.mapdir);
+	/* A map missing now is opened when it appears; until then, 451. */
+	if (resolver_open(&env->resolver, &env->conf) == -1)
+		log_warn("maps in %s", env->conf.mapdir);
 	if (!env->foreground && daemon(1, 0) == -1) {
 		pidfile_remove(pfh);
 		fatal("daemon");

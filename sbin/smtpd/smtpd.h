@@ -77,7 +77,6 @@ struct smtpd {
 	int		 foreground;
 	pthread_mutex_t	 maplock;	/* the resolver is not thread safe */
 	struct resolver	 resolver;
-	int		 resolver_ok;
 };
 
 extern struct smtpd	*env;
@@ -93,7 +92,7 @@ int	 server_run(struct listener *, size_t);
 int	 server_stopping(void);
 /* Unlinks a finished session, closes its socket, frees it. */
 void	 server_session_done(struct session *);
-/* resolver_refresh (or a late resolver_open) and resolve_rcpt, locked. */
+/* resolver_refresh and resolve_rcpt, under maplock. */
 void	 server_maps_refresh(void);
 int	 server_resolve(const struct mailaddr *);
 
