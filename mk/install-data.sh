@@ -98,3 +98,21 @@ put 0644 "$src/tmpfiles.d/basemail.conf" "$prefix/lib/tmpfiles.d"
 
 put 0644 "$src/dovecot/basemail.conf" "$prefix/share/examples/basemail" \
     dovecot.conf
+
+# sendmail(8) writes into the mail user's spool, mode 0700: it is
+# set-user-ID and set-group-ID to that user (see sendmail.8).
+sendmail=$destdir$sbindir/sendmail
+if [ -f "$sendmail" ]; then
+	mailuser=$(awk '{ sub(/#.*/, "") } $1 == "user" { print $2; exit }' \
+	    "$destdir$etcdir/mail.conf" 2>/dev/null)
+	mailuser=${mailuser:-_mail}
+	if [ "$(id -u)" -eq 0 ] && id "$mailuser" >/dev/null 2>&1; then
+		chown "$mailuser:$(id -gn "$mailuser")" "$sendmail"
+		chmod 6555 "$sendmail"
+	else
+		echo "install: $sendmail is not set-user-ID yet; as root," \
+		    "once the user $mailuser exists:"
+		echo "	chown $mailuser:$mailuser $sbindir/sendmail &&" \
+		    "chmod 6555 $sbindir/sendmail"
+	fi
+fi

@@ -14,11 +14,13 @@
  *	a@b@c			refused: '@' is not a domain character.
  *	@route:a@b		refused: source routes are not accepted.
  *	a@[192.0.2.1]		refused: address literals are not accepted.
+ *	a@192.0.2.1		refused: a top-level label of digits only.
  *	a@example.org.		refused: a trailing dot in the domain.
  *	a@d without 8-bit	only ASCII: there is no SMTPUTF8 support.
  * The domain is a host name: LDH labels of 1 to 63 octets, neither
- * starting nor ending with '-', at most 255 octets in all, lower-cased;
- * a single label (localhost) is a domain.  The whole address is at
+ * starting nor ending with '-', at most 255 octets in all, the last
+ * one not all digits, lower-cased; a single label (localhost) is a
+ * domain.  The whole address is at
  * most 254 octets.
  */
 #include <ctype.h>
@@ -150,9 +152,19 @@ addr_domain_valid(const char *s, const char **errstr)
 		if (addr_label_valid(s, len, errstr) == -1)
 			return -1;
 		if (dot == NULL)
-			return 0;
+			break;
 		s = dot + 1;
 	}
+	/*
+	 * No top-level domain is all digits (RFC 3696, section 2), so such
+	 * a name is an IPv4 address without brackets: an address literal
+	 * in disguise, which a resolver would happily connect to.
+	 */
+	if (s[strspn(s, "0123456789")] == '\0') {
+		*errstr = "all-numeric top-level domain";
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -498,6 +498,7 @@ conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
 	memcpy(host, s, len);
 	host[len] = '\0';
 	if (inet_pton(AF_INET6, host, &a6) != 1 &&
+	    inet_pton(AF_INET, host, &a6) != 1 &&
 	    addr_domain_valid(host, &errstr) == -1) {
 		snprintf(buf, buflen, "bad host: %s", errstr);
 		return buf;
@@ -983,8 +984,13 @@ conf_user_ids(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
 
 	errno = 0;
 	if ((pw = getpwnam(c->user)) == NULL) {
-		snprintf(err, errlen, "user %s: %s", c->user, errno != 0 ?
-		    strerror(errno) : "no such user");
+		/* getpwnam(3) lists these as "not found" too. */
+		if (errno == 0 || errno == ENOENT || errno == ESRCH ||
+		    errno == EBADF || errno == EPERM)
+			snprintf(err, errlen, "user %s: no such user", c->user);
+		else
+			snprintf(err, errlen, "user %s: %s", c->user,
+			    strerror(errno));
 		return -1;
 	}
 	if (pw->pw_uid == 0 || pw->pw_gid == 0) {

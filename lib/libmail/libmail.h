@@ -85,14 +85,18 @@ struct conf {
 /*
  * Reads a mail.conf(5) file into conf; path NULL means MAIL_CONF.  On an
  * error, returns -1 with a message "file:line: reason" (or "file:
- * reason") in err; the caller exits with EX_CONFIG.
+ * reason") in err, and nothing to free; the caller exits with
+ * EX_CONFIG.  After 0, conf_free releases the lists.
  */
 int	 conf_load(struct conf *, const char *path, char *err, size_t errlen);
 void	 conf_free(struct conf *);
-/* "35M" -> bytes, "5d" -> seconds; -1 on a bad value. */
+/*
+ * "35M" -> bytes (K, M, G: powers of 1024; at most INT64_MAX), "5d" ->
+ * seconds (s, m, h, d; at most INT32_MAX); -1 on a bad value.
+ */
 int	 conf_parse_size(const char *, uint64_t *);
 int	 conf_parse_duration(const char *, time_t *);
-/* 1 when sa is inside one of relaynets. */
+/* 1 when sa is inside one of relaynets (::ffff:a.b.c.d as a.b.c.d). */
 int	 conf_relaynet_match(const struct conf *, const struct sockaddr *);
 /* Looks up conf->user: uid, gid; -1 (with a message in err) if absent or root. */
 int	 conf_user_ids(const struct conf *, uid_t *, gid_t *, char *err,
@@ -108,25 +112,35 @@ struct mailaddr {
 /*
  * Parses "local@domain" (RFC 5321 Mailbox: dot-atom or quoted-string
  * local part, a domain name; no address literals).  The domain is
- * lower-cased; a trailing dot is refused.  Returns 0, or -1 with a
- * static reason in *errstr.
+ * lower-cased; a trailing dot is refused.  The local part is kept as
+ * written, quotes included, at most 64 octets; the address at most
+ * 254.  "a!b@c" and "a%b@c" pass (atext); "a@b@c", "@route:a@b",
+ * "a@[192.0.2.1]", 8-bit bytes and a missing "@domain" are refused.
+ * Returns 0, or -1 with a static reason in *errstr.
  */
 int	 addr_parse(const char *, struct mailaddr *, const char **errstr);
 /*
  * Like addr_parse, and also refuses what could become a path or a
- * surprise in a file: '/', a leading '.', "..", control characters,
- * quoted local parts, ':' and ',' (the map separators).  For
- * mailboxes and everything the admin commands write.
+ * surprise in a file: quoted local parts (and so control characters,
+ * ':', ',', spaces, a leading '.', "..", a trailing '.'), '/', the
+ * routing tricks '!' and '%', '|' and '#'.  For mailboxes and
+ * everything the admin commands write.
  */
 int	 addr_parse_safe(const char *, struct mailaddr *, const char **errstr);
-/* Checks a domain name (letters, digits, '-', dots); 0 or -1. */
+/*
+ * Checks a domain name: LDH labels of 1 to 63, no '-' at either end of
+ * a label, at most 255 in all, no trailing dot, a last label not all
+ * digits (so no bare IPv4 address); 0 or -1.
+ */
 int	 addr_domain_valid(const char *, const char **errstr);
 /* "local@domain" in lower case: the key of every map; -1 if too long. */
 int	 addr_key(const struct mailaddr *, char *, size_t);
 /*
  * Splits a "+tag" off the local part at the first of the delimiter
  * characters: base gets the address without it.  Returns 1 if a tag
- * was split off, 0 if not (base is a copy).
+ * was split off, 0 if not (base is a copy): no delimiter, a delimiter
+ * as the first character ("+foo@d"), a quoted local part, or
+ * delimiters NULL or "".
  */
 int	 addr_strip_tag(const struct mailaddr *, const char *delimiters,
 	    struct mailaddr *base);
@@ -134,6 +148,13 @@ int	 addr_strip_tag(const struct mailaddr *, const char *delimiters,
 void	 addr_lower(char *);
 
 /* ---- log.c: syslog, or stderr in the foreground ------------------- */
+
+/*
+ * log_init(ident, 0) opens syslog (LOG_PID, facility mail); with 1,
+ * lines "ident: message" go to stderr and log_debug prints too.
+ * Control characters are written as \ooo.  log_warn and fatal append
+ * ": strerror(errno)"; fatal and fatalx log at LOG_CRIT and exit(1).
+ */
 
 void	 log_init(const char *ident, int foreground);
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -208,21 +229,44 @@ void		 map_build_abort(struct map_builder *);
 #define MAP_ALIASES	2
 #define MAP_COUNT	3
 
+#define MAPSRC_LINE_MAX	65535	/* longest line of a text map */
+
 extern const char *const mapsrc_names[MAP_COUNT]; /* "domains", ... */
 
-/* One line of a text map; comments and blank lines have key NULL. */
+/*
+ * One line of a text map; comments, blank lines and lines that do not
+ * parse have key NULL (bad set for the last), and are written back
+ * verbatim when the map is rewritten.
+ */
 struct mapsrc_line {
 	char	*text;		/* the line as written, without newline */
 	char	*key;		/* lower case */
 	char	*value;		/* normalised value, as stored in the .db */
-	size_t	 lineno;
+	size_t	 lineno;	/* 0 for a line added since the map was read */
+	int	 bad;		/* reported as an error */
 };
+
+struct mapsrc_chunk;
 
 struct mapsrc {
 	int			 kind;		/* MAP_* */
 	char			 path[PATH_MAX];
 	struct mapsrc_line	*lines;
 	size_t			 nlines;
+	size_t			 nerrors;	/* reported for this map */
+	/* The rest is mapsrc.c's own. */
+	size_t			 cap;
+	size_t			 nkeys;
+	struct mapsrc_chunk	*arena;
+	size_t			*index;		/* line number + 1, or 0 */
+	size_t			 indexsize;
+	int			 indexstale;
+	char			**changed;	/* keys changed since read */
+	size_t			 nchanged;
+	size_t			 changedcap;
+	int			 exists;	/* the text file was there */
+	struct timespec		 mtime;		/* of the text file as read */
+	int			 dbmatch;	/* the .db was built from it */
 };
 
 /* The three sources of a mapdir, as the admin commands edit them. */
@@ -230,47 +274,86 @@ struct mapset {
 	char		mapdir[PATH_MAX];
 	int		lockfd;
 	struct mapsrc	src[MAP_COUNT];
+	/*
+	 * For mapset_check: the recipient delimiter of mail.conf (a
+	 * "user+tag@domain" alias target is checked as "user@domain");
+	 * mapset_open sets "+".
+	 */
+	char		delimiter[8];
 };
 
 /*
- * Takes the exclusive lock of mapdir (mapdir/.lock) and reads the three
- * sources (a missing source is an empty map).  Each bad line is
- * reported with warnx(3) as "file:line: reason"; returns the number of
- * errors, or -1 if a file cannot be read.
+ * Takes the exclusive lock of mapdir (mapdir/.lock, created if missing)
+ * when lock is 1, and reads the three sources (a missing source is an
+ * empty map).  Each bad line is reported with warnx(3) as "file:line:
+ * reason"; returns the number of errors, or -1 (with warn(3)) if a
+ * file cannot be read or the lock taken.
  */
 int	 mapset_open(struct mapset *, const char *mapdir, int lock);
-/* Cross-checks of mailmaps(5); reports like mapset_open; error count. */
+/*
+ * Cross-checks of mailmaps(5): an alias shadowing a mailbox, an alias
+ * target in a hosted domain that resolves to nothing, an alias domain
+ * pointing at a domain not hosted or at another alias domain, a
+ * mailbox or an alias in a domain not hosted or in an alias domain.
+ * Reports like mapset_open and counts in each map's nerrors; returns
+ * the number of errors.
+ */
 int	 mapset_check(struct mapset *);
-/* Entry lookup in a source: the line, or NULL. */
+/* Entry lookup in a source (key folded to lower case): the line, or NULL. */
 struct mapsrc_line *mapsrc_find(struct mapsrc *, const char *key);
-/* Appends, replaces or removes an entry (text is the whole line). */
+/*
+ * Appends, replaces or removes an entry (text is the whole line).  Add
+ * and replace parse text like a line of the file and refuse, with
+ * warnx(3) and -1, a line that does not parse or whose key is taken by
+ * another line.  Line pointers are invalid after any of the three.
+ */
 int	 mapsrc_add(struct mapsrc *, const char *text);
 int	 mapsrc_replace(struct mapsrc *, struct mapsrc_line *, const char *text);
 void	 mapsrc_remove(struct mapsrc *, struct mapsrc_line *);
 /*
  * Writes the given sources (bit mask of 1 << MAP_*) and their .db to
- * temporary files, fsyncs them and renames them into place, with the
- * modes of mailmaps(5).  0 or -1 (with warn(3)); on -1 nothing changed.
+ * temporary files, fsyncs them and renames them into place (each .db
+ * before its source, as pwd_mkdb(8) does), with the modes of
+ * mailmaps(5): domains, aliases 0644; users 0640 and group usersgid
+ * (changed when allowed: as root, or a group of ours).  0 or -1 (with
+ * warn(3)); on -1 nothing changed and no temporary file remains.
  */
 int	 mapset_install(struct mapset *, int which, gid_t usersgid);
+/* Like mapset_install, but writes only the .db files (newmaps(8)). */
+int	 mapset_compile(struct mapset *, int which, gid_t usersgid);
 void	 mapset_close(struct mapset *);
 /* Domain attributes: "maxusers=100" -> value of "maxusers", or NULL. */
 const char *mapsrc_domain_attr(const char *value, const char *attr,
 	    char *buf, size_t buflen);
 
-/* A users map value, "HASH:UID:GID:GECOS:HOME:SHELL:EXTRA", parsed. */
+/*
+ * A users map value, "HASH:UID:GID:GECOS:HOME:SHELL:EXTRA", parsed.
+ * EXTRA is Dovecot's extra fields, separated by spaces: quota and
+ * nologin are taken out, the others are kept in extra as written.
+ */
 struct mapsrc_user {
-	char		 hash[256];
+	char		 hash[1024];	/* room for PASSWD_HASH_MAX */
 	uid_t		 uid;
 	gid_t		 gid;
+	char		 gecos[256];
 	char		 home[PATH_MAX];
+	char		 shell[PATH_MAX];
 	uint64_t	 quota;		/* bytes from userdb_quota_rule, 0 = none */
 	int		 nologin;	/* "nologin" among the extra fields */
+	char		 extra[1024];	/* the other extra fields */
 };
-/* Parses a users value (the line after "address:"); 0 or -1 + errstr. */
+/*
+ * Parses a users value (the line after "address:"); 0 or -1 + errstr.
+ * Refuses a UID or GID of 0, a home that is not an absolute path or
+ * has a ".." component, and an empty hash.
+ */
 int	 mapsrc_user_parse(const char *value, struct mapsrc_user *,
 	    const char **errstr);
-/* Formats a users value from its parts into buf; 0 or -1 if too long. */
+/*
+ * Formats a users value from its parts into buf (the quota as
+ * "userdb_quota_rule=*:storage=BYTES", then "nologin", then extra);
+ * 0 or -1 if too long.  Zero the struct before filling it in.
+ */
 int	 mapsrc_user_format(const struct mapsrc_user *, char *buf,
 	    size_t buflen);
 

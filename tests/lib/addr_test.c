@@ -50,6 +50,7 @@ ATF_TC_BODY(valid_forms, tc)
 	parse_ok("root@localhost", "root", "localhost");
 	parse_ok("a@mx-1.sub.example.org", "a", "mx-1.sub.example.org");
 	parse_ok("a@123.example", "a", "123.example");
+	parse_ok("a@example.x1", "a", "example.x1");
 	parse_ok("a!b@c", "a!b", "c");
 	parse_ok("a%b@c", "a%b", "c");
 }
@@ -91,6 +92,9 @@ ATF_TC_BODY(refusals, tc)
 	    "address literals are not accepted");
 	refused(addr_parse, "a@[IPv6:::1]", "address literals are not accepted");
 	refused(addr_parse, "a@example.org.", "trailing dot in domain");
+	refused(addr_parse, "a@192.0.2.1", "all-numeric top-level domain");
+	refused(addr_parse, "a@example.123", "all-numeric top-level domain");
+	refused(addr_parse, "a@0", "all-numeric top-level domain");
 	refused(addr_parse, "a@.example.org", "empty label in domain");
 	refused(addr_parse, "a@example..org", "empty label in domain");
 	refused(addr_parse, "a@-x.org", "domain label starts or ends with '-'");

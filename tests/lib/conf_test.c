@@ -1,6 +1,7 @@
 /* Tests of lib/libmail/conf.c: mail.conf(5). */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -205,6 +206,34 @@ ATF_TC_BODY(missing_file, tc)
 	ATF_CHECK_STREQ(err, "nonexistent.conf: No such file or directory");
 }
 
+ATF_TC_WITHOUT_HEAD(unreadable_file);
+ATF_TC_BODY(unreadable_file, tc)
+{
+	struct conf	c;
+
+	ATF_CHECK_EQ(conf_load(&c, ".", err, sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, ".: Is a directory");
+	if (getuid() == 0)
+		atf_tc_skip("root reads any file");
+	write_file(CONF, "maxrcpt 5\n");
+	ATF_REQUIRE(chmod(CONF, 0) == 0);
+	ATF_CHECK_EQ(conf_load(&c, CONF, err, sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, CONF ": Permission denied");
+}
+
+ATF_TC_WITHOUT_HEAD(error_leaves_nothing_to_free);
+ATF_TC_BODY(error_leaves_nothing_to_free, tc)
+{
+	struct conf	c;
+
+	ATF_CHECK_EQ(load(&c, "listen 127.0.0.1:25\nrelaynets 10.0.0.0/8\n"
+	    "retry_schedule 1m\nbogus\n"), -1);
+	ATF_CHECK(c.listen == NULL && c.relaynets == NULL &&
+	    c.retry_schedule == NULL);
+	ATF_CHECK(c.nlisten == 0 && c.nrelaynets == 0 &&
+	    c.nretry_schedule == 0);
+}
+
 ATF_TC_WITHOUT_HEAD(unknown_keyword);
 ATF_TC_BODY(unknown_keyword, tc)
 {
@@ -247,6 +276,25 @@ ATF_TC_BODY(line_too_long, tc)
 	strlcpy(text + 5011, "\n", 10);
 	load_err(text, 2, "line too long");
 	free(text);
+}
+
+ATF_TC_WITHOUT_HEAD(too_many_words);
+ATF_TC_BODY(too_many_words, tc)
+{
+	struct conf	c;
+	char		text[1024];
+	int		i;
+
+	strlcpy(text, "relaynets", sizeof(text));
+	for (i = 0; i < 63; i++)
+		strlcat(text, " 10.0.0.1", sizeof(text));
+	strlcat(text, "\n", sizeof(text));
+	load_ok(&c, text);
+	ATF_CHECK_EQ(c.nrelaynets, 63);
+	conf_free(&c);
+	text[strlen(text) - 1] = '\0';
+	strlcat(text, " 10.0.0.1\n", sizeof(text));
+	load_err(text, 1, "too many words");
 }
 
 ATF_TC_WITHOUT_HEAD(nul_byte_in_line);
@@ -336,6 +384,8 @@ ATF_TC_BODY(hostname, tc)
 	load_err("hostname mx.example.org.\n", 1, "bad hostname: trailing dot");
 	load_err("hostname mx_1.example.org\n", 1, "bad hostname");
 	load_err("hostname [192.0.2.1]\n", 1, "bad hostname");
+	load_err("hostname 192.0.2.1\n", 1,
+	    "bad hostname: all-numeric top-level domain");
 }
 
 ATF_TC_WITHOUT_HEAD(listen_forms);
@@ -558,6 +608,7 @@ ATF_TC_BODY(relayhost_forms, tc)
 		    "2525" },
 		{ "relayhost [smtp.example.net]\n", "smtp.example.net", "25" },
 		{ "relayhost 192.0.2.1:26\n", "192.0.2.1", "26" },
+		{ "relayhost [192.0.2.1]\n", "192.0.2.1", "25" },
 		{ "relayhost [2001:db8::25]:587\n", "2001:db8::25", "587" },
 	};
 	struct conf	c;
@@ -582,6 +633,8 @@ ATF_TC_BODY(relayhost_refusals, tc)
 	load_err("relayhost smtp_x.example.net\n", 1, "bad host");
 	load_err("relayhost smtp.example.net.\n", 1, "bad host");
 	load_err("relayhost []:25\n", 1, "bad host");
+	load_err("relayhost 192.0.2.256\n", 1,
+	    "bad host: all-numeric top-level domain");
 }
 
 ATF_TC_WITHOUT_HEAD(maxsize);
@@ -768,11 +821,14 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, sample_file_gives_defaults);
 	ATF_TP_ADD_TC(tp, sample_values_are_defaults);
 	ATF_TP_ADD_TC(tp, missing_file);
+	ATF_TP_ADD_TC(tp, unreadable_file);
+	ATF_TP_ADD_TC(tp, error_leaves_nothing_to_free);
 	ATF_TP_ADD_TC(tp, unknown_keyword);
 	ATF_TP_ADD_TC(tp, missing_argument);
 	ATF_TP_ADD_TC(tp, extra_argument);
 	ATF_TP_ADD_TC(tp, keyword_given_twice);
 	ATF_TP_ADD_TC(tp, line_too_long);
+	ATF_TP_ADD_TC(tp, too_many_words);
 	ATF_TP_ADD_TC(tp, nul_byte_in_line);
 	ATF_TP_ADD_TC(tp, size_values);
 	ATF_TP_ADD_TC(tp, size_refusals);
