@@ -3,36 +3,40 @@
 
 SMTPCHAT=$(atf_get_srcdir)/smtpchat.py
 
-# map_set NAME "key value"...: installs NAME.db, replacing it in one
-# rename as newmaps does, written by Postfix's postmap (the same hash
-# format, mailmaps(5)).
-map_set()
+# user_line ADDRESS [EXTRA]: a users map line for a mailbox of ours.
+user_line()
 {
-	_m=$1
-	shift
-	mkdir -p pfconf && : >pfconf/main.cf
-	printf '%s\n' "$@" >"$SB/maps/.$_m.new"
-	postmap -c pfconf "hash:$SB/maps/.$_m.new" || atf_fail "postmap $_m"
-	mv "$SB/maps/.$_m.new.db" "$SB/maps/$_m.db"
-	rm -f "$SB/maps/.$_m.new"
+	echo "$1:{CRYPT}x:$(id -u):$(id -g)::$SB/vhosts/${1#*@}/${1%@*}::$2"
+}
+
+maps_compile()
+{
+	newmaps -C "$CONF" || atf_fail "newmaps failed"
 }
 
 # smtpd_conf [mail.conf lines...]: the sandbox, listening on $PORT, with
 # example.org (alice, a locked bob, aliases, no catch-all), example.net
-# an alias domain of it, and catchall.test with a catch-all.
+# an alias domain of it, and catchall.test with a catch-all.  Sets
+# CHAT (a raw dialogue, script on standard input: see smtpchat.py) and
+# SWAKS (one message through swaks, quietly).
 smtpd_conf()
 {
 	PORT=$(free_port)
 	mkconf "listen 127.0.0.1:$PORT" "$@"
-	map_set domains "example.org -" "example.net alias=example.org" \
-	    "catchall.test -"
-	map_set users \
-	    "alice@example.org {CRYPT}x:1000:1000::$SB/vhosts/example.org/alice::" \
-	    "bob@example.org {CRYPT}x:1000:1000::$SB/vhosts/example.org/bob::nologin" \
-	    "carol@catchall.test {CRYPT}x:1000:1000::$SB/vhosts/catchall.test/carol::"
-	map_set aliases "info@example.org alice@example.org" \
-	    "sales@example.org someone@elsewhere.test" \
-	    "@catchall.test carol@catchall.test"
+	printf '%s\n' example.org "example.net alias=example.org" \
+	    catchall.test >"$SB/maps/domains"
+	{
+		user_line alice@example.org
+		user_line bob@example.org nologin
+		user_line carol@catchall.test
+	} >"$SB/maps/users"
+	printf '%s\n' "info@example.org: alice@example.org" \
+	    "sales@example.org: someone@elsewhere.test" \
+	    "@catchall.test: carol@catchall.test" >"$SB/maps/aliases"
+	maps_compile
+	CHAT="python3 $SMTPCHAT $PORT"
+	SWAKS="swaks --server 127.0.0.1 --port $PORT --helo client.test
+	    --suppress-data --hide-all"
 }
 
 # smtpd_start: runs smtpd -d in the background until its pidfile says
@@ -62,10 +66,9 @@ smtpd_pid()
 	cat "$SB/spool/smtpd.pid"
 }
 
-# chat: a dialogue read from standard input (see smtpchat.py).
 chat()
 {
-	python3 "$SMTPCHAT" "$PORT"
+	$CHAT
 }
 
 # queue_count, tmp_count: files in the queue and in tmp/.
@@ -78,16 +81,20 @@ tmp_count()
 	find "$SB/spool/tmp" -type f | wc -l
 }
 
+queue_is()
+{
+	[ "$(queue_count)" -eq "$1" ] ||
+	    atf_fail "$(queue_count) messages in the queue, not $1"
+}
+tmp_is()
+{
+	[ "$(tmp_count)" -eq "$1" ] ||
+	    atf_fail "$(tmp_count) files in tmp/, not $1"
+}
+
 # queue_file: the one message in the queue.
 queue_file()
 {
 	[ "$(queue_count)" -eq 1 ] || atf_fail "expected one queued message"
 	find "$SB/spool/queue" -type f
-}
-
-# swaks_send ARGS...: one message through swaks, quietly.
-swaks_send()
-{
-	swaks --server 127.0.0.1 --port "$PORT" --helo client.test \
-	    --suppress-data --hide-all "$@"
 }
