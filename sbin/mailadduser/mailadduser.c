@@ -419,8 +419,10 @@ check_not_target(struct ctx *ctx, const char *key)
 
 	for (i = 0; i < aliases->nlines; i++) {
 		l = &aliases->lines[i];
-		if (l->key == NULL || (copy = strdup(l->value)) == NULL)
+		if (l->key == NULL)
 			continue;
+		if ((copy = strdup(l->value)) == NULL)
+			err(EX_OSERR, NULL);
 		for (p = copy; (t = strsep(&p, ",")) != NULL;) {
 			t += strspn(t, " \t");
 			t[strcspn(t, " \t")] = '\0';
