@@ -313,6 +313,7 @@ ATF_TC_BODY(rcpt_catchall, tc)
 	ATF_CHECK_EQ(rcpt(&r, "anything@catch.test"), RESOLVE_LOCAL);
 	ATF_CHECK_EQ(rcpt(&r, "dan@catch.test"), RESOLVE_LOCAL);
 	ATF_CHECK_EQ(rcpt(&r, "sales@catch.test"), RESOLVE_LOCAL);
+	ATF_CHECK_EQ(rcpt(&r, "\"odd name\"@catch.test"), RESOLVE_LOCAL);
 	ATF_CHECK_EQ(rcpt(&r, "anything@other.org"), RESOLVE_UNKNOWN);
 	resolver_close(&r);
 }
@@ -539,7 +540,8 @@ ATF_TC_BODY(expand_postmaster_with_alias, tc)
 ATF_TC_WITHOUT_HEAD(expand_postmaster_without_alias);
 ATF_TC_BODY(expand_postmaster_without_alias, tc)
 {
-	struct resolver	r;
+	struct resolver		 r;
+	struct resolve_target	*t;
 
 	setup(&r);
 	expect(&r, "postmaster@example.org", "", "root@admin.example");
@@ -549,6 +551,10 @@ ATF_TC_BODY(expand_postmaster_without_alias, tc)
 	strlcpy(conf.postmaster, "info@example.org", sizeof(conf.postmaster));
 	expect(&r, "postmaster@example.org", "alice@example.org "
 	    "bob@example.org", "");
+	/* Pointing back at a role address with no alias: a loop. */
+	strlcpy(conf.postmaster, "postmaster@example.org",
+	    sizeof(conf.postmaster));
+	ATF_CHECK_EQ(expand(&r, "abuse@example.org", &t), -2);
 	resolver_close(&r);
 }
 
