@@ -247,6 +247,7 @@ struct mapsrc_line {
 };
 
 struct mapsrc_chunk;
+struct mapsrc_slot;
 
 struct mapsrc {
 	int			 kind;		/* MAP_* */
@@ -258,7 +259,7 @@ struct mapsrc {
 	size_t			 cap;
 	size_t			 nkeys;
 	struct mapsrc_chunk	*arena;
-	size_t			*index;		/* line number + 1, or 0 */
+	struct mapsrc_slot	*index;		/* key -> line */
 	size_t			 indexsize;
 	int			 indexstale;
 	char			**changed;	/* keys changed since read */
@@ -267,6 +268,7 @@ struct mapsrc {
 	int			 exists;	/* the text file was there */
 	struct timespec		 mtime;		/* of the text file as read */
 	int			 dbmatch;	/* the .db was built from it */
+	int			 trusted;	/* read without checking */
 };
 
 /* The three sources of a mapdir, as the admin commands edit them. */
@@ -290,6 +292,15 @@ struct mapset {
  * file cannot be read or the lock taken.
  */
 int	 mapset_open(struct mapset *, const char *mapdir, int lock);
+/*
+ * mapset_open with flags: MAPSET_LOCK takes the lock; MAPSET_VERIFY
+ * checks every line even of a text file whose .db was compiled from it
+ * (mapset_open trusts such a file, checked when it was written, and
+ * only splits its lines: see mapsrc.c).
+ */
+#define MAPSET_LOCK	0x01
+#define MAPSET_VERIFY	0x02
+int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
 /*
  * Cross-checks of mailmaps(5): an alias shadowing a mailbox, an alias
  * target in a hosted domain that resolves to nothing, an alias domain
@@ -505,6 +516,99 @@ struct resolve_target {
  */
 int	 resolve_expand(struct resolver *, const struct mailaddr *,
 	    struct resolve_target **targets);
+
+/* ---- queue.c: queue files and deliver's state (deliver, mailq) ----- */
+
+/* What became of one final target of a recipient. */
+#define QUEUE_PENDING	0	/* expanded, not tried yet */
+#define QUEUE_DEFERRED	1	/* tried, failed temporarily */
+#define QUEUE_DELIVERED	2
+#define QUEUE_BOUNCED	3
+
+#define QUEUE_REASONLEN	512
+#define QUEUE_IDLEN	16	/* SPOOL_IDLEN, below */
+
+struct queue_target {
+	size_t		 rcpt;			/* index in queue_msg.rcpts */
+	char		 addr[ADDR_MAX + 1];	/* final address */
+	int		 status;		/* QUEUE_* */
+	unsigned int	 attempts;
+	time_t		 last;			/* time of the last attempt */
+	time_t		 next;			/* deferred: next retry */
+	int		 notified;		/* bounced: in a DSN already */
+	char		 reason[QUEUE_REASONLEN]; /* last failure or reply */
+};
+
+struct queue_msg {
+	char		 id[QUEUE_IDLEN + 1];
+	time_t		 arrival;
+	char		 sender[ADDR_MAX + 1];	/* "" for <> */
+	char		**rcpts;		/* as accepted */
+	size_t		 nrcpts;
+	unsigned char	*expanded;		/* per rcpt: targets known */
+	struct queue_target *targets;
+	size_t		 ntargets;
+	off_t		 body;			/* offset of the message */
+	off_t		 size;			/* bytes of the message */
+	time_t		 warned;		/* delay warning sent, or 0 */
+};
+
+/* State records, written by deliver and by mailq -f. */
+#define QUEUE_REC_EXPAND	'X'	/* rcpt has target addr */
+#define QUEUE_REC_DELIVERED	'D'
+#define QUEUE_REC_DEFERRED	'Q'
+#define QUEUE_REC_BOUNCED	'B'
+#define QUEUE_REC_NOTIFIED	'N'	/* the bounce of addr was sent */
+#define QUEUE_REC_WARNED	'W'	/* a delay warning was sent */
+#define QUEUE_REC_FLUSH		'F'	/* every deferred target due now */
+
+/* 1 if s is a well-formed queue ID (QUEUE_IDLEN lower-case hex). */
+int	 queue_id_valid(const char *s);
+/*
+ * The IDs in SPOOL/queue, oldest first (IDs begin with the time);
+ * malloc'd array of malloc'd strings.  0 or -1 (errno set).
+ */
+int	 queue_list(const char *spool, char ***ids, size_t *nids);
+void	 queue_list_free(char **ids, size_t nids);
+/*
+ * Reads SPOOL/queue/ID and SPOOL/state/ID (a missing state is an
+ * empty one).  0, or -1 with errno set (ENOENT: the message is gone;
+ * EINVAL: the file is malformed) and, for EINVAL, a reason in err.
+ */
+int	 queue_read(const char *spool, const char *id, struct queue_msg *,
+	    char *err, size_t errlen);
+void	 queue_msg_free(struct queue_msg *);
+/* The target of rcpt with address addr, or NULL. */
+struct queue_target *queue_target_find(struct queue_msg *, size_t rcpt,
+	    const char *addr);
+/* Opens SPOOL/queue/ID for reading, positioned at the message. */
+FILE	*queue_body_open(const char *spool, const struct queue_msg *);
+/* Opens SPOOL/state/ID for appending (created if needed); fd or -1. */
+int	 queue_state_open(const char *spool, const char *id);
+/*
+ * Appends one record: type QUEUE_REC_*, t for the per-target ones
+ * (NULL for W and F), now as its time.  Each record is one write(2),
+ * so concurrent writers never interleave.  0 or -1.
+ */
+int	 queue_state_append(int fd, int type, const struct queue_target *t,
+	    time_t now);
+/* Appends an F record to SPOOL/state/ID; 0 or -1 (ENOENT if gone). */
+int	 queue_flush(const char *spool, const char *id, time_t now);
+/*
+ * Removes the message: queue/ID first (and the directory is fsynced),
+ * then state/ID, so that a crash in between leaves an orphan state,
+ * never a message without its state.  0 or -1.
+ */
+int	 queue_remove(const char *spool, const char *id);
+/* Removes state files whose message is gone; count removed or -1. */
+int	 queue_clean_orphans(const char *spool);
+/*
+ * 1 if every recipient is expanded and every target delivered or
+ * bounced, else 0.
+ */
+int	 queue_msg_done(const struct queue_msg *);
+/* The first due time of the message (0: due at once; -1: nothing to do). */
+time_t	 queue_msg_due(const struct queue_msg *);
 
 /* ---- spool.c: the queue (smtpd, deliver, mailq, sendmail) --------- */
 
