@@ -3,7 +3,7 @@
 # when some are missing; says which.  Postfix is preseeded to "No
 # configuration" so that no daemon of it runs: we only use postmap(1)
 # and smtp-sink(1) from it, and Dovecot only through doveadm(1).
-PKGS="build-essential pkg-config clang libbsd-dev libmd-dev libdb-dev
+PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
 libcrypt-dev libargon2-dev libtls-dev kyua atf-sh libatf-dev mandoc
 dovecot-core swaks postfix python3 python3-aiosmtpd dnsmasq-base
 netcat-openbsd"

@@ -229,21 +229,46 @@ void		 map_build_abort(struct map_builder *);
 #define MAP_ALIASES	2
 #define MAP_COUNT	3
 
+#define MAPSRC_LINE_MAX	65535	/* longest line of a text map */
+
 extern const char *const mapsrc_names[MAP_COUNT]; /* "domains", ... */
 
-/* One line of a text map; comments and blank lines have key NULL. */
+/*
+ * One line of a text map; comments, blank lines and lines that do not
+ * parse have key NULL (bad set for the last), and are written back
+ * verbatim when the map is rewritten.
+ */
 struct mapsrc_line {
 	char	*text;		/* the line as written, without newline */
 	char	*key;		/* lower case */
 	char	*value;		/* normalised value, as stored in the .db */
-	size_t	 lineno;
+	size_t	 lineno;	/* 0 for a line added since the map was read */
+	int	 bad;		/* reported as an error */
 };
+
+struct mapsrc_chunk;
+struct mapsrc_slot;
 
 struct mapsrc {
 	int			 kind;		/* MAP_* */
 	char			 path[PATH_MAX];
 	struct mapsrc_line	*lines;
 	size_t			 nlines;
+	size_t			 nerrors;	/* reported for this map */
+	/* The rest is mapsrc.c's own. */
+	size_t			 cap;
+	size_t			 nkeys;
+	struct mapsrc_chunk	*arena;
+	struct mapsrc_slot	*index;		/* key -> line */
+	size_t			 indexsize;
+	int			 indexstale;
+	char			**changed;	/* keys changed since read */
+	size_t			 nchanged;
+	size_t			 changedcap;
+	int			 exists;	/* the text file was there */
+	struct timespec		 mtime;		/* of the text file as read */
+	int			 dbmatch;	/* the .db was built from it */
+	int			 trusted;	/* read without checking */
 };
 
 /* The three sources of a mapdir, as the admin commands edit them. */
@@ -251,47 +276,95 @@ struct mapset {
 	char		mapdir[PATH_MAX];
 	int		lockfd;
 	struct mapsrc	src[MAP_COUNT];
+	/*
+	 * For mapset_check: the recipient delimiter of mail.conf (a
+	 * "user+tag@domain" alias target is checked as "user@domain");
+	 * mapset_open sets "+".
+	 */
+	char		delimiter[8];
 };
 
 /*
- * Takes the exclusive lock of mapdir (mapdir/.lock) and reads the three
- * sources (a missing source is an empty map).  Each bad line is
- * reported with warnx(3) as "file:line: reason"; returns the number of
- * errors, or -1 if a file cannot be read.
+ * Takes the exclusive lock of mapdir (mapdir/.lock, created if missing)
+ * when lock is 1, and reads the three sources (a missing source is an
+ * empty map).  Each bad line is reported with warnx(3) as "file:line:
+ * reason"; returns the number of errors, or -1 (with warn(3)) if a
+ * file cannot be read or the lock taken.
  */
 int	 mapset_open(struct mapset *, const char *mapdir, int lock);
-/* Cross-checks of mailmaps(5); reports like mapset_open; error count. */
+/*
+ * mapset_open with flags: MAPSET_LOCK takes the lock; MAPSET_VERIFY
+ * checks every line even of a text file whose .db was compiled from it
+ * (mapset_open trusts such a file, checked when it was written, and
+ * only splits its lines: see mapsrc.c).
+ */
+#define MAPSET_LOCK	0x01
+#define MAPSET_VERIFY	0x02
+int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
+/*
+ * Cross-checks of mailmaps(5): an alias shadowing a mailbox, an alias
+ * target in a hosted domain that resolves to nothing, an alias domain
+ * pointing at a domain not hosted or at another alias domain, a
+ * mailbox or an alias in a domain not hosted or in an alias domain.
+ * Reports like mapset_open and counts in each map's nerrors; returns
+ * the number of errors.
+ */
 int	 mapset_check(struct mapset *);
-/* Entry lookup in a source: the line, or NULL. */
+/* Entry lookup in a source (key folded to lower case): the line, or NULL. */
 struct mapsrc_line *mapsrc_find(struct mapsrc *, const char *key);
-/* Appends, replaces or removes an entry (text is the whole line). */
+/*
+ * Appends, replaces or removes an entry (text is the whole line).  Add
+ * and replace parse text like a line of the file and refuse, with
+ * warnx(3) and -1, a line that does not parse or whose key is taken by
+ * another line.  Line pointers are invalid after any of the three.
+ */
 int	 mapsrc_add(struct mapsrc *, const char *text);
 int	 mapsrc_replace(struct mapsrc *, struct mapsrc_line *, const char *text);
 void	 mapsrc_remove(struct mapsrc *, struct mapsrc_line *);
 /*
  * Writes the given sources (bit mask of 1 << MAP_*) and their .db to
- * temporary files, fsyncs them and renames them into place, with the
- * modes of mailmaps(5).  0 or -1 (with warn(3)); on -1 nothing changed.
+ * temporary files, fsyncs them and renames them into place (each .db
+ * before its source, as pwd_mkdb(8) does), with the modes of
+ * mailmaps(5): domains, aliases 0644; users 0640 and group usersgid
+ * (changed when allowed: as root, or a group of ours).  0 or -1 (with
+ * warn(3)); on -1 nothing changed and no temporary file remains.
  */
 int	 mapset_install(struct mapset *, int which, gid_t usersgid);
+/* Like mapset_install, but writes only the .db files (newmaps(8)). */
+int	 mapset_compile(struct mapset *, int which, gid_t usersgid);
 void	 mapset_close(struct mapset *);
 /* Domain attributes: "maxusers=100" -> value of "maxusers", or NULL. */
 const char *mapsrc_domain_attr(const char *value, const char *attr,
 	    char *buf, size_t buflen);
 
-/* A users map value, "HASH:UID:GID:GECOS:HOME:SHELL:EXTRA", parsed. */
+/*
+ * A users map value, "HASH:UID:GID:GECOS:HOME:SHELL:EXTRA", parsed.
+ * EXTRA is Dovecot's extra fields, separated by spaces: quota and
+ * nologin are taken out, the others are kept in extra as written.
+ */
 struct mapsrc_user {
-	char		 hash[256];
+	char		 hash[1024];	/* room for PASSWD_HASH_MAX */
 	uid_t		 uid;
 	gid_t		 gid;
+	char		 gecos[256];
 	char		 home[PATH_MAX];
+	char		 shell[PATH_MAX];
 	uint64_t	 quota;		/* bytes from userdb_quota_rule, 0 = none */
 	int		 nologin;	/* "nologin" among the extra fields */
+	char		 extra[1024];	/* the other extra fields */
 };
-/* Parses a users value (the line after "address:"); 0 or -1 + errstr. */
+/*
+ * Parses a users value (the line after "address:"); 0 or -1 + errstr.
+ * Refuses a UID or GID of 0, a home that is not an absolute path or
+ * has a ".." component, and an empty hash.
+ */
 int	 mapsrc_user_parse(const char *value, struct mapsrc_user *,
 	    const char **errstr);
-/* Formats a users value from its parts into buf; 0 or -1 if too long. */
+/*
+ * Formats a users value from its parts into buf (the quota as
+ * "userdb_quota_rule=*:storage=BYTES", then "nologin", then extra);
+ * 0 or -1 if too long.  Zero the struct before filling it in.
+ */
 int	 mapsrc_user_format(const struct mapsrc_user *, char *buf,
 	    size_t buflen);
 
@@ -443,6 +516,99 @@ struct resolve_target {
  */
 int	 resolve_expand(struct resolver *, const struct mailaddr *,
 	    struct resolve_target **targets);
+
+/* ---- queue.c: queue files and deliver's state (deliver, mailq) ----- */
+
+/* What became of one final target of a recipient. */
+#define QUEUE_PENDING	0	/* expanded, not tried yet */
+#define QUEUE_DEFERRED	1	/* tried, failed temporarily */
+#define QUEUE_DELIVERED	2
+#define QUEUE_BOUNCED	3
+
+#define QUEUE_REASONLEN	512
+#define QUEUE_IDLEN	16	/* SPOOL_IDLEN, below */
+
+struct queue_target {
+	size_t		 rcpt;			/* index in queue_msg.rcpts */
+	char		 addr[ADDR_MAX + 1];	/* final address */
+	int		 status;		/* QUEUE_* */
+	unsigned int	 attempts;
+	time_t		 last;			/* time of the last attempt */
+	time_t		 next;			/* deferred: next retry */
+	int		 notified;		/* bounced: in a DSN already */
+	char		 reason[QUEUE_REASONLEN]; /* last failure or reply */
+};
+
+struct queue_msg {
+	char		 id[QUEUE_IDLEN + 1];
+	time_t		 arrival;
+	char		 sender[ADDR_MAX + 1];	/* "" for <> */
+	char		**rcpts;		/* as accepted */
+	size_t		 nrcpts;
+	unsigned char	*expanded;		/* per rcpt: targets known */
+	struct queue_target *targets;
+	size_t		 ntargets;
+	off_t		 body;			/* offset of the message */
+	off_t		 size;			/* bytes of the message */
+	time_t		 warned;		/* delay warning sent, or 0 */
+};
+
+/* State records, written by deliver and by mailq -f. */
+#define QUEUE_REC_EXPAND	'X'	/* rcpt has target addr */
+#define QUEUE_REC_DELIVERED	'D'
+#define QUEUE_REC_DEFERRED	'Q'
+#define QUEUE_REC_BOUNCED	'B'
+#define QUEUE_REC_NOTIFIED	'N'	/* the bounce of addr was sent */
+#define QUEUE_REC_WARNED	'W'	/* a delay warning was sent */
+#define QUEUE_REC_FLUSH		'F'	/* every deferred target due now */
+
+/* 1 if s is a well-formed queue ID (QUEUE_IDLEN lower-case hex). */
+int	 queue_id_valid(const char *s);
+/*
+ * The IDs in SPOOL/queue, oldest first (IDs begin with the time);
+ * malloc'd array of malloc'd strings.  0 or -1 (errno set).
+ */
+int	 queue_list(const char *spool, char ***ids, size_t *nids);
+void	 queue_list_free(char **ids, size_t nids);
+/*
+ * Reads SPOOL/queue/ID and SPOOL/state/ID (a missing state is an
+ * empty one).  0, or -1 with errno set (ENOENT: the message is gone;
+ * EINVAL: the file is malformed) and, for EINVAL, a reason in err.
+ */
+int	 queue_read(const char *spool, const char *id, struct queue_msg *,
+	    char *err, size_t errlen);
+void	 queue_msg_free(struct queue_msg *);
+/* The target of rcpt with address addr, or NULL. */
+struct queue_target *queue_target_find(struct queue_msg *, size_t rcpt,
+	    const char *addr);
+/* Opens SPOOL/queue/ID for reading, positioned at the message. */
+FILE	*queue_body_open(const char *spool, const struct queue_msg *);
+/* Opens SPOOL/state/ID for appending (created if needed); fd or -1. */
+int	 queue_state_open(const char *spool, const char *id);
+/*
+ * Appends one record: type QUEUE_REC_*, t for the per-target ones
+ * (NULL for W and F), now as its time.  Each record is one write(2),
+ * so concurrent writers never interleave.  0 or -1.
+ */
+int	 queue_state_append(int fd, int type, const struct queue_target *t,
+	    time_t now);
+/* Appends an F record to SPOOL/state/ID; 0 or -1 (ENOENT if gone). */
+int	 queue_flush(const char *spool, const char *id, time_t now);
+/*
+ * Removes the message: queue/ID first (and the directory is fsynced),
+ * then state/ID, so that a crash in between leaves an orphan state,
+ * never a message without its state.  0 or -1.
+ */
+int	 queue_remove(const char *spool, const char *id);
+/* Removes state files whose message is gone; count removed or -1. */
+int	 queue_clean_orphans(const char *spool);
+/*
+ * 1 if every recipient is expanded and every target delivered or
+ * bounced, else 0.
+ */
+int	 queue_msg_done(const struct queue_msg *);
+/* The first due time of the message (0: due at once; -1: nothing to do). */
+time_t	 queue_msg_due(const struct queue_msg *);
 
 /* ---- spool.c: the queue (smtpd, deliver, mailq, sendmail) --------- */
 

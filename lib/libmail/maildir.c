@@ -33,7 +33,8 @@ static int	 part_safe(const char *);
 static int	 append(char *, size_t, size_t *, const char *);
 static int	 link_trusted(int, const char *);
 static int	 mkdir_at(int, const char *, int *, uid_t, gid_t);
-static int	 create_tree(const char *, int, uid_t, gid_t, char *, size_t);
+static int	 create_tree(const char *, int, int, uid_t, gid_t, char *,
+		    size_t);
 static int	 scan_dir(int, const char *, uint64_t *, uint64_t *);
 static int	 size_from_name(const char *, uint64_t *);
 static int	 usage_folder(int, uint64_t *, uint64_t *);
@@ -136,13 +137,14 @@ mkdir_at(int dirfd, const char *name, int *created, uid_t uid, gid_t gid)
 }
 
 /*
- * Walks dir from the root, creating what is missing; with excl, dir
- * itself must not exist yet.  top gets the highest directory created
- * ("" if none), for maildir_remove on a rollback.
+ * Walks dir from the root, creating what is missing, then (with
+ * maildir) its tmp, new and cur; with excl, dir itself must not exist
+ * yet.  top gets the highest directory created ("" if none), for
+ * maildir_remove on a rollback.
  */
 static int
-create_tree(const char *dir, int excl, uid_t uid, gid_t gid, char *top,
-    size_t toplen)
+create_tree(const char *dir, int maildir, int excl, uid_t uid, gid_t gid,
+    char *top, size_t toplen)
 {
 	char	 path[PATH_MAX], *comp, *next;
 	int	 fd, nfd, created, i, save;
@@ -182,7 +184,7 @@ create_tree(const char *dir, int excl, uid_t uid, gid_t gid, char *top,
 			return -1;
 		}
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; maildir && i < 3; i++) {
 		if ((nfd = mkdir_at(fd, subdirs[i], &created, uid, gid)) == -1) {
 			save = errno;
 			close(fd);
@@ -204,7 +206,7 @@ create_tree(const char *dir, int excl, uid_t uid, gid_t gid, char *top,
 int
 maildir_create(const char *dir, uid_t uid, gid_t gid)
 {
-	return create_tree(dir, 0, uid, gid, NULL, 0);
+	return create_tree(dir, 1, 0, uid, gid, NULL, 0);
 }
 
 int
@@ -213,7 +215,7 @@ maildir_create_new(const char *dir, uid_t uid, gid_t gid, char *top,
 {
 	int	save;
 
-	if (create_tree(dir, 1, uid, gid, top, toplen) == 0)
+	if (create_tree(dir, 1, 1, uid, gid, top, toplen) == 0)
 		return 0;
 	save = errno;
 	/* Leave nothing half made behind, and never touch what existed. */
@@ -293,7 +295,7 @@ maildir_attic_move(const char *dir, const char *attic, const char *addr,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (create_tree(attic, 0, uid, gid, NULL, 0) == -1)
+	if (create_tree(attic, 0, 0, uid, gid, NULL, 0) == -1)
 		return -1;
 	/* rename(2) would replace an empty directory of that name. */
 	if (lstat(dest, &st) == 0) {

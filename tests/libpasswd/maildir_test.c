@@ -243,6 +243,9 @@ ATF_TC_BODY(attic_move, tc)
 	ATF_CHECK(access(f, F_OK) == 0);
 	ATF_CHECK(access(dir, F_OK) == -1);
 	ATF_CHECK_EQ(mode_of(attic), 0700);
+	/* The attic is a plain directory, no Maildir. */
+	pf(dest, sizeof(dest), "%s/new", attic);
+	ATF_CHECK(access(dest, F_OK) == -1);
 	/* The same name again (same second): refused, nothing replaced. */
 	ATF_REQUIRE_EQ(maildir_create(dir, getuid(), getgid()), 0);
 	ATF_CHECK_EQ(maildir_attic_move(dir, attic, "alice@example.org",

@@ -1,0 +1,243 @@
+/*
+ * Delivery status notifications (RFC 3464, in an RFC 6522
+ * multipart/report): a human-readable part, a message/delivery-status
+ * part with one group of fields per recipient, and the headers of the
+ * original message as text/rfc822-headers.  They go through the queue
+ * like any message, from the null sender, so that a DSN never causes
+ * another to its sender.
+ */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <signal.h>
+
+#include "libmail.h"
+#include "deliver.h"
+
+/* Lines of a header section this long or longer are cut (RFC 5322). */
+#define HEADER_LINE_MAX	998
+
+static void	 rfc5322_date(time_t, char *, size_t);
+static void	 dsn_status(const struct queue_target *, int, char *, size_t);
+static void	 dsn_headers(FILE *, const struct conf *,
+		    const struct queue_msg *, int, const char *,
+		    const char *, const char *);
+static void	 dsn_human(FILE *, const struct conf *,
+		    const struct queue_msg *, const size_t *, size_t, int);
+static void	 dsn_report(FILE *, const struct conf *,
+		    const struct queue_msg *, const size_t *, size_t, int);
+static void	 dsn_original(FILE *, const struct conf *,
+		    const struct queue_msg *);
+
+static void
+rfc5322_date(time_t t, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		strlcpy(buf, "Thu, 1 Jan 1970 00:00:00 +0000", len);
+}
+
+/*
+ * The status code x.y.z: the enhanced code of the reason if it has
+ * one (deliver's own reasons begin with one, remote replies mostly
+ * carry one), else a generic one of the right class.
+ */
+static void
+dsn_status(const struct queue_target *t, int kind, char *buf, size_t len)
+{
+	const char	*p = t->reason;
+	size_t		 a, b, c;
+
+	for (; *p != '\0'; p++) {
+		if ((*p != '2' && *p != '4' && *p != '5') ||
+		    (p > t->reason && !isspace((unsigned char)p[-1])) ||
+		    p[1] != '.')
+			continue;
+		a = 2;
+		for (b = 0; isdigit((unsigned char)p[a + b]) && b < 3; b++)
+			;
+		if (b == 0 || p[a + b] != '.')
+			continue;
+		for (c = 0; isdigit((unsigned char)p[a + b + 1 + c]) && c < 3;
+		    c++)
+			;
+		if (c == 0 || (p[a + b + 1 + c] != '\0' &&
+		    !isspace((unsigned char)p[a + b + 1 + c])))
+			continue;
+		snprintf(buf, len, "%.*s", (int)(a + b + 1 + c), p);
+		return;
+	}
+	strlcpy(buf, kind == DSN_DELAYED ? "4.0.0" : "5.0.0", len);
+}
+
+int
+bounce_enqueue(const struct conf *conf, const struct queue_msg *m,
+    const size_t *tidx, size_t n, int kind, const char *rcpt, char *newid,
+    size_t idlen)
+{
+	struct spool_msg	 sm;
+	char			 boundary[128];
+	char			*rcpts[1];
+
+	if (spool_create(conf->spool, &sm) == -1)
+		return -1;
+	rcpts[0] = (char *)rcpt;
+	if (spool_envelope(&sm, time(NULL), "", rcpts, 1) == -1)
+		goto fail;
+	snprintf(boundary, sizeof(boundary), "%s/%.100s", sm.id, conf->hostname);
+	dsn_headers(sm.fp, conf, m, kind, rcpt, sm.id, boundary);
+	fprintf(sm.fp, "This is a MIME-encapsulated message.\n\n");
+	fprintf(sm.fp, "--%s\n", boundary);
+	dsn_human(sm.fp, conf, m, tidx, n, kind);
+	fprintf(sm.fp, "\n--%s\n", boundary);
+	dsn_report(sm.fp, conf, m, tidx, n, kind);
+	fprintf(sm.fp, "\n--%s\n", boundary);
+	dsn_original(sm.fp, conf, m);
+	fprintf(sm.fp, "\n--%s--\n", boundary);
+	if (ferror(sm.fp))
+		goto fail;
+	strlcpy(newid, sm.id, idlen);
+	if (spool_commit(&sm) == -1)
+		goto fail;
+	return 0;
+fail:
+	spool_abort(&sm);
+	return -1;
+}
+
+static void
+dsn_headers(FILE *fp, const struct conf *conf, const struct queue_msg *m,
+    int kind, const char *rcpt, const char *id, const char *boundary)
+{
+	char	 date[64];
+
+	rfc5322_date(time(NULL), date, sizeof(date));
+	fprintf(fp, "Date: %s\n", date);
+	fprintf(fp, "From: Mail Delivery System <MAILER-DAEMON@%s>\n",
+	    conf->hostname);
+	fprintf(fp, "To: <%s>\n", rcpt);
+	fprintf(fp, "Subject: %s\n", kind == DSN_DELAYED ?
+	    "Delayed Mail (still being retried)" :
+	    "Undelivered Mail Returned to Sender");
+	fprintf(fp, "Message-ID: <%s.%s@%s>\n", id, m->id, conf->hostname);
+	fprintf(fp, "Auto-Submitted: auto-replied\n");
+	fprintf(fp, "MIME-Version: 1.0\n");
+	fprintf(fp, "Content-Type: multipart/report; "
+	    "report-type=delivery-status;\n\tboundary=\"%s\"\n", boundary);
+	fprintf(fp, "Content-Transfer-Encoding: 7bit\n\n");
+}
+
+static void
+dsn_human(FILE *fp, const struct conf *conf, const struct queue_msg *m,
+    const size_t *tidx, size_t n, int kind)
+{
+	const struct queue_target *t;
+	char		 until[64];
+	size_t		 i;
+
+	fprintf(fp, "Content-Description: Notification\n");
+	fprintf(fp, "Content-Type: text/plain; charset=us-ascii\n\n");
+	fprintf(fp, "This is the mail system at host %s.\n\n",
+	    conf->hostname);
+	if (kind == DSN_DELAYED) {
+		rfc5322_date(m->arrival + conf->queue_lifetime, until,
+		    sizeof(until));
+		fprintf(fp, "Your message %s could not be delivered yet to\n"
+		    "the recipients below.  It will be tried again until\n"
+		    "%s; you need not send it again.\n\n", m->id, until);
+	} else
+		fprintf(fp, "I'm sorry to have to inform you that your "
+		    "message %s\ncould not be delivered to one or more "
+		    "recipients.  Its headers are\nattached below.\n\n",
+		    m->id);
+	for (i = 0; i < n; i++) {
+		t = &m->targets[tidx[i]];
+		fprintf(fp, "<%s>: %s\n", t->addr, t->reason);
+	}
+}
+
+static void
+dsn_report(FILE *fp, const struct conf *conf, const struct queue_msg *m,
+    const size_t *tidx, size_t n, int kind)
+{
+	const struct queue_target *t;
+	const char	*said, *orig;
+	char		 date[64], status[16], host[ADDR_DOMAIN_MAX + 1];
+	size_t		 i, hl;
+
+	fprintf(fp, "Content-Description: Delivery report\n");
+	fprintf(fp, "Content-Type: message/delivery-status\n\n");
+	fprintf(fp, "Reporting-MTA: dns; %s\n", conf->hostname);
+	fprintf(fp, "X-Basemail-Queue-ID: %s\n", m->id);
+	rfc5322_date(m->arrival, date, sizeof(date));
+	fprintf(fp, "Arrival-Date: %s\n", date);
+	for (i = 0; i < n; i++) {
+		t = &m->targets[tidx[i]];
+		orig = m->rcpts[t->rcpt];
+		fprintf(fp, "\nFinal-Recipient: rfc822; %s\n", t->addr);
+		if (strcasecmp(orig, t->addr) != 0)
+			fprintf(fp, "Original-Recipient: rfc822; %s\n", orig);
+		fprintf(fp, "Action: %s\n",
+		    kind == DSN_DELAYED ? "delayed" : "failed");
+		dsn_status(t, kind, status, sizeof(status));
+		fprintf(fp, "Status: %s\n", status);
+		/* Remote reasons read "host[addr] said: reply". */
+		if ((said = strstr(t->reason, " said: ")) != NULL &&
+		    (hl = strcspn(t->reason, "[ ")) < sizeof(host) &&
+		    t->reason[hl] == '[') {
+			snprintf(host, sizeof(host), "%.*s", (int)hl,
+			    t->reason);
+			fprintf(fp, "Remote-MTA: dns; %s\n", host);
+			fprintf(fp, "Diagnostic-Code: smtp; %s\n", said + 7);
+		} else
+			fprintf(fp, "Diagnostic-Code: X-Basemail; %s\n",
+			    t->reason);
+		if (t->last != 0) {
+			rfc5322_date(t->last, date, sizeof(date));
+			fprintf(fp, "Last-Attempt-Date: %s\n", date);
+		}
+		if (kind == DSN_DELAYED) {
+			rfc5322_date(m->arrival + conf->queue_lifetime, date,
+			    sizeof(date));
+			fprintf(fp, "Will-Retry-Until: %s\n", date);
+		}
+	}
+}
+
+/* The header section of the original, up to its empty line. */
+static void
+dsn_original(FILE *fp, const struct conf *conf, const struct queue_msg *m)
+{
+	FILE	*body;
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 len;
+
+	fprintf(fp, "Content-Description: Undelivered Message Headers\n");
+	fprintf(fp, "Content-Type: text/rfc822-headers\n\n");
+	if ((body = queue_body_open(conf->spool, m)) == NULL) {
+		log_warn("%s: cannot read for its bounce", m->id);
+		return;
+	}
+	while ((len = getline(&line, &cap, body)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len == 0)
+			break;
+		if (len > HEADER_LINE_MAX)
+			line[HEADER_LINE_MAX] = '\0';
+		fprintf(fp, "%s\n", line);
+	}
+	free(line);
+	fclose(body);
+}

@@ -1,0 +1,103 @@
+/*
+ * deliver(8): what its files share.
+ */
+
+/* The outcome of one delivery to one target. */
+#define DELIVER_OK	0
+#define DELIVER_TEMP	1	/* try again later */
+#define DELIVER_PERM	2	/* bounce */
+
+/* The work of one message for one destination. */
+struct job {
+	struct qentry		*qe;
+	struct dest		*dest;
+	size_t			*tidx;		/* into qe->msg.targets */
+	struct resolve_target	*rt;		/* parallel to tidx */
+	size_t			 ntargets;
+	struct job		*next;
+};
+
+/* A message the runner is working on. */
+struct qentry {
+	struct queue_msg	 msg;
+	unsigned int		 jobs;		/* not finished yet */
+	struct qentry		*next;
+};
+
+/* Where jobs go: "local", the relayhost, or a remote domain. */
+struct dest {
+	char			 key[ADDR_DOMAIN_MAX + 1];
+	int			 local;
+	struct job		*jobs;		/* waiting */
+	struct job		**jobs_tail;
+	size_t			 njobs;
+	size_t			 running;	/* workers */
+	struct dest		*next;
+};
+
+/* What a worker knows: the configuration and where it runs. */
+struct worker_ctx {
+	const struct conf	*conf;
+	time_t			 now;
+};
+
+/* deliver.c */
+extern volatile sig_atomic_t	 deliver_quit;
+/* In a new worker: closes the runner's descriptors, resets signals. */
+void		 deliver_child_init(void);
+
+/* runner.c */
+struct runner;
+struct runner	*runner_new(const struct conf *);
+void		 runner_free(struct runner *);
+/* Scans the queue; full: reread every message, not only the new ones. */
+int		 runner_scan(struct runner *, int full);
+/* Starts workers for waiting jobs, within the limits. */
+void		 runner_dispatch(struct runner *);
+/* Reaps finished workers; blocking waits for one.  Count reaped. */
+int		 runner_reap(struct runner *, int blocking);
+size_t		 runner_workers(const struct runner *);
+/* Seconds until the next known retry, or -1. */
+time_t		 runner_next_due(const struct runner *, time_t now);
+
+/* Helpers shared by the workers (runner.c). */
+int		 job_record(int fd, struct queue_target *, int outcome,
+		    const struct worker_ctx *, const struct queue_msg *,
+		    const char *relay, const char *reason);
+void		 reasonf(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+time_t		 retry_next(const struct conf *, unsigned int attempts,
+		    time_t now);
+
+/* local.c: Maildir delivery, in a worker. */
+void		 local_run(const struct worker_ctx *, struct job *);
+
+/* remote.c: SMTP delivery of a destination's jobs, in a worker. */
+void		 remote_run(const struct worker_ctx *, const char *dest,
+		    struct job *);
+
+/* mx.c: the hosts of a domain, RFC 5321 section 5. */
+struct mx_host {
+	char		 name[ADDR_DOMAIN_MAX + 1];
+	int		 pref;
+};
+#define MX_OK		0
+#define MX_TEMP		-1	/* try again later */
+#define MX_NONE		-2	/* the domain does not exist, or null MX */
+/* Fills hosts (sorted by preference, equal ones shuffled); count or MX_*. */
+int		 mx_lookup(const char *domain, struct mx_host *, size_t max);
+/* The addresses of a host, IPv6 and IPv4; count or MX_*. */
+int		 mx_addrs(const char *host, struct sockaddr_storage *,
+		    size_t max);
+
+/* bounce.c: delivery status notifications. */
+#define DSN_FAILED	0
+#define DSN_DELAYED	1
+/*
+ * Queues a DSN for the targets listed (indices into m->targets) to
+ * rcpt, from the null sender.  The queue ID of the DSN in newid.
+ * 0 or -1.
+ */
+int		 bounce_enqueue(const struct conf *, const struct queue_msg *,
+		    const size_t *tidx, size_t n, int kind, const char *rcpt,
+		    char *newid, size_t idlen);

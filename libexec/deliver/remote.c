@@ -1,0 +1,471 @@
+/*
+ * Remote delivery over SMTP (RFC 5321): one worker takes the jobs of
+ * one destination (the relayhost, or a domain) and sends them over one
+ * connection, one transaction a message with all of its recipients
+ * for that destination.  EHLO, falling back to HELO; SIZE, PIPELINING
+ * and 8BITMIME when the server offers them.  A 2xx reply delivers, a
+ * 4xx or a failure to connect defers, a 5xx bounces, recipient by
+ * recipient.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <signal.h>
+
+#include "libmail.h"
+#include "deliver.h"
+#include "smtp.h"
+
+/* RFC 5321 section 4.5.3.2 time limits, in seconds. */
+#define CONNECT_TIMEOUT		30
+#define COMMAND_TIMEOUT		300
+#define DATA_TIMEOUT		600
+
+#define ROUTES_MAX		32
+#define MX_MAX			16
+
+struct route {
+	char			 name[ADDR_DOMAIN_MAX + 1];
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+};
+
+/* One transaction's view of a job's targets. */
+struct txn {
+	int		*outcome;	/* DELIVER_*, or -1 still open */
+	char		(*reason)[QUEUE_REASONLEN];
+};
+
+static int	 routes_relayhost(const struct conf *, struct route *,
+		    size_t, char *, size_t);
+static int	 routes_mx(const char *, struct route *, size_t, char *,
+		    size_t);
+static int	 session_open(const struct conf *, struct route *, int,
+		    struct smtp_conn *, char *, size_t);
+static int	 session_greet(const struct conf *, struct smtp_conn *);
+static void	 session_rset(struct smtp_conn *);
+static void	 transaction(const struct worker_ctx *, struct smtp_conn *,
+		    struct job *, struct txn *);
+static void	 txn_reply(struct smtp_conn *, int, const char *,
+		    struct txn *, size_t);
+static void	 job_fail(const struct worker_ctx *, struct job *, int,
+		    const char *, const char *);
+static void	 job_finish(const struct worker_ctx *, struct job *,
+		    struct txn *, const char *);
+static int	 outcome_of(int);
+static int	 has_8bit(FILE *, off_t);
+
+static int
+outcome_of(int code)
+{
+	if (code >= 200 && code < 300)
+		return DELIVER_OK;
+	if (code >= 500 && code < 600)
+		return DELIVER_PERM;
+	return DELIVER_TEMP;
+}
+
+void
+remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
+{
+	struct route	 routes[ROUTES_MAX];
+	struct smtp_conn c;
+	struct txn	 tx;
+	struct job	*j;
+	char		 reason[QUEUE_REASONLEN];
+	int		 n, up = 0;
+
+	if (ctx->conf->relayhost[0] != '\0')
+		n = routes_relayhost(ctx->conf, routes, ROUTES_MAX, reason,
+		    sizeof(reason));
+	else
+		n = routes_mx(dest, routes, ROUTES_MAX, reason,
+		    sizeof(reason));
+	if (n <= 0) {
+		for (j = jobs; j != NULL; j = j->next)
+			job_fail(ctx, j, n == MX_NONE ? DELIVER_PERM :
+			    DELIVER_TEMP, "none", reason);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.fd = -1;
+	for (j = jobs; j != NULL; j = j->next) {
+		if (!up && session_open(ctx->conf, routes, n, &c, reason,
+		    sizeof(reason)) == -1) {
+			/* No host takes mail now: the rest waits too. */
+			for (; j != NULL; j = j->next)
+				job_fail(ctx, j, DELIVER_TEMP, "none", reason);
+			return;
+		}
+		up = 1;
+		tx.outcome = calloc(j->ntargets, sizeof(*tx.outcome));
+		tx.reason = calloc(j->ntargets, sizeof(*tx.reason));
+		if (tx.outcome == NULL || tx.reason == NULL) {
+			free(tx.outcome);
+			free(tx.reason);
+			job_fail(ctx, j, DELIVER_TEMP, c.relay,
+			    "4.3.0 out of memory");
+			continue;
+		}
+		transaction(ctx, &c, j, &tx);
+		job_finish(ctx, j, &tx, c.relay);
+		free(tx.outcome);
+		free(tx.reason);
+		if (c.broken)
+			up = 0;
+	}
+	if (up) {
+		if (smtp_cmd(&c, "QUIT") == 0)
+			(void)smtp_reply(&c, 0);
+		smtp_close(&c);
+	}
+}
+
+static int
+routes_relayhost(const struct conf *conf, struct route *r, size_t max,
+    char *reason, size_t rlen)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 e, n = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	e = getaddrinfo(conf->relayhost, conf->relayport[0] != '\0' ?
+	    conf->relayport : "25", &hints, &res);
+	if (e != 0) {
+		reasonf(reason, rlen, "4.4.3 relayhost %s: %s",
+		    conf->relayhost, gai_strerror(e));
+		return MX_TEMP;
+	}
+	for (ai = res; ai != NULL && (size_t)n < max; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(r[n].ss))
+			continue;
+		strlcpy(r[n].name, conf->relayhost, sizeof(r[n].name));
+		memcpy(&r[n].ss, ai->ai_addr, ai->ai_addrlen);
+		r[n].len = ai->ai_addrlen;
+		n++;
+	}
+	freeaddrinfo(res);
+	return n;
+}
+
+static int
+routes_mx(const char *domain, struct route *r, size_t max, char *reason,
+    size_t rlen)
+{
+	struct mx_host		 mx[MX_MAX];
+	struct sockaddr_storage	 ss[8];
+	int			 nmx, i, k, na, n = 0, temp = 0;
+
+	nmx = mx_lookup(domain, mx, MX_MAX);
+	if (nmx == MX_NONE) {
+		reasonf(reason, rlen, "5.1.2 Host or domain name not found: "
+		    "%s", domain);
+		return MX_NONE;
+	}
+	if (nmx < 0) {
+		reasonf(reason, rlen, "4.4.3 Host or domain name lookup "
+		    "failed: %s (MX)", domain);
+		return MX_TEMP;
+	}
+	for (i = 0; i < nmx && (size_t)n < max; i++) {
+		na = mx_addrs(mx[i].name, ss, 8);
+		if (na == MX_TEMP)
+			temp = 1;
+		for (k = 0; k < na && (size_t)n < max; k++) {
+			strlcpy(r[n].name, mx[i].name, sizeof(r[n].name));
+			r[n].ss = ss[k];
+			if (ss[k].ss_family == AF_INET6) {
+				((struct sockaddr_in6 *)&r[n].ss)->sin6_port =
+				    htons(25);
+				r[n].len = sizeof(struct sockaddr_in6);
+			} else {
+				((struct sockaddr_in *)&r[n].ss)->sin_port =
+				    htons(25);
+				r[n].len = sizeof(struct sockaddr_in);
+			}
+			n++;
+		}
+	}
+	if (n > 0)
+		return n;
+	if (temp) {
+		reasonf(reason, rlen, "4.4.3 Host or domain name lookup "
+		    "failed: %s (address of the MX)", domain);
+		return MX_TEMP;
+	}
+	reasonf(reason, rlen, "5.1.2 Host or domain name not found: %s "
+	    "(no address for its mail hosts)", domain);
+	return MX_NONE;
+}
+
+/* Tries the routes in order until one greets us and takes EHLO/HELO. */
+static int
+session_open(const struct conf *conf, struct route *r, int n,
+    struct smtp_conn *c, char *reason, size_t rlen)
+{
+	int	 i, code;
+
+	reasonf(reason, rlen, "4.4.1 no route");
+	for (i = 0; i < n; i++) {
+		if (smtp_connect(c, (struct sockaddr *)&r[i].ss, r[i].len,
+		    r[i].name, CONNECT_TIMEOUT, reason + 6,
+		    rlen - 6) == -1) {
+			memcpy(reason, "4.4.1 ", 6);
+			continue;
+		}
+		smtp_timeout(c, COMMAND_TIMEOUT);
+		code = smtp_reply(c, 0);
+		if (code >= 200 && code < 300 && session_greet(conf, c) == 0)
+			return 0;
+		reasonf(reason, rlen, "%s %s said: %s", code == -1 ? "4.4.2" :
+		    "4.4.1", c->host, c->reply);
+		smtp_close(c);
+	}
+	return -1;
+}
+
+static int
+session_greet(const struct conf *conf, struct smtp_conn *c)
+{
+	int	 code;
+
+	if (smtp_cmd(c, "EHLO %s", conf->hostname) == -1)
+		return -1;
+	code = smtp_reply(c, 1);
+	if (code >= 200 && code < 300)
+		return 0;
+	if (code == -1)
+		return -1;
+	c->pipelining = c->eightbit = c->size = 0;
+	c->maxsize = 0;
+	if (smtp_cmd(c, "HELO %s", conf->hostname) == -1)
+		return -1;
+	code = smtp_reply(c, 0);
+	return code >= 200 && code < 300 ? 0 : -1;
+}
+
+/* Back to a clean state for the next message, or give up the session. */
+static void
+session_rset(struct smtp_conn *c)
+{
+	int	 code;
+
+	if (c->broken)
+		return;
+	if (smtp_cmd(c, "RSET") == -1)
+		return;
+	code = smtp_reply(c, 0);
+	if (code < 200 || code >= 300)
+		smtp_close(c);
+}
+
+/* Sets the outcome of open targets (all if i == SIZE_MAX) from a reply. */
+static void
+txn_reply(struct smtp_conn *c, int code, const char *cmd, struct txn *tx,
+    size_t i)
+{
+	int	 o = code == -1 ? DELIVER_TEMP : outcome_of(code);
+
+	if (code == -1)
+		reasonf(tx->reason[i], sizeof(tx->reason[i]), "4.4.2 %s",
+		    c->reply);
+	else if (o == DELIVER_OK)
+		reasonf(tx->reason[i], sizeof(tx->reason[i]), "%s", c->reply);
+	else
+		reasonf(tx->reason[i], sizeof(tx->reason[i]),
+		    "%s said: %s (in reply to %s command)", c->host, c->reply,
+		    cmd);
+	tx->outcome[i] = o;
+}
+
+static int
+has_8bit(FILE *fp, off_t off)
+{
+	char	 buf[65536];
+	size_t	 n, i;
+
+	if (fseeko(fp, off, SEEK_SET) == -1)
+		return 0;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		for (i = 0; i < n; i++)
+			if ((unsigned char)buf[i] & 0x80)
+				return 1;
+	return 0;
+}
+
+/*
+ * One message: MAIL, a RCPT per target, DATA.  With PIPELINING the
+ * commands up to DATA go in one write and their replies are read
+ * after (RFC 2920); without it, each waits for its reply.
+ */
+static void
+transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
+    struct job *j, struct txn *tx)
+{
+	struct queue_msg *m = &j->qe->msg;
+	char		 ext[64] = "";
+	FILE		*body;
+	size_t		 i, accepted = 0;
+	int		 code, mail, data, pipe = c->pipelining;
+
+	for (i = 0; i < j->ntargets; i++)
+		tx->outcome[i] = -1;
+	if ((body = queue_body_open(ctx->conf->spool, m)) == NULL) {
+		for (i = 0; i < j->ntargets; i++) {
+			tx->outcome[i] = DELIVER_TEMP;
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
+			    "4.3.0 cannot read the queue file: %s",
+			    strerror(errno));
+		}
+		return;
+	}
+	if (c->size && c->maxsize > 0 && (uint64_t)m->size > c->maxsize) {
+		for (i = 0; i < j->ntargets; i++) {
+			tx->outcome[i] = DELIVER_PERM;
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
+			    "5.3.4 message size %lld exceeds the limit of %s",
+			    (long long)m->size, c->host);
+		}
+		fclose(body);
+		return;
+	}
+	if (c->size)
+		snprintf(ext, sizeof(ext), " SIZE=%lld", (long long)m->size);
+	if (c->eightbit && has_8bit(body, m->body))
+		strlcat(ext, " BODY=8BITMIME", sizeof(ext));
+
+	smtp_timeout(c, COMMAND_TIMEOUT);
+	(void)smtp_cmd(c, "MAIL FROM:<%s>%s", m->sender, ext);
+	mail = pipe ? 0 : smtp_reply(c, 0);
+	if (!pipe && (mail < 200 || mail >= 300))
+		goto mail_failed;
+	for (i = 0; i < j->ntargets; i++) {
+		(void)smtp_cmd(c, "RCPT TO:<%s>",
+		    m->targets[j->tidx[i]].addr);
+		if (pipe)
+			continue;
+		code = smtp_reply(c, 0);
+		if (code < 200 || code >= 300)
+			txn_reply(c, code, "RCPT TO", tx, i);
+		else
+			accepted++;
+		if (code == -1)
+			goto broken;
+	}
+	if (pipe || accepted > 0)
+		(void)smtp_cmd(c, "DATA");
+	if (pipe) {
+		if ((mail = smtp_reply(c, 0)) < 200 || mail >= 300) {
+			for (i = 0; i < j->ntargets + 1; i++)
+				if (smtp_reply(c, 0) == -1)
+					break;
+			goto mail_failed;
+		}
+		for (i = 0; i < j->ntargets; i++) {
+			code = smtp_reply(c, 0);
+			if (code < 200 || code >= 300)
+				txn_reply(c, code, "RCPT TO", tx, i);
+			else
+				accepted++;
+			if (code == -1)
+				goto broken;
+		}
+	}
+	if (!pipe && accepted == 0) {
+		session_rset(c);
+		goto done;
+	}
+	data = smtp_reply(c, 0);
+	if (data == -1)
+		goto broken;
+	if (data != 354) {
+		for (i = 0; i < j->ntargets; i++)
+			if (tx->outcome[i] == -1)
+				txn_reply(c, data, "DATA", tx, i);
+		session_rset(c);
+		goto done;
+	}
+	smtp_timeout(c, DATA_TIMEOUT);
+	if (fseeko(body, m->body, SEEK_SET) == -1 ||
+	    (accepted > 0 ? smtp_data(c, body) :
+	    smtp_put(c, ".\r\n", 3)) == -1) {
+		if (!c->broken)
+			smtp_close(c);
+		goto broken;
+	}
+	code = smtp_reply(c, 0);
+	smtp_timeout(c, COMMAND_TIMEOUT);
+	for (i = 0; i < j->ntargets; i++)
+		if (tx->outcome[i] == -1)
+			txn_reply(c, code, "end of DATA", tx, i);
+	if (accepted == 0)
+		session_rset(c);
+	goto done;
+
+mail_failed:
+	for (i = 0; i < j->ntargets; i++)
+		txn_reply(c, mail, "MAIL FROM", tx, i);
+	session_rset(c);
+	goto done;
+broken:
+	for (i = 0; i < j->ntargets; i++)
+		if (tx->outcome[i] == -1) {
+			tx->outcome[i] = DELIVER_TEMP;
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
+			    "4.4.2 %s", c->reply);
+		}
+done:
+	fclose(body);
+}
+
+static void
+job_finish(const struct worker_ctx *ctx, struct job *j, struct txn *tx,
+    const char *relay)
+{
+	struct queue_msg *m = &j->qe->msg;
+	size_t		 i;
+	int		 fd;
+
+	if ((fd = queue_state_open(ctx->conf->spool, m->id)) == -1) {
+		log_warn("%s: cannot open its state", m->id);
+		return;
+	}
+	for (i = 0; i < j->ntargets; i++)
+		if (job_record(fd, &m->targets[j->tidx[i]],
+		    tx->outcome[i] == -1 ? DELIVER_TEMP : tx->outcome[i], ctx,
+		    m, relay, tx->reason[i]) == -1)
+			break;
+	close(fd);
+}
+
+static void
+job_fail(const struct worker_ctx *ctx, struct job *j, int outcome,
+    const char *relay, const char *reason)
+{
+	struct queue_msg *m = &j->qe->msg;
+	size_t		 i;
+	int		 fd;
+
+	if ((fd = queue_state_open(ctx->conf->spool, m->id)) == -1) {
+		log_warn("%s: cannot open its state", m->id);
+		return;
+	}
+	for (i = 0; i < j->ntargets; i++)
+		if (job_record(fd, &m->targets[j->tidx[i]], outcome, ctx, m,
+		    relay, reason) == -1)
+			break;
+	close(fd);
+}

@@ -1,0 +1,871 @@
+/*
+ * The queue runner: finds the messages that are due, expands their
+ * recipients, sorts the work by destination and hands it to worker
+ * processes within the concurrency limits; when a message's workers
+ * are done, sends its bounces and removes it once it is complete.
+ *
+ * Only this process writes X, N and W records and removes messages;
+ * the workers write the outcome of each delivery (D, Q, B).  A message
+ * is never in two workers' hands for the same destination, and the
+ * runner never plans a message that still has workers.
+ */
+
+#include <sys/types.h>
+#include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "libmail.h"
+#include "deliver.h"
+
+/* A message that failed to make progress is looked at again after this. */
+#define STALL_DELAY	60
+
+struct worker {
+	pid_t		 pid;
+	struct dest	*dest;
+	struct job	*jobs;
+	struct worker	*next;
+};
+
+/* When a message not in hand is due next, from the last look at it. */
+struct cache_ent {
+	char		 id[QUEUE_IDLEN + 1];
+	time_t		 due;
+};
+
+struct runner {
+	const struct conf	*conf;
+	struct resolver		 res;
+	struct qentry		*active;
+	struct dest		*dests;
+	struct worker		*workers;
+	size_t			 nworkers;
+	struct cache_ent	*cache;
+	size_t			 ncache;
+};
+
+static time_t	 msg_due(const struct runner *, const struct queue_msg *);
+static int	 cache_find(const struct cache_ent *, size_t, const char *,
+		    size_t *);
+static void	 cache_set(struct runner *, const char *, time_t);
+static struct qentry *active_find(struct runner *, const char *);
+static void	 active_remove(struct runner *, struct qentry *);
+static void	 plan(struct runner *, struct queue_msg *);
+static void	 plan_expand(struct runner *, struct queue_msg *, int, time_t);
+static void	 plan_target(struct runner *, struct qentry *, size_t, int,
+		    struct job **, time_t);
+static int	 is_duplicate(const struct queue_msg *, size_t, struct job *);
+static int	 job_add(struct job *, size_t, const struct resolve_target *);
+static struct dest *dest_get(struct runner *, const char *, int);
+static void	 finalize(struct runner *, struct qentry *);
+static void	 finalize_bounces(struct runner *, struct queue_msg *, int,
+		    time_t);
+static void	 finalize_warning(struct runner *, struct queue_msg *, int,
+		    time_t);
+static void	 worker_start(struct runner *, struct dest *, size_t);
+static void	 worker_done(struct runner *, struct worker *, int);
+static void	 job_free(struct job *);
+static void	 mark(int, int, struct queue_target *, time_t);
+
+struct runner *
+runner_new(const struct conf *conf)
+{
+	struct runner	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->conf = conf;
+	/* A map missing now is retried at each lookup (resolve.c). */
+	if (resolver_open(&r->res, conf) == -1)
+		log_warn("cannot open the maps of %s", conf->mapdir);
+	return r;
+}
+
+void
+runner_free(struct runner *r)
+{
+	struct dest	*d;
+
+	resolver_close(&r->res);
+	while ((d = r->dests) != NULL) {
+		r->dests = d->next;
+		free(d);
+	}
+	free(r->cache);
+	free(r);
+}
+
+size_t
+runner_workers(const struct runner *r)
+{
+	return r->nworkers;
+}
+
+time_t
+runner_next_due(const struct runner *r, time_t now)
+{
+	time_t	 best = -1;
+	size_t	 i;
+
+	for (i = 0; i < r->ncache; i++)
+		if (r->cache[i].due != -1 &&
+		    (best == -1 || r->cache[i].due < best))
+			best = r->cache[i].due;
+	if (best == -1)
+		return -1;
+	return best > now ? best - now : 0;
+}
+
+/* Due for the queue, or for its delay warning. */
+static time_t
+msg_due(const struct runner *r, const struct queue_msg *m)
+{
+	time_t	 due, warn;
+	size_t	 i;
+
+	due = queue_msg_due(m);
+	if (r->conf->delay_warning == 0 || m->warned != 0 ||
+	    m->sender[0] == '\0')
+		return due;
+	for (i = 0; i < m->ntargets; i++)
+		if (m->targets[i].status == QUEUE_DEFERRED)
+			break;
+	if (i == m->ntargets)
+		return due;
+	warn = m->arrival + r->conf->delay_warning;
+	return due == -1 || warn < due ? warn : due;
+}
+
+static int
+cache_find(const struct cache_ent *cache, size_t n, const char *id,
+    size_t *pos)
+{
+	size_t	 lo = 0, hi = n, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(id, cache[mid].id)) == 0) {
+			*pos = mid;
+			return 1;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*pos = lo;
+	return 0;
+}
+
+static void
+cache_set(struct runner *r, const char *id, time_t due)
+{
+	struct cache_ent	*nc;
+	size_t			 pos;
+
+	if (cache_find(r->cache, r->ncache, id, &pos)) {
+		r->cache[pos].due = due;
+		return;
+	}
+	if ((nc = reallocarray(r->cache, r->ncache + 1, sizeof(*nc))) ==
+	    NULL)
+		return;		/* read again at the next scan */
+	r->cache = nc;
+	memmove(&nc[pos + 1], &nc[pos], (r->ncache - pos) * sizeof(*nc));
+	strlcpy(nc[pos].id, id, sizeof(nc[pos].id));
+	nc[pos].due = due;
+	r->ncache++;
+}
+
+static struct qentry *
+active_find(struct runner *r, const char *id)
+{
+	struct qentry	*qe;
+
+	for (qe = r->active; qe != NULL; qe = qe->next)
+		if (strcmp(qe->msg.id, id) == 0)
+			return qe;
+	return NULL;
+}
+
+static void
+active_remove(struct runner *r, struct qentry *qe)
+{
+	struct qentry	**pp;
+
+	for (pp = &r->active; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == qe) {
+			*pp = qe->next;
+			break;
+		}
+	queue_msg_free(&qe->msg);
+	free(qe);
+}
+
+/*
+ * A full scan reads every message; otherwise only those not seen
+ * before and those whose remembered due time has come, which is what
+ * keeps a wakeup cheap with a long queue of deferred mail.
+ */
+int
+runner_scan(struct runner *r, int full)
+{
+	struct cache_ent	*old = r->cache;
+	size_t			 nold = r->ncache, i, pos;
+	struct queue_msg	 m;
+	char			 err[256], **ids;
+	size_t			 nids;
+	time_t			 now = time(NULL), due;
+
+	if (queue_list(r->conf->spool, &ids, &nids) == -1) {
+		log_warn("%s/queue", r->conf->spool);
+		return -1;
+	}
+	if (full && queue_clean_orphans(r->conf->spool) == -1)
+		log_warn("%s/state", r->conf->spool);
+	if (resolver_refresh(&r->res) == -1)
+		log_warn("cannot reopen the maps of %s", r->conf->mapdir);
+	r->cache = NULL;
+	r->ncache = 0;
+	for (i = 0; i < nids && !deliver_quit; i++) {
+		if (active_find(r, ids[i]) != NULL)
+			continue;
+		if (!full && cache_find(old, nold, ids[i], &pos) &&
+		    (old[pos].due == -1 || old[pos].due > now)) {
+			due = old[pos].due;
+			goto keep;
+		}
+		if (queue_read(r->conf->spool, ids[i], &m, err,
+		    sizeof(err)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			if (errno == EINVAL)
+				log_warnx("%s: malformed queue file: %s",
+				    ids[i], err);
+			else
+				log_warn("%s: cannot read", ids[i]);
+			/* Left for the admin; looked at on full scans. */
+			due = -1;
+			goto keep;
+		}
+		due = msg_due(r, &m);
+		if (due != -1 && due <= now) {
+			plan(r, &m);
+			continue;
+		}
+		queue_msg_free(&m);
+keep:
+		cache_set(r, ids[i], due);
+	}
+	free(old);
+	queue_list_free(ids, nids);
+	return 0;
+}
+
+/* Writes a record now, and logs what could not be written. */
+static void
+mark(int fd, int type, struct queue_target *t, time_t now)
+{
+	if (queue_state_append(fd, type, t, now) == -1)
+		log_warn("cannot write the state of <%s>", t->addr);
+}
+
+/*
+ * Expands the recipients not expanded yet into X records (B when the
+ * address resolves to nothing).  A map that cannot be read leaves the
+ * recipient for later, untouched.
+ */
+static void
+plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now)
+{
+	struct resolve_target	*rt;
+	struct queue_target	 t;
+	struct mailaddr		 ma;
+	const char		*errstr;
+	size_t			 i;
+	int			 n, k;
+
+	for (i = 0; i < m->nrcpts; i++) {
+		if (m->expanded[i])
+			continue;
+		memset(&t, 0, sizeof(t));
+		t.rcpt = i;
+		strlcpy(t.addr, m->rcpts[i], sizeof(t.addr));
+		if (addr_parse(m->rcpts[i], &ma, &errstr) == -1) {
+			reasonf(t.reason, sizeof(t.reason),
+			    "5.1.3 bad recipient address syntax: %s", errstr);
+			mark(fd, QUEUE_REC_BOUNCED, &t, now);
+			continue;
+		}
+		rt = NULL;
+		n = resolve_expand(&r->res, &ma, &rt);
+		if (n == -1) {
+			log_warnx("%s: to=<%s>, cannot read the maps, "
+			    "will retry", m->id, m->rcpts[i]);
+			continue;
+		}
+		if (n <= 0) {
+			strlcpy(t.reason, n == 0 ?
+			    "5.1.1 recipient address unknown" :
+			    "5.4.6 alias loop with no final target",
+			    sizeof(t.reason));
+			mark(fd, QUEUE_REC_BOUNCED, &t, now);
+			continue;
+		}
+		for (k = 0; k < n; k++) {
+			strlcpy(t.addr, rt[k].addr, sizeof(t.addr));
+			t.reason[0] = '\0';
+			mark(fd, QUEUE_REC_EXPAND, &t, now);
+			if (rt[k].unknown) {
+				strlcpy(t.reason, "5.1.1 mailbox unknown",
+				    sizeof(t.reason));
+				mark(fd, QUEUE_REC_BOUNCED, &t, now);
+			}
+		}
+		free(rt);
+	}
+}
+
+static struct dest *
+dest_get(struct runner *r, const char *key, int local)
+{
+	struct dest	*d;
+
+	for (d = r->dests; d != NULL; d = d->next)
+		if (d->local == local && strcasecmp(d->key, key) == 0)
+			return d;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	strlcpy(d->key, key, sizeof(d->key));
+	d->local = local;
+	d->jobs_tail = &d->jobs;
+	d->next = r->dests;
+	r->dests = d;
+	return d;
+}
+
+/* 1 if addr is delivered already, or planned, for another recipient. */
+static int
+is_duplicate(const struct queue_msg *m, size_t ti, struct job *jobs)
+{
+	const struct queue_target *t = &m->targets[ti];
+	struct job	*j;
+	size_t		 i;
+
+	for (i = 0; i < m->ntargets; i++)
+		if (i != ti && m->targets[i].status == QUEUE_DELIVERED &&
+		    strcasecmp(m->targets[i].addr, t->addr) == 0)
+			return 1;
+	for (j = jobs; j != NULL; j = j->next)
+		for (i = 0; i < j->ntargets; i++)
+			if (strcasecmp(m->targets[j->tidx[i]].addr,
+			    t->addr) == 0)
+				return 1;
+	return 0;
+}
+
+static int
+job_add(struct job *j, size_t ti, const struct resolve_target *rt)
+{
+	size_t			*ntidx;
+	struct resolve_target	*nrt;
+
+	if ((ntidx = reallocarray(j->tidx, j->ntargets + 1,
+	    sizeof(*ntidx))) == NULL)
+		return -1;
+	j->tidx = ntidx;
+	if ((nrt = reallocarray(j->rt, j->ntargets + 1, sizeof(*nrt))) ==
+	    NULL)
+		return -1;
+	j->rt = nrt;
+	j->tidx[j->ntargets] = ti;
+	j->rt[j->ntargets++] = *rt;
+	return 0;
+}
+
+/*
+ * Resolves target ti again (it is final, so it resolves to itself,
+ * unless the maps changed since) for its Maildir and quota, or to tell
+ * which destination it goes to, and puts it into the message's job for
+ * that destination.
+ */
+static void
+plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
+    struct job **jobs, time_t now)
+{
+	struct queue_msg	*m = &qe->msg;
+	struct queue_target	*t = &m->targets[ti];
+	struct resolve_target	*rt = NULL, *pick;
+	struct mailaddr		 ma;
+	const char		*errstr, *key;
+	struct dest		*d;
+	struct job		*j;
+	int			 n, i;
+
+	if (addr_parse(t->addr, &ma, &errstr) == -1) {
+		reasonf(t->reason, sizeof(t->reason),
+		    "5.1.3 bad address syntax: %s", errstr);
+		mark(fd, QUEUE_REC_BOUNCED, t, now);
+		return;
+	}
+	n = resolve_expand(&r->res, &ma, &rt);
+	if (n == -1) {
+		log_warnx("%s: to=<%s>, cannot read the maps, will retry",
+		    m->id, t->addr);
+		return;
+	}
+	if (n <= 0) {
+		strlcpy(t->reason, "5.1.1 mailbox unknown", sizeof(t->reason));
+		mark(fd, QUEUE_REC_BOUNCED, t, now);
+		return;
+	}
+	pick = &rt[0];
+	for (i = 0; i < n; i++)
+		if (strcasecmp(rt[i].addr, t->addr) == 0)
+			pick = &rt[i];
+	if (pick->unknown) {
+		strlcpy(t->reason, "5.1.1 mailbox unknown", sizeof(t->reason));
+		mark(fd, QUEUE_REC_BOUNCED, t, now);
+		goto out;
+	}
+	if (is_duplicate(m, ti, *jobs)) {
+		strlcpy(t->reason, "2.0.0 duplicate, delivered once",
+		    sizeof(t->reason));
+		log_info("%s: to=<%s>, relay=none, status=sent (%s)", m->id,
+		    t->addr, t->reason);
+		mark(fd, QUEUE_REC_DELIVERED, t, now);
+		goto out;
+	}
+	if (pick->local)
+		key = "local";
+	else if (r->conf->relayhost[0] != '\0')
+		key = r->conf->relayhost;
+	else
+		key = ma.domain;
+	if ((d = dest_get(r, key, pick->local)) == NULL)
+		goto out;
+	for (j = *jobs; j != NULL; j = j->next)
+		if (j->dest == d)
+			break;
+	if (j == NULL) {
+		if ((j = calloc(1, sizeof(*j))) == NULL)
+			goto out;
+		j->qe = qe;
+		j->dest = d;
+		j->next = *jobs;
+		*jobs = j;
+	}
+	if (job_add(j, ti, pick) == -1)
+		log_warn("%s: to=<%s>", m->id, t->addr);
+out:
+	free(rt);
+}
+
+/* Takes the message m (its contents move into the runner). */
+static void
+plan(struct runner *r, struct queue_msg *m)
+{
+	struct qentry		*qe;
+	struct queue_msg	 fresh;
+	struct job		*jobs = NULL, *j, *next;
+	char			 err[256];
+	time_t			 now = time(NULL);
+	size_t			 i;
+	int			 fd;
+
+	if ((fd = queue_state_open(r->conf->spool, m->id)) == -1) {
+		log_warn("%s: cannot open its state", m->id);
+		cache_set(r, m->id, now + STALL_DELAY);
+		queue_msg_free(m);
+		return;
+	}
+	for (i = 0; i < m->nrcpts; i++)
+		if (!m->expanded[i])
+			break;
+	if (i < m->nrcpts) {
+		plan_expand(r, m, fd, now);
+		if (queue_read(r->conf->spool, m->id, &fresh, err,
+		    sizeof(err)) == -1) {
+			close(fd);
+			queue_msg_free(m);
+			return;
+		}
+		queue_msg_free(m);
+		*m = fresh;
+	}
+	if ((qe = calloc(1, sizeof(*qe))) == NULL) {
+		close(fd);
+		queue_msg_free(m);
+		return;
+	}
+	qe->msg = *m;
+	qe->next = r->active;
+	r->active = qe;
+	for (i = 0; i < qe->msg.ntargets; i++) {
+		if (qe->msg.targets[i].status == QUEUE_PENDING ||
+		    (qe->msg.targets[i].status == QUEUE_DEFERRED &&
+		    qe->msg.targets[i].next <= now))
+			plan_target(r, qe, i, fd, &jobs, now);
+	}
+	/* The B and D records written here, before anything else is. */
+	if (fsync(fd) == -1)
+		log_warn("%s: fsync of its state", m->id);
+	close(fd);
+	for (j = jobs; j != NULL; j = next) {
+		next = j->next;
+		j->next = NULL;
+		*j->dest->jobs_tail = j;
+		j->dest->jobs_tail = &j->next;
+		j->dest->njobs++;
+		qe->jobs++;
+	}
+	if (qe->jobs == 0)
+		finalize(r, qe);
+}
+
+void
+runner_dispatch(struct runner *r)
+{
+	struct dest	*d;
+	size_t		 limit, slots, take;
+
+	for (d = r->dests; d != NULL && !deliver_quit; d = d->next) {
+		limit = d->local ? r->conf->max_deliveries :
+		    r->conf->max_per_destination;
+		if (limit == 0)
+			limit = 1;
+		while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries &&
+		    d->running < limit) {
+			slots = r->conf->max_deliveries - r->nworkers;
+			if (limit - d->running < slots)
+				slots = limit - d->running;
+			take = (d->njobs + slots - 1) / slots;
+			worker_start(r, d, take);
+		}
+	}
+}
+
+/* Starts a worker with the first n jobs of d. */
+static void
+worker_start(struct runner *r, struct dest *d, size_t n)
+{
+	struct worker_ctx	 ctx;
+	struct worker		*w;
+	struct job		*j, **tail;
+	size_t			 i;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("worker");
+		return;
+	}
+	w->dest = d;
+	w->jobs = d->jobs;
+	tail = &d->jobs;
+	for (i = 0; i < n && *tail != NULL; i++)
+		tail = &(*tail)->next;
+	d->jobs = *tail;
+	*tail = NULL;
+	if (d->jobs == NULL)
+		d->jobs_tail = &d->jobs;
+	d->njobs -= i;
+
+	switch (w->pid = fork()) {
+	case -1:
+		log_warn("fork");
+		/* Back in front of the queue, for the next dispatch. */
+		*tail = d->jobs;
+		d->jobs = w->jobs;
+		if (*tail == NULL)
+			d->jobs_tail = tail;
+		d->njobs += i;
+		free(w);
+		return;
+	case 0:
+#ifdef __linux__
+		/* Workers die with the runner: no delivery outlives it. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(0);
+#endif
+		deliver_child_init();
+		ctx.conf = r->conf;
+		ctx.now = time(NULL);
+		if (d->local)
+			for (j = w->jobs; j != NULL; j = j->next)
+				local_run(&ctx, j);
+		else
+			remote_run(&ctx, d->key, w->jobs);
+		_exit(0);
+	}
+	w->next = r->workers;
+	r->workers = w;
+	r->nworkers++;
+	d->running++;
+}
+
+int
+runner_reap(struct runner *r, int blocking)
+{
+	struct worker	**pp, *w;
+	pid_t		 pid;
+	int		 status, n = 0;
+
+	for (;;) {
+		pid = waitpid(-1, &status, blocking && n == 0 ? 0 : WNOHANG);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		for (pp = &r->workers; *pp != NULL; pp = &(*pp)->next)
+			if ((*pp)->pid == pid)
+				break;
+		if ((w = *pp) == NULL)
+			continue;
+		*pp = w->next;
+		worker_done(r, w, status);
+		n++;
+	}
+	return n;
+}
+
+static void
+worker_done(struct runner *r, struct worker *w, int status)
+{
+	struct job	*j, *next;
+
+	if (WIFSIGNALED(status))
+		log_warnx("worker %ld for %s killed by signal %d",
+		    (long)w->pid, w->dest->key, WTERMSIG(status));
+	else if (WEXITSTATUS(status) != 0)
+		log_warnx("worker %ld for %s exited %d", (long)w->pid,
+		    w->dest->key, WEXITSTATUS(status));
+	r->nworkers--;
+	w->dest->running--;
+	for (j = w->jobs; j != NULL; j = next) {
+		next = j->next;
+		if (--j->qe->jobs == 0)
+			finalize(r, j->qe);
+		job_free(j);
+	}
+	free(w);
+}
+
+static void
+job_free(struct job *j)
+{
+	free(j->tidx);
+	free(j->rt);
+	free(j);
+}
+
+/*
+ * The message's workers are done: read what they recorded, send the
+ * bounces and the delay warning due, and remove the message if nothing
+ * is left to do.
+ */
+static void
+finalize(struct runner *r, struct qentry *qe)
+{
+	struct queue_msg	 m;
+	char			 err[256];
+	time_t			 now = time(NULL), due;
+	int			 fd;
+
+	if (queue_read(r->conf->spool, qe->msg.id, &m, err,
+	    sizeof(err)) == -1) {
+		if (errno != ENOENT)
+			log_warn("%s: cannot read", qe->msg.id);
+		active_remove(r, qe);
+		return;
+	}
+	active_remove(r, qe);
+	if ((fd = queue_state_open(r->conf->spool, m.id)) == -1) {
+		log_warn("%s: cannot open its state", m.id);
+		cache_set(r, m.id, now + STALL_DELAY);
+		queue_msg_free(&m);
+		return;
+	}
+	finalize_bounces(r, &m, fd, now);
+	finalize_warning(r, &m, fd, now);
+	if (fsync(fd) == -1)
+		log_warn("%s: fsync of its state", m.id);
+	close(fd);
+	if (queue_msg_done(&m)) {
+		if (queue_remove(r->conf->spool, m.id) == -1)
+			log_warn("%s: cannot remove", m.id);
+		else
+			log_info("%s: removed", m.id);
+		queue_msg_free(&m);
+		return;
+	}
+	due = msg_due(r, &m);
+	/* Still due at once: no progress was possible (maps, a crash). */
+	if (due != -1 && due <= now)
+		due = now + STALL_DELAY;
+	cache_set(r, m.id, due);
+	queue_msg_free(&m);
+}
+
+/*
+ * One DSN for the targets bounced since the last one: to the sender;
+ * for a message from <>, to the postmaster, unless the postmaster is
+ * the one who could not be reached (then the failure is only logged).
+ */
+static void
+finalize_bounces(struct runner *r, struct queue_msg *m, int fd, time_t now)
+{
+	const char	*to;
+	char		 newid[QUEUE_IDLEN + 1];
+	size_t		*tidx, n = 0, i;
+
+	if ((tidx = calloc(m->ntargets + 1, sizeof(*tidx))) == NULL)
+		return;
+	for (i = 0; i < m->ntargets; i++)
+		if (m->targets[i].status == QUEUE_BOUNCED &&
+		    !m->targets[i].notified)
+			tidx[n++] = i;
+	if (n == 0) {
+		free(tidx);
+		return;
+	}
+	to = m->sender[0] != '\0' ? m->sender : r->conf->postmaster;
+	for (i = 0; i < n && m->sender[0] == '\0'; i++)
+		if (strcasecmp(m->targets[tidx[i]].addr,
+		    r->conf->postmaster) == 0)
+			to = NULL;
+	if (to == NULL)
+		log_warnx("%s: double bounce to <%s> dropped", m->id,
+		    r->conf->postmaster);
+	else if (bounce_enqueue(r->conf, m, tidx, n, DSN_FAILED, to, newid,
+	    sizeof(newid)) == -1) {
+		log_warn("%s: cannot queue the bounce, will retry", m->id);
+		free(tidx);
+		return;
+	} else
+		log_info("%s: sender non-delivery notification: %s", m->id,
+		    newid);
+	for (i = 0; i < n; i++) {
+		m->targets[tidx[i]].notified = 1;
+		mark(fd, QUEUE_REC_NOTIFIED, &m->targets[tidx[i]], now);
+	}
+	free(tidx);
+}
+
+static void
+finalize_warning(struct runner *r, struct queue_msg *m, int fd, time_t now)
+{
+	char	 newid[QUEUE_IDLEN + 1];
+	size_t	*tidx, n = 0, i;
+
+	if (r->conf->delay_warning == 0 || m->warned != 0 ||
+	    m->sender[0] == '\0' ||
+	    now - m->arrival < r->conf->delay_warning)
+		return;
+	if ((tidx = calloc(m->ntargets + 1, sizeof(*tidx))) == NULL)
+		return;
+	for (i = 0; i < m->ntargets; i++)
+		if (m->targets[i].status == QUEUE_DEFERRED)
+			tidx[n++] = i;
+	if (n > 0) {
+		if (bounce_enqueue(r->conf, m, tidx, n, DSN_DELAYED,
+		    m->sender, newid, sizeof(newid)) == -1)
+			log_warn("%s: cannot queue the delay warning", m->id);
+		else {
+			log_info("%s: sender delay notification: %s", m->id,
+			    newid);
+			m->warned = now;
+			if (queue_state_append(fd, QUEUE_REC_WARNED, NULL,
+			    now) == -1)
+				log_warn("%s: cannot write its state", m->id);
+		}
+	}
+	free(tidx);
+}
+
+time_t
+retry_next(const struct conf *conf, unsigned int attempts, time_t now)
+{
+	size_t	 i;
+
+	if (conf->nretry_schedule == 0)
+		return now + 300;
+	i = attempts == 0 ? 0 : attempts - 1;
+	if (i >= conf->nretry_schedule)
+		i = conf->nretry_schedule - 1;
+	return now + conf->retry_schedule[i];
+}
+
+/*
+ * In a worker: records the outcome of one delivery and logs it.  A
+ * temporary failure past queue_lifetime is a bounce.  The record is
+ * on disk before the worker goes on.
+ */
+int
+job_record(int fd, struct queue_target *t, int outcome,
+    const struct worker_ctx *ctx, const struct queue_msg *m,
+    const char *relay, const char *reason)
+{
+	static const char *const names[] = { "sent", "deferred", "bounced" };
+	time_t		 now = time(NULL);
+	int		 type;
+
+	t->attempts++;
+	t->last = now;
+	t->next = 0;
+	strlcpy(t->reason, reason, sizeof(t->reason));
+	if (outcome == DELIVER_TEMP &&
+	    now - m->arrival >= ctx->conf->queue_lifetime) {
+		outcome = DELIVER_PERM;
+		reasonf(t->reason, sizeof(t->reason),
+		    "%s (gave up: in the queue longer than queue_lifetime)",
+		    reason);
+	}
+	switch (outcome) {
+	case DELIVER_OK:
+		type = QUEUE_REC_DELIVERED;
+		break;
+	case DELIVER_TEMP:
+		type = QUEUE_REC_DEFERRED;
+		t->next = retry_next(ctx->conf, t->attempts, now);
+		break;
+	default:
+		type = QUEUE_REC_BOUNCED;
+		break;
+	}
+	log_info("%s: to=<%s>, %s%s%srelay=%s, delay=%lld, attempts=%u, "
+	    "status=%s (%s)", m->id, t->addr,
+	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? "orig_to=<" : "",
+	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? m->rcpts[t->rcpt] : "",
+	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? ">, " : "",
+	    relay, (long long)(now - m->arrival), t->attempts,
+	    names[outcome], t->reason);
+	if (queue_state_append(fd, type, t, now) == -1 || fsync(fd) == -1) {
+		log_warn("%s: cannot record the delivery to <%s>", m->id,
+		    t->addr);
+		return -1;
+	}
+	return 0;
+}
+
+/* A reason may be cut: it is for people, and has a bounded home. */
+void
+reasonf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}

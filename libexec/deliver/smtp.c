@@ -1,0 +1,366 @@
+/*
+ * The SMTP client's connection: connecting with a time limit, reading
+ * replies (RFC 5321 section 4.2), and writing commands and the message
+ * through one buffer, so that a pipelined group (RFC 2920) leaves in
+ * one write.  Every byte read is hostile: replies are checked for
+ * their form and cut to size.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <signal.h>
+
+#include "libmail.h"
+#include "deliver.h"
+#include "smtp.h"
+
+/* RFC 5321 section 4.5.3.1.5: a reply line is at most 512 octets. */
+#define REPLY_LINE_MAX	2048
+
+static int	 smtp_fill(struct smtp_conn *);
+static int	 smtp_getline(struct smtp_conn *, char *, size_t);
+static int	 smtp_write(struct smtp_conn *, const char *, size_t);
+static void	 smtp_ehlo_line(struct smtp_conn *, const char *);
+static void	 reply_append(struct smtp_conn *, size_t *, const char *,
+		    size_t);
+
+int
+smtp_connect(struct smtp_conn *c, const struct sockaddr *sa, socklen_t len,
+    const char *host, int timeout, char *err, size_t errlen)
+{
+	struct pollfd	 pfd;
+	char		 addr[INET6_ADDRSTRLEN], port[8];
+	socklen_t	 elen = sizeof(int);
+	int		 fd, flags, e = 0, r;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if (getnameinfo(sa, len, addr, sizeof(addr), port, sizeof(port),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		strlcpy(addr, "?", sizeof(addr));
+	snprintf(c->relay, sizeof(c->relay), "%s[%s]:%s", host, addr, port);
+	snprintf(c->host, sizeof(c->host), "%s[%s]", host, addr);
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		goto fail;
+	flags = fcntl(fd, F_GETFL);
+	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		goto fail;
+	if (connect(fd, sa, len) == -1) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		while ((r = poll(&pfd, 1, timeout * 1000)) == -1 &&
+		    errno == EINTR)
+			;
+		if (r == 0)
+			errno = ETIMEDOUT;
+		if (r <= 0)
+			goto fail;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
+			goto fail;
+		if (e != 0) {
+			errno = e;
+			goto fail;
+		}
+	}
+	if (fcntl(fd, F_SETFL, flags) == -1)
+		goto fail;
+	c->fd = fd;
+	smtp_timeout(c, timeout);
+	return 0;
+fail:
+	snprintf(err, errlen, "connect to %s: %s", c->relay, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/* Every later read and write gives up after this many seconds. */
+void
+smtp_timeout(struct smtp_conn *c, int seconds)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = seconds;
+	tv.tv_usec = 0;
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+void
+smtp_close(struct smtp_conn *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	c->broken = 1;
+}
+
+static int
+smtp_fill(struct smtp_conn *c)
+{
+	ssize_t	 n;
+
+	if (c->roff > 0) {
+		memmove(c->rbuf, c->rbuf + c->roff, c->rlen - c->roff);
+		c->rlen -= c->roff;
+		c->roff = 0;
+	}
+	if (c->rlen == sizeof(c->rbuf))
+		return -1;
+	while ((n = read(c->fd, c->rbuf + c->rlen,
+	    sizeof(c->rbuf) - c->rlen)) == -1 && errno == EINTR)
+		;
+	if (n <= 0) {
+		if (n == 0)
+			errno = ECONNRESET;
+		return -1;
+	}
+	c->rlen += (size_t)n;
+	return 0;
+}
+
+/* One line without its CRLF (or bare LF); longer ones are cut. */
+static int
+smtp_getline(struct smtp_conn *c, char *buf, size_t len)
+{
+	char	*nl;
+	size_t	 n;
+
+	for (;;) {
+		nl = memchr(c->rbuf + c->roff, '\n', c->rlen - c->roff);
+		if (nl != NULL)
+			break;
+		if (c->rlen - c->roff >= REPLY_LINE_MAX) {
+			errno = EPROTO;
+			return -1;
+		}
+		if (smtp_fill(c) == -1)
+			return -1;
+	}
+	n = (size_t)(nl - (c->rbuf + c->roff));
+	if (n > 0 && nl[-1] == '\r')
+		n--;
+	snprintf(buf, len, "%.*s", (int)n, c->rbuf + c->roff);
+	c->roff = (size_t)(nl - c->rbuf) + 1;
+	return 0;
+}
+
+/* Printable ASCII only: replies go to logs, state files and bounces. */
+static void
+reply_append(struct smtp_conn *c, size_t *o, const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n && s[i] != '\0' && *o + 1 < sizeof(c->reply); i++)
+		c->reply[(*o)++] = (s[i] < 0x20 || s[i] > 0x7e) ? '?' : s[i];
+	c->reply[*o] = '\0';
+}
+
+/*
+ * Reads a whole reply: its code, or -1 when the connection failed or
+ * the reply is malformed (c->reply then says what happened).  The text
+ * of every line goes into c->reply, joined by spaces; an EHLO reply
+ * also records the extensions.
+ */
+int
+smtp_reply(struct smtp_conn *c, int ehlo)
+{
+	char	 line[REPLY_LINE_MAX + 1];
+	size_t	 o = 0;
+	int	 code = -1, first = 1;
+
+	c->reply[0] = '\0';
+	if (smtp_flush(c) == -1)
+		return -1;
+	for (;;) {
+		if (smtp_getline(c, line, sizeof(line)) == -1) {
+			snprintf(c->reply, sizeof(c->reply),
+			    "lost connection with %s: %s", c->host,
+			    strerror(errno));
+			smtp_close(c);
+			return -1;
+		}
+		if (strlen(line) < 3 || !isdigit((unsigned char)line[0]) ||
+		    line[0] < '2' || line[0] > '5' ||
+		    !isdigit((unsigned char)line[1]) ||
+		    !isdigit((unsigned char)line[2]) ||
+		    (line[3] != '\0' && line[3] != ' ' && line[3] != '-') ||
+		    (!first && atoi(line) != code)) {
+			snprintf(c->reply, sizeof(c->reply),
+			    "malformed reply from %s", c->host);
+			smtp_close(c);
+			return -1;
+		}
+		code = atoi(line);
+		if (ehlo && !first)
+			smtp_ehlo_line(c, line + 4);
+		if (first)
+			reply_append(c, &o, line, 3);
+		reply_append(c, &o, " ", 1);
+		reply_append(c, &o, line[3] != '\0' ? line + 4 : "",
+		    SIZE_MAX);
+		first = 0;
+		if (line[3] != '-')
+			break;
+	}
+	c->code = code;
+	return code;
+}
+
+static void
+smtp_ehlo_line(struct smtp_conn *c, const char *kw)
+{
+	const char	*errstr;
+	long long	 n;
+
+	if (line_is(kw, "PIPELINING"))
+		c->pipelining = 1;
+	else if (line_is(kw, "8BITMIME"))
+		c->eightbit = 1;
+	else if (strncasecmp(kw, "SIZE", 4) == 0 &&
+	    (kw[4] == '\0' || kw[4] == ' ')) {
+		c->size = 1;
+		if (kw[4] == ' ') {
+			n = strtonum(kw + 5, 0, LLONG_MAX, &errstr);
+			if (errstr == NULL)
+				c->maxsize = (uint64_t)n;
+		}
+	}
+}
+
+int
+line_is(const char *line, const char *kw)
+{
+	size_t	 n = strlen(kw);
+
+	return strncasecmp(line, kw, n) == 0 &&
+	    (line[n] == '\0' || line[n] == ' ');
+}
+
+static int
+smtp_write(struct smtp_conn *c, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		w = write(c->fd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(c->reply, sizeof(c->reply),
+			    "lost connection with %s while sending: %s",
+			    c->host, strerror(errno));
+			smtp_close(c);
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+smtp_flush(struct smtp_conn *c)
+{
+	size_t	 n = c->wlen;
+
+	if (c->broken)
+		return -1;
+	c->wlen = 0;
+	return n > 0 ? smtp_write(c, c->wbuf, n) : 0;
+}
+
+/* Queues bytes; the buffer goes out when full or at smtp_flush. */
+int
+smtp_put(struct smtp_conn *c, const char *p, size_t n)
+{
+	size_t	 k;
+
+	while (n > 0) {
+		if (c->wlen == sizeof(c->wbuf) && smtp_flush(c) == -1)
+			return -1;
+		k = sizeof(c->wbuf) - c->wlen;
+		if (k > n)
+			k = n;
+		memcpy(c->wbuf + c->wlen, p, k);
+		c->wlen += k;
+		p += k;
+		n -= k;
+	}
+	return c->broken ? -1 : 0;
+}
+
+int
+smtp_cmd(struct smtp_conn *c, const char *fmt, ...)
+{
+	char	 buf[1024];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) - 2)
+		return -1;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	return smtp_put(c, buf, (size_t)n);
+}
+
+/*
+ * The message, from the queue's LF lines to CRLF lines, dot-stuffed
+ * (RFC 5321 section 4.5.2), then the final dot.  A stray CR is sent
+ * as it is only when a LF follows it; the queue holds none anyway.
+ */
+int
+smtp_data(struct smtp_conn *c, FILE *body)
+{
+	char	 buf[65536];
+	size_t	 n, i, start;
+	int	 bol = 1;
+
+	while ((n = fread(buf, 1, sizeof(buf), body)) > 0) {
+		start = 0;
+		for (i = 0; i < n; i++) {
+			if (bol && buf[i] == '.' &&
+			    smtp_put(c, ".", 1) == -1)
+				return -1;
+			bol = 0;
+			if (buf[i] != '\n')
+				continue;
+			if (smtp_put(c, buf + start, i - start) == -1 ||
+			    smtp_put(c, "\r\n", 2) == -1)
+				return -1;
+			start = i + 1;
+			bol = 1;
+		}
+		if (smtp_put(c, buf + start, n - start) == -1)
+			return -1;
+	}
+	if (ferror(body)) {
+		snprintf(c->reply, sizeof(c->reply),
+		    "cannot read the queue file: %s", strerror(errno));
+		return -1;
+	}
+	if (!bol && smtp_put(c, "\r\n", 2) == -1)
+		return -1;
+	return smtp_put(c, ".\r\n", 3);
+}

@@ -1,0 +1,38 @@
+/*
+ * deliver(8)'s SMTP client connection (smtp.c).
+ */
+
+struct smtp_conn {
+	int		 fd;
+	int		 broken;		/* closed after an error */
+	char		 host[ADDR_DOMAIN_MAX + 64];	/* name[addr] */
+	char		 relay[ADDR_DOMAIN_MAX + 72];	/* name[addr]:port */
+	/* EHLO extensions */
+	int		 pipelining;
+	int		 eightbit;
+	int		 size;
+	uint64_t	 maxsize;		/* 0: no limit given */
+	/* the last reply */
+	int		 code;
+	char		 reply[QUEUE_REASONLEN - 128];
+	char		 rbuf[4096];
+	size_t		 rlen, roff;
+	char		 wbuf[16384];
+	size_t		 wlen;
+};
+
+/* 0, or -1 with a reason in err (the connection is unusable). */
+int	 smtp_connect(struct smtp_conn *, const struct sockaddr *, socklen_t,
+	    const char *host, int timeout, char *err, size_t errlen);
+void	 smtp_timeout(struct smtp_conn *, int seconds);
+void	 smtp_close(struct smtp_conn *);
+/* Flushes what is buffered, then reads a reply; its code or -1. */
+int	 smtp_reply(struct smtp_conn *, int ehlo);
+int	 smtp_cmd(struct smtp_conn *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 smtp_put(struct smtp_conn *, const char *, size_t);
+int	 smtp_flush(struct smtp_conn *);
+/* Sends the message from body as DATA content, with the final dot. */
+int	 smtp_data(struct smtp_conn *, FILE *body);
+/* 1 if line begins with keyword kw, case-insensitively. */
+int	 line_is(const char *line, const char *kw);

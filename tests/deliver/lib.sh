@@ -1,0 +1,169 @@
+# Helpers of the deliver and mailq tests, sourced after ../common.sh.
+# A scratch mail system: mkconf's tree, maps compiled with Postfix's
+# postmap (an independent writer of the same .db format), messages
+# queued in the spool format of libmail.h's spool.c section.
+
+PYTHON=/usr/bin/python3
+
+# dsetup [mail.conf lines...]: mkconf, then the domains example.org
+# (hosted) and example.net (its alias domain), and no mailbox yet.
+# A line given replaces mkconf's line of the same keyword.
+dsetup()
+{
+	mkconf
+	for _l; do
+		sed -i "/^${_l%% *} /d" "$CONF"
+		echo "$_l" >>"$CONF"
+	done
+	printf 'example.org -\nexample.net alias=example.org\n' \
+	    >"$SB/maps/domains"
+	: >"$SB/maps/users"
+	: >"$SB/maps/aliases"
+	maps_build
+}
+
+# add_user ADDR [QUOTA-RULE]: a mailbox, with a Dovecot quota rule.
+add_user()
+{
+	_extra=
+	[ -n "$2" ] && _extra="userdb_quota_rule=*:$2"
+	echo "$1:{CRYPT}\$y\$j9T\$x\$x:$(id -u):$(id -g)::$SB/vhosts/${1#*@}/${1%@*}::$_extra" \
+	    >>"$SB/maps/users"
+	maps_build
+}
+
+# add_alias KEY TARGETS: an alias or catch-all ("@domain").
+add_alias()
+{
+	echo "$1: $2" >>"$SB/maps/aliases"
+	maps_build
+}
+
+# The text maps in mailmaps(5) syntax, compiled with postmap(1).
+maps_build()
+{
+	if [ ! -f "$SB/pf/main.cf" ]; then
+		mkdir -p "$SB/pf" && : >"$SB/pf/main.cf"
+		# Postfix waits for a main.cf changed within the last seconds.
+		touch -d "1 hour ago" "$SB/pf/main.cf"
+	fi
+	for _m in domains users aliases; do
+		sed 's/^\([^: ]*\):* */\1 /' "$SB/maps/$_m" >"$SB/pf/$_m"
+		postmap -c "$SB/pf" "hash:$SB/pf/$_m" || atf_fail "postmap $_m"
+		mv "$SB/pf/$_m.db" "$SB/maps/$_m.db"
+	done
+}
+
+# enqueue [-t ARRIVAL] SENDER RCPT... <MESSAGE: prints the queue ID.
+enqueue()
+{
+	_t=$(date +%s)
+	if [ "$1" = "-t" ]; then _t=$2; shift 2; fi
+	_s=$1; shift
+	mkdir -p "$SB/spool/tmp" "$SB/spool/queue" "$SB/spool/state"
+	_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	{
+		echo "V 1"; echo "I $_id"; echo "T $_t"; echo "S $_s"
+		for _r; do echo "R $_r"; done
+		echo
+		cat
+	} >"$SB/spool/tmp/$_id"
+	mv "$SB/spool/tmp/$_id" "$SB/spool/queue/$_id"
+	echo "$_id"
+}
+
+# msg SUBJECT: a small message on standard output.
+msg()
+{
+	printf 'From: sender@example.com\nTo: rcpt@example.org\n'
+	printf 'Subject: %s\nMessage-ID: <%s@example.com>\n\n' "$1" "$1"
+	printf 'Hello.\n.A line with a leading dot.\n..two dots\nBye.\n'
+}
+
+# newcount DIR: messages in the Maildir's new/.
+newcount()
+{
+	if [ -d "$1/new" ]; then ls "$1/new" | wc -l | tr -d ' '; else echo 0; fi
+}
+
+# newcount_is N USER: the Maildir of USER@example.org holds N messages.
+newcount_is()
+{
+	atf_check_equal "$1" "$(newcount "$SB/vhosts/example.org/$2")"
+}
+
+queue_empty()
+{
+	[ -z "$(ls "$SB/spool/queue")" ] && [ -z "$(ls "$SB/spool/state")" ]
+}
+
+# wait_for 'SHELL CODE': polls until it succeeds, 20 s at most.  It is
+# evaluated anew each time: quote it.
+wait_for()
+{
+	_i=0
+	until eval "$1"; do
+		_i=$((_i + 1))
+		[ $_i -ge 400 ] && return 1
+		sleep 0.05
+	done
+}
+
+# sink_start NAME [OPTIONS]: an SMTP server (tests/deliver/sink.py) on
+# 127.0.0.1; sets PORT.  Messages go to ./NAME/, one file each.
+sink_start()
+{
+	_name=$1; shift
+	PORT=$(free_port)
+	mkdir -p "$_name"
+	$PYTHON "$(atf_get_srcdir)/sink.py" --port "$PORT" --dir "$_name" \
+	    "$@" >"$_name.log" 2>&1 &
+	echo $! >"$_name.pid"
+	wait_for 'test -f "$_name/ready"' || atf_fail "sink did not start"
+}
+
+# A minimal Dovecot, run as the test user, serving the users map.
+dovecot_start()
+{
+	_d=$(pwd)/dovecot
+	mkdir -p "$_d/run" "$_d/state"
+	cat >"$_d/dovecot.conf" <<EOD
+base_dir = $_d/run
+state_dir = $_d/state
+log_path = $_d/log
+instance_name = basemail-test-$$
+protocols =
+ssl = no
+default_internal_user = $(id -un)
+default_internal_group = $(id -gn)
+default_login_user = $(id -un)
+mail_location = maildir:~
+mail_plugins = quota
+passdb {
+  driver = passwd-file
+  args = $SB/maps/users
+}
+userdb {
+  driver = passwd-file
+  args = $SB/maps/users
+}
+plugin {
+  quota = maildir:User quota
+}
+service anvil {
+  chroot =
+}
+service stats {
+  chroot =
+}
+EOD
+	dovecot -c "$_d/dovecot.conf" || atf_fail "dovecot did not start"
+	wait_for 'test -S "$_d/run/auth-userdb"' || atf_fail "no dovecot auth"
+}
+
+dovecot_stop()
+{
+	[ -f dovecot/dovecot.conf ] &&
+	    doveadm -c dovecot/dovecot.conf stop 2>/dev/null
+	return 0
+}

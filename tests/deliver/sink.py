@@ -1,0 +1,98 @@
+"""An SMTP server for the deliver tests, on aiosmtpd.
+
+Each accepted message is written to DIR/N.eml: the envelope as
+"MAIL FROM:<...>" and "RCPT TO:<...>" lines, "SESSION n", an empty
+line, then the DATA content exactly as received (CRLF, dot-unstuffed).
+The answer to a recipient depends on its local part: "defer..." gets
+451, "reject..." gets 550, anything else 250.  --data-reply CODE makes
+the end of DATA answer CODE.  DIR/sessions counts the connections.
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.count = 0
+        self.sessions = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self._session(session)
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        self._session(session)
+        session.host_name = hostname
+        return "250 {}".format(server.hostname)
+
+    def _session(self, session):
+        if getattr(session, "counted", False):
+            return
+        session.counted = True
+        self.sessions += 1
+        session.number = self.sessions
+        with open(os.path.join(self.args.dir, "sessions"), "w") as f:
+            f.write("%d\n" % self.sessions)
+
+    async def handle_MAIL(self, server, session, envelope, address, options):
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        local = address.split("@")[0]
+        if local.startswith("defer"):
+            return "451 4.2.0 <%s>: try again later" % address
+        if local.startswith("reject"):
+            return "550 5.1.1 <%s>: no such user" % address
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.args.data_reply:
+            return self.args.data_reply
+        self.count += 1
+        path = os.path.join(self.args.dir, "%d.eml" % self.count)
+        with open(path + ".tmp", "wb") as f:
+            f.write(b"MAIL FROM:<%s> %s\n" % (
+                envelope.mail_from.encode(),
+                " ".join(envelope.mail_options).encode()))
+            for r in envelope.rcpt_tos:
+                f.write(b"RCPT TO:<%s>\n" % r.encode())
+            f.write(b"SESSION %d\n\n" % getattr(session, "number", 0))
+            f.write(envelope.original_content)
+        os.rename(path + ".tmp", path)
+        return "250 2.0.0 Ok: queued as S%d" % self.count
+
+
+class Server(SMTP):
+    pass
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--data-reply")
+    p.add_argument("--size", type=int, default=10 * 1024 * 1024)
+    args = p.parse_args()
+    handler = Handler(args)
+    ctl = Controller(handler, hostname="127.0.0.1", port=args.port,
+                     server_hostname="sink.test", decode_data=False,
+                     enable_SMTPUTF8=False, data_size_limit=args.size)
+    ctl.start()
+    open(os.path.join(args.dir, "ready"), "w").close()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    ctl.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,568 @@
+/*
+ * mapsrc.c: the text maps, their checks, and their installation.
+ */
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <atf-c.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "libmail.h"
+
+#define HASH	"{BLF-CRYPT}$2b$10$abcdefghijklmnopqrstuOabcdefghijklmnopqrstuvwxyz012"
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE	*fp;
+
+	ATF_REQUIRE((fp = fopen(path, "w")) != NULL);
+	ATF_REQUIRE(fputs(text, fp) != EOF);
+	ATF_REQUIRE(fclose(fp) == 0);
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 n;
+
+	ATF_REQUIRE((fp = fopen(path, "r")) != NULL);
+	ATF_REQUIRE(fseek(fp, 0, SEEK_END) == 0);
+	n = ftell(fp);
+	rewind(fp);
+	ATF_REQUIRE((buf = calloc(1, n + 1)) != NULL);
+	ATF_REQUIRE_EQ(fread(buf, 1, n, fp), (size_t)n);
+	fclose(fp);
+	return buf;
+}
+
+/* A map directory "m" with the three sources. */
+static void
+mapdir(const char *domains, const char *users, const char *aliases)
+{
+	ATF_REQUIRE(mkdir("m", 0755) == 0);
+	if (domains != NULL)
+		write_file("m/domains", domains);
+	if (users != NULL)
+		write_file("m/users", users);
+	if (aliases != NULL)
+		write_file("m/aliases", aliases);
+}
+
+/* Opens "m" with stderr sent to file "err"; the error count. */
+static int
+open_quiet(struct mapset *ms, int lock)
+{
+	int	saved, fd, n;
+
+	fflush(stderr);
+	saved = dup(2);
+	ATF_REQUIRE((fd = open("err", O_WRONLY | O_CREAT | O_APPEND,
+	    0644)) != -1);
+	dup2(fd, 2);
+	close(fd);
+	n = mapset_open(ms, "m", lock);
+	if (n >= 0)
+		n += mapset_check(ms);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	return n;
+}
+
+static int
+err_has(const char *needle)
+{
+	char	*text;
+	int	 found;
+
+	text = read_file("err");
+	found = strstr(text, needle) != NULL;
+	if (!found)
+		fprintf(stderr, "no \"%s\" in:\n%s", needle, text);
+	free(text);
+	return found;
+}
+
+static int
+count_files(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	int		 n;
+
+	ATF_REQUIRE((d = opendir(dir)) != NULL);
+	n = 0;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static const char good_domains[] =
+    "# hosted\n"
+    "example.org owner=alice maxusers=100 maxaliases=500 quota=1G\n"
+    "\n"
+    "Example.NET alias=Example.org\n";
+static const char good_users[] =
+    "alice@example.org:" HASH ":1000:1000::/var/mail/example.org/alice::"
+    "userdb_quota_rule=*:storage=1073741824\n"
+    "# bob is locked\n"
+    "bob@example.org:" HASH ":1000:1000:Bob:/var/mail/example.org/bob::"
+    "nologin\n";
+static const char good_aliases[] =
+    "info@example.org:   alice@example.org,bob@example.org\n"
+    "   # comment, indented\n"
+    "postmaster@example.org: alice+tag@example.net\n";
+
+ATF_TC_WITHOUT_HEAD(good_maps_values);
+ATF_TC_BODY(good_maps_values, tc)
+{
+	struct mapset		 ms;
+	struct mapsrc_line	*l;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 0), 0);
+	ATF_REQUIRE((l = mapsrc_find(&ms.src[MAP_DOMAINS], "EXAMPLE.org")));
+	ATF_CHECK_STREQ(l->value,
+	    "owner=alice maxusers=100 maxaliases=500 quota=1G");
+	ATF_CHECK_EQ(l->lineno, 2);
+	ATF_REQUIRE((l = mapsrc_find(&ms.src[MAP_DOMAINS], "example.net")));
+	ATF_CHECK_STREQ(l->key, "example.net");
+	ATF_CHECK_STREQ(l->value, "alias=example.org");
+	ATF_REQUIRE((l = mapsrc_find(&ms.src[MAP_USERS], "bob@example.org")));
+	ATF_CHECK_STREQ(l->value, HASH ":1000:1000:Bob:"
+	    "/var/mail/example.org/bob::nologin");
+	ATF_REQUIRE((l = mapsrc_find(&ms.src[MAP_ALIASES],
+	    "info@example.org")));
+	ATF_CHECK_STREQ(l->value, "alice@example.org, bob@example.org");
+	ATF_REQUIRE((l = mapsrc_find(&ms.src[MAP_ALIASES], "postmaster@example.org")));
+	ATF_CHECK_STREQ(l->value, "alice+tag@example.net");
+	ATF_CHECK(mapsrc_find(&ms.src[MAP_ALIASES], "x@example.org") == NULL);
+	ATF_CHECK_EQ(ms.src[MAP_USERS].nlines, 3);
+	mapset_close(&ms);
+}
+
+ATF_TC_WITHOUT_HEAD(missing_sources_are_empty);
+ATF_TC_BODY(missing_sources_are_empty, tc)
+{
+	struct mapset	ms;
+
+	mapdir(NULL, NULL, NULL);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_CHECK_EQ(ms.src[MAP_USERS].nlines, 0);
+	ATF_CHECK(access("m/.lock", F_OK) == 0);
+	mapset_close(&ms);
+}
+
+ATF_TC_WITHOUT_HEAD(domains_errors);
+ATF_TC_BODY(domains_errors, tc)
+{
+	struct mapset	ms;
+
+	mapdir("bad..domain\n"
+	    "a.org color=red\n"
+	    "b.org maxusers=x\n"
+	    "c.org quota=lots\n"
+	    "d.org owner=a owner=b\n"
+	    "e.org alias=e.org\n"
+	    "f.org noequals\n"
+	    "h.org alias=nothere.org\n"
+	    " g.org\n"
+	    "h.org\n", NULL, NULL);
+	ATF_CHECK_EQ(open_quiet(&ms, 0), 10);
+	ATF_CHECK(err_has("m/domains:1: bad domain 'bad..domain'"));
+	ATF_CHECK(err_has("m/domains:2: unknown attribute 'color'"));
+	ATF_CHECK(err_has("m/domains:3: bad number 'x' for 'maxusers'"));
+	ATF_CHECK(err_has("m/domains:4: bad size 'lots' for 'quota'"));
+	ATF_CHECK(err_has("m/domains:5: attribute 'owner' given twice"));
+	ATF_CHECK(err_has("m/domains:6: domain is an alias of itself"));
+	ATF_CHECK(err_has("m/domains:7: attribute 'noequals' is not"));
+	ATF_CHECK(err_has("m/domains:8: h.org: alias of 'nothere.org', "
+	    "which is not hosted"));
+	ATF_CHECK(err_has("m/domains:9: line starts with white space"));
+	ATF_CHECK(err_has("m/domains:10: duplicate key 'h.org' (first on "
+	    "line 8)"));
+	ATF_CHECK_EQ(ms.src[MAP_DOMAINS].nerrors, 10);
+	mapset_close(&ms);
+}
+
+ATF_TC_WITHOUT_HEAD(users_errors);
+ATF_TC_BODY(users_errors, tc)
+{
+	struct mapset	ms;
+
+	mapdir("example.org\nalias.org alias=example.org\n",
+	    "Alice@example.org:h:1:1::/a\n"
+	    "root@example.org:h:0:1::/a\n"
+	    "g@example.org:h:1:0::/a\n"
+	    "rel@example.org:h:1:1::a\n"
+	    "dd@example.org:h:1:1::/a/../b\n"
+	    "q@example.org:h:1:1::/a::userdb_quota_rule=*:storage=x\n"
+	    "few@example.org:h:1\n"
+	    "nohash@example.org::1:1::/a\n"
+	    "noaddr\n"
+	    "a/b@example.org:h:1:1::/a\n"
+	    "x@nothosted.org:h:1:1::/a\n"
+	    "x@alias.org:h:1:1::/a\n"
+	    "ok@example.org:h:1:1::/a\n"
+	    "ok@example.org:h:1:1::/b\n"
+	    "ctl@example.org:h:1:1::/a\001\n", NULL);
+	ATF_CHECK_EQ(open_quiet(&ms, 0), 14);
+	ATF_CHECK(err_has("m/users:1: address 'Alice@example.org' is not in "
+	    "lower case"));
+	ATF_CHECK(err_has("m/users:2: root@example.org: UID 0"));
+	ATF_CHECK(err_has("m/users:3: g@example.org: GID 0"));
+	ATF_CHECK(err_has("m/users:4: rel@example.org: home is not an "
+	    "absolute path"));
+	ATF_CHECK(err_has("m/users:5: dd@example.org: '..' in home"));
+	ATF_CHECK(err_has("m/users:6: q@example.org: bad size in "
+	    "userdb_quota_rule"));
+	ATF_CHECK(err_has("m/users:7: few@example.org: too few fields"));
+	ATF_CHECK(err_has("m/users:8: nohash@example.org: empty password"));
+	ATF_CHECK(err_has("m/users:9: missing ':' after the address"));
+	ATF_CHECK(err_has("m/users:10: bad address 'a/b@example.org'"));
+	ATF_CHECK(err_has("m/users:11: x@nothosted.org: domain "
+	    "'nothosted.org' is not hosted"));
+	ATF_CHECK(err_has("m/users:12: x@alias.org: domain 'alias.org' is "
+	    "an alias of 'example.org'"));
+	ATF_CHECK(err_has("m/users:14: duplicate key 'ok@example.org'"));
+	ATF_CHECK(err_has("m/users:15: control character in line"));
+	mapset_close(&ms);
+}
+
+ATF_TC_WITHOUT_HEAD(aliases_errors);
+ATF_TC_BODY(aliases_errors, tc)
+{
+	struct mapset	ms;
+
+	mapdir("example.org\nalias.org alias=example.org\nplus.org\n",
+	    "alice@example.org:h:1:1::/a\n",
+	    "alice@example.org: bob@remote.net\n"
+	    "a@example.org: nobody@example.org\n"
+	    "b@example.org: alice+tag@alias.org, x@remote.net\n"
+	    "c@example.org: a@b.c,, d@e.f\n"
+	    "d@example.org:\n"
+	    "e@example.org: a|b@c.d\n"
+	    "f@example.org: alice@example.org, ALICE@example.org\n"
+	    "@nothosted.org: alice@example.org\n"
+	    "x@alias.org: alice@example.org\n"
+	    "noc@example.org\n"
+	    "g@example.org: someone@plus.org\n"
+	    "@plus.org: alice@example.org\n"
+	    "a@example.org: alice@example.org\n");
+	ATF_CHECK_EQ(open_quiet(&ms, 0), 10);
+	ATF_CHECK(err_has("m/aliases:1: alice@example.org: alias shadows"));
+	ATF_CHECK(err_has("m/aliases:2: a@example.org: target "
+	    "'nobody@example.org' is no mailbox, alias or catch-all"));
+	ATF_CHECK(err_has("m/aliases:4: c@example.org: empty target"));
+	ATF_CHECK(err_has("m/aliases:5: d@example.org: no target"));
+	ATF_CHECK(err_has("m/aliases:6: e@example.org: bad target"));
+	ATF_CHECK(err_has("m/aliases:7: f@example.org: target "
+	    "'ALICE@example.org' given twice"));
+	ATF_CHECK(err_has("m/aliases:8: @nothosted.org: domain "
+	    "'nothosted.org' is not hosted"));
+	ATF_CHECK(err_has("m/aliases:9: x@alias.org: domain 'alias.org' is "
+	    "an alias"));
+	ATF_CHECK(err_has("m/aliases:10: missing ':'"));
+	ATF_CHECK(err_has("m/aliases:13: duplicate key 'a@example.org'"));
+	mapset_close(&ms);
+}
+
+ATF_TC_WITHOUT_HEAD(user_parse_format_roundtrip);
+ATF_TC_BODY(user_parse_format_roundtrip, tc)
+{
+	const char	*v = HASH ":1000:1001:Al:/h/a:/bin/false:"
+	    "userdb_quota_rule=*:storage=1M nologin mail=maildir:~/M";
+	struct mapsrc_user u, w;
+	const char	*errstr;
+	char		 buf[2048];
+
+	ATF_REQUIRE_EQ(mapsrc_user_parse(v, &u, &errstr), 0);
+	ATF_CHECK_STREQ(u.hash, HASH);
+	ATF_CHECK_EQ(u.uid, 1000);
+	ATF_CHECK_EQ(u.gid, 1001);
+	ATF_CHECK_STREQ(u.gecos, "Al");
+	ATF_CHECK_STREQ(u.home, "/h/a");
+	ATF_CHECK_STREQ(u.shell, "/bin/false");
+	ATF_CHECK_EQ(u.quota, 1048576);
+	ATF_CHECK_EQ(u.nologin, 1);
+	ATF_CHECK_STREQ(u.extra, "mail=maildir:~/M");
+	ATF_REQUIRE_EQ(mapsrc_user_format(&u, buf, sizeof(buf)), 0);
+	ATF_CHECK_STREQ(buf, HASH ":1000:1001:Al:/h/a:/bin/false:"
+	    "userdb_quota_rule=*:storage=1048576 nologin mail=maildir:~/M");
+
+	memset(&w, 0, sizeof(w));
+	strlcpy(w.hash, "{SHA512-CRYPT}$6$x", sizeof(w.hash));
+	w.uid = w.gid = 5;
+	strlcpy(w.home, "/var/mail/d/u", sizeof(w.home));
+	ATF_REQUIRE_EQ(mapsrc_user_format(&w, buf, sizeof(buf)), 0);
+	ATF_CHECK_STREQ(buf, "{SHA512-CRYPT}$6$x:5:5::/var/mail/d/u::");
+	ATF_REQUIRE_EQ(mapsrc_user_parse(buf, &u, &errstr), 0);
+	ATF_CHECK_EQ(u.quota, 0);
+	ATF_CHECK_EQ(u.nologin, 0);
+	ATF_CHECK_EQ(mapsrc_user_format(&w, buf, 10), -1);
+
+	ATF_CHECK_EQ(mapsrc_user_parse("h:0:1::/a", &u, &errstr), -1);
+	ATF_CHECK_EQ(mapsrc_user_parse("h:1:1::rel", &u, &errstr), -1);
+	ATF_CHECK_STREQ(errstr, "home is not an absolute path");
+}
+
+ATF_TC_WITHOUT_HEAD(domain_attr_lookup);
+ATF_TC_BODY(domain_attr_lookup, tc)
+{
+	char	buf[64];
+
+	ATF_CHECK_STREQ(mapsrc_domain_attr("owner=a maxusers=100", "maxusers",
+	    buf, sizeof(buf)), "100");
+	ATF_CHECK(mapsrc_domain_attr("owner=a maxusers=100", "max", buf,
+	    sizeof(buf)) == NULL);
+	ATF_CHECK(mapsrc_domain_attr("-", "owner", buf, sizeof(buf)) == NULL);
+	ATF_CHECK(mapsrc_domain_attr("owner=alice", "owner", buf, 3) == NULL);
+}
+
+/* Rewriting keeps comments, blank lines and order; edits land in place. */
+ATF_TC_WITHOUT_HEAD(rewrite_keeps_comments);
+ATF_TC_BODY(rewrite_keeps_comments, tc)
+{
+	struct mapset		 ms;
+	struct mapsrc_line	*l;
+	struct map		*m;
+	char			*text, val[256];
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE((l = mapsrc_find(&ms.src[MAP_ALIASES],
+	    "info@example.org")) != NULL);
+	ATF_REQUIRE_EQ(mapsrc_replace(&ms.src[MAP_ALIASES], l,
+	    "info@example.org: bob@example.org"), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_ALIASES],
+	    "sales@example.org: carol@remote.net"), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_ALIASES, getgid()), 0);
+	mapset_close(&ms);
+	text = read_file("m/aliases");
+	ATF_CHECK_STREQ(text, "info@example.org: bob@example.org\n"
+	    "   # comment, indented\n"
+	    "postmaster@example.org: alice+tag@example.net\n"
+	    "sales@example.org: carol@remote.net\n");
+	free(text);
+	ATF_REQUIRE((m = map_open("m", "aliases")) != NULL);
+	ATF_CHECK_EQ(map_lookup(m, "sales@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_STREQ(val, "carol@remote.net");
+	ATF_CHECK_EQ(map_lookup(m, "info@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_STREQ(val, "bob@example.org");
+	map_close(m);
+}
+
+ATF_TC_WITHOUT_HEAD(add_replace_remove_refusals);
+ATF_TC_BODY(add_replace_remove_refusals, tc)
+{
+	struct mapset		 ms;
+	struct mapsrc		*src;
+	struct mapsrc_line	*l;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 0), 0);
+	src = &ms.src[MAP_USERS];
+	ATF_CHECK_EQ(mapsrc_add(src, "alice@example.org:" HASH
+	    ":1:1::/x"), -1);
+	ATF_CHECK_EQ(mapsrc_add(src, "carol@example.org:" HASH ":0:1::/x"),
+	    -1);
+	ATF_CHECK_EQ(src->nlines, 3);
+	ATF_REQUIRE((l = mapsrc_find(src, "bob@example.org")) != NULL);
+	ATF_CHECK_EQ(mapsrc_replace(src, l, "alice@example.org:" HASH
+	    ":1:1::/x"), -1);
+	ATF_CHECK_EQ(mapsrc_replace(src, l, "bob@example.org:" HASH
+	    ":1:1::/new"), 0);
+	ATF_REQUIRE((l = mapsrc_find(src, "bob@example.org")) != NULL);
+	ATF_CHECK(strstr(l->value, "/new") != NULL);
+	mapsrc_remove(src, l);
+	ATF_CHECK(mapsrc_find(src, "bob@example.org") == NULL);
+	ATF_CHECK(mapsrc_find(src, "alice@example.org") != NULL);
+	ATF_CHECK_EQ(mapsrc_add(src, "bob@example.org:" HASH ":1:1::/x"), 0);
+	ATF_CHECK(mapsrc_find(src, "bob@example.org") != NULL);
+	mapset_close(&ms);
+}
+
+ATF_TC_WITHOUT_HEAD(install_modes);
+ATF_TC_BODY(install_modes, tc)
+{
+	struct mapset	ms;
+	struct stat	sb;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE(chmod("m/users", 0666) == 0);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, (1 << MAP_COUNT) - 1, getgid()),
+	    0);
+	mapset_close(&ms);
+	ATF_REQUIRE(stat("m/users", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0640);
+	ATF_CHECK_EQ(sb.st_gid, getgid());
+	ATF_REQUIRE(stat("m/users.db", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0640);
+	ATF_REQUIRE(stat("m/domains.db", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0644);
+	ATF_REQUIRE(stat("m/aliases", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0644);
+	/* The three sources, their .db and the lock: no temporary file. */
+	ATF_CHECK_EQ(count_files("m"), 7);
+}
+
+/* A failed install changes nothing and leaves no temporary file. */
+ATF_TC_WITHOUT_HEAD(install_failure_changes_nothing);
+ATF_TC_BODY(install_failure_changes_nothing, tc)
+{
+	struct mapset	 ms;
+	char		*before, *after;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
+	before = read_file("m/users.db");
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "carol@example.org:"
+	    HASH ":1:1::/x"), 0);
+	/* users.db is a directory now: its rename must fail. */
+	ATF_REQUIRE(rename("m/users.db", "m/saved.db") == 0);
+	ATF_REQUIRE(mkdir("m/users.db", 0755) == 0);
+	ATF_REQUIRE(mkdir("m/users.db/x", 0755) == 0);
+	ATF_CHECK_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), -1);
+	mapset_close(&ms);
+	ATF_CHECK(strstr(read_file("m/users"), "carol") == NULL);
+	after = read_file("m/saved.db");
+	ATF_CHECK(memcmp(before, after, 4096) == 0);
+	/* sources, saved.db, users.db (the directory), the lock */
+	ATF_CHECK_EQ(count_files("m"), 6);
+	free(before);
+	free(after);
+}
+
+/* The incremental path (copy of the .db) gives the same answers. */
+ATF_TC_WITHOUT_HEAD(incremental_install_agrees);
+ATF_TC_BODY(incremental_install_agrees, tc)
+{
+	struct mapset		 ms;
+	struct mapsrc_line	*l;
+	struct map		*m;
+	FILE			*fp;
+	char			 line[512], val[512];
+	int			 i;
+
+	mapdir("example.org\n", NULL, NULL);
+	ATF_REQUIRE((fp = fopen("m/users", "w")) != NULL);
+	for (i = 0; i < 3000; i++)
+		fprintf(fp, "u%d@example.org:" HASH ":1:1::/m/u%d\n", i, i);
+	fclose(fp);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_CHECK_EQ(ms.src[MAP_USERS].dbmatch, 0);
+	ATF_REQUIRE_EQ(mapset_compile(&ms, 1 << MAP_USERS, getgid()), 0);
+	mapset_close(&ms);
+
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_CHECK_EQ(ms.src[MAP_USERS].dbmatch, 1);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "new@example.org:"
+	    HASH ":1:1::/m/new"), 0);
+	ATF_REQUIRE((l = mapsrc_find(&ms.src[MAP_USERS], "u7@example.org")));
+	mapsrc_remove(&ms.src[MAP_USERS], l);
+	ATF_REQUIRE((l = mapsrc_find(&ms.src[MAP_USERS], "u8@example.org")));
+	snprintf(line, sizeof(line), "u8@example.org:" HASH ":1:1::/m/eight");
+	ATF_REQUIRE_EQ(mapsrc_replace(&ms.src[MAP_USERS], l, line), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
+	/* A second change in the same session stays consistent. */
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "two@example.org:"
+	    HASH ":1:1::/m/two"), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
+	mapset_close(&ms);
+
+	ATF_REQUIRE((m = map_open("m", "users")) != NULL);
+	ATF_CHECK_EQ(map_lookup(m, "u7@example.org", val, sizeof(val)), 0);
+	ATF_CHECK_EQ(map_lookup(m, "new@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_EQ(map_lookup(m, "two@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_EQ(map_lookup(m, "u8@example.org", val, sizeof(val)), 1);
+	ATF_CHECK(strstr(val, "/m/eight") != NULL);
+	ATF_CHECK_EQ(map_lookup(m, "u2999@example.org", val, sizeof(val)), 1);
+	map_close(m);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 0), 0);
+	ATF_CHECK_EQ(ms.src[MAP_USERS].dbmatch, 1);
+	ATF_CHECK(mapsrc_find(&ms.src[MAP_USERS], "two@example.org") != NULL);
+	mapset_close(&ms);
+}
+
+/* An edit of the text behind the tools' back forces a full rebuild. */
+ATF_TC_WITHOUT_HEAD(edited_text_not_incremental);
+ATF_TC_BODY(edited_text_not_incremental, tc)
+{
+	struct timeval	tv[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct mapset	ms;
+	struct map	*m;
+	FILE		*fp;
+	char		 val[512];
+	int		 i;
+
+	mapdir("example.org\n", NULL, NULL);
+	ATF_REQUIRE((fp = fopen("m/users", "w")) != NULL);
+	for (i = 0; i < 2000; i++)
+		fprintf(fp, "u%d@example.org:" HASH ":1:1::/m/u%d\n", i, i);
+	fclose(fp);
+	/* An old mtime, so that the edit below surely changes it. */
+	ATF_REQUIRE(utimes("m/users", tv) == 0);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_compile(&ms, 1 << MAP_USERS, getgid()), 0);
+	mapset_close(&ms);
+	ATF_REQUIRE((fp = fopen("m/users", "a")) != NULL);
+	fprintf(fp, "hand@example.org:" HASH ":1:1::/m/hand\n");
+	fclose(fp);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_CHECK_EQ(ms.src[MAP_USERS].dbmatch, 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "tool@example.org:"
+	    HASH ":1:1::/m/tool"), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
+	mapset_close(&ms);
+	ATF_REQUIRE((m = map_open("m", "users")) != NULL);
+	ATF_CHECK_EQ(map_lookup(m, "hand@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_EQ(map_lookup(m, "tool@example.org", val, sizeof(val)), 1);
+	map_close(m);
+}
+
+ATF_TC_WITHOUT_HEAD(lock_is_exclusive);
+ATF_TC_BODY(lock_is_exclusive, tc)
+{
+	struct mapset	ms;
+	int		fd;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE((fd = open("m/.lock", O_RDONLY)) != -1);
+	ATF_CHECK_EQ(flock(fd, LOCK_EX | LOCK_NB), -1);
+	mapset_close(&ms);
+	ATF_CHECK_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+	close(fd);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, good_maps_values);
+	ATF_TP_ADD_TC(tp, missing_sources_are_empty);
+	ATF_TP_ADD_TC(tp, domains_errors);
+	ATF_TP_ADD_TC(tp, users_errors);
+	ATF_TP_ADD_TC(tp, aliases_errors);
+	ATF_TP_ADD_TC(tp, user_parse_format_roundtrip);
+	ATF_TP_ADD_TC(tp, domain_attr_lookup);
+	ATF_TP_ADD_TC(tp, rewrite_keeps_comments);
+	ATF_TP_ADD_TC(tp, add_replace_remove_refusals);
+	ATF_TP_ADD_TC(tp, install_modes);
+	ATF_TP_ADD_TC(tp, install_failure_changes_nothing);
+	ATF_TP_ADD_TC(tp, incremental_install_agrees);
+	ATF_TP_ADD_TC(tp, edited_text_not_incremental);
+	ATF_TP_ADD_TC(tp, lock_is_exclusive);
+	return atf_no_error();
+}
