@@ -247,6 +247,7 @@ struct mapsrc_line {
 };
 
 struct mapsrc_chunk;
+struct mapsrc_slot;
 
 struct mapsrc {
 	int			 kind;		/* MAP_* */
@@ -258,7 +259,7 @@ struct mapsrc {
 	size_t			 cap;
 	size_t			 nkeys;
 	struct mapsrc_chunk	*arena;
-	size_t			*index;		/* line number + 1, or 0 */
+	struct mapsrc_slot	*index;		/* key -> line */
 	size_t			 indexsize;
 	int			 indexstale;
 	char			**changed;	/* keys changed since read */
@@ -267,6 +268,7 @@ struct mapsrc {
 	int			 exists;	/* the text file was there */
 	struct timespec		 mtime;		/* of the text file as read */
 	int			 dbmatch;	/* the .db was built from it */
+	int			 trusted;	/* read without checking */
 };
 
 /* The three sources of a mapdir, as the admin commands edit them. */
@@ -290,6 +292,15 @@ struct mapset {
  * file cannot be read or the lock taken.
  */
 int	 mapset_open(struct mapset *, const char *mapdir, int lock);
+/*
+ * mapset_open with flags: MAPSET_LOCK takes the lock; MAPSET_VERIFY
+ * checks every line even of a text file whose .db was compiled from it
+ * (mapset_open trusts such a file, checked when it was written, and
+ * only splits its lines: see mapsrc.c).
+ */
+#define MAPSET_LOCK	0x01
+#define MAPSET_VERIFY	0x02
+int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
 /*
  * Cross-checks of mailmaps(5): an alias shadowing a mailbox, an alias
  * target in a hosted domain that resolves to nothing, an alias domain

@@ -524,7 +524,10 @@ map_build_begin_copy(const char *dbpath, const char *frompath)
 	if (to == -1)
 		goto fail;
 	b->created = 1;
-	if (map_copy_fd(from, to, sb.st_size) == -1 || close(to) == -1) {
+	/* The write-back starts now; map_build_ready waits for it. */
+	if (map_copy_fd(from, to, sb.st_size) == -1 ||
+	    sync_file_range(to, 0, 0, SYNC_FILE_RANGE_WRITE) == -1 ||
+	    close(to) == -1) {
 		to = -1;
 		goto fail;
 	}

@@ -77,7 +77,8 @@ compile(const struct conf *conf, int which, int check_only)
 	gid_t		 gid;
 	int		 errors;
 
-	if ((errors = mapset_open(&ms, conf->mapdir, !check_only)) == -1)
+	if ((errors = mapset_open_flags(&ms, conf->mapdir, MAPSET_VERIFY |
+	    (check_only ? 0 : MAPSET_LOCK))) == -1)
 		exit(EX_NOINPUT);
 	strlcpy(ms.delimiter, conf->recipient_delimiter,
 	    sizeof(ms.delimiter));
