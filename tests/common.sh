@@ -35,7 +35,9 @@ mkconf()
 
 # snapshot NAME: records the contents, modes and names of every file
 # under $SB into NAME, to show later that a refused command changed
-# nothing (compare with: atf_check -o file:NAME snapshot_print).
+# nothing.  atf_check runs programs, not shell functions, so compare
+# through a file:
+#	snapshot_print >after; atf_check -o file:NAME cat after
 snapshot_print()
 {
 	(cd "$SB" && find . -path ./spool -prune -o -print | LC_ALL=C sort |

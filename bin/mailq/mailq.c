@@ -27,6 +27,8 @@ struct listing {
 };
 
 static __dead void	 usage(void);
+static int		 spool_errno(const char *);
+static int		 list_ids(const struct conf *, char ***, size_t *);
 static int		 queue_read_err(const char *, const char *,
 			    struct queue_msg *);
 static void		 list_msg(struct queue_msg *, struct listing *);
@@ -89,8 +91,27 @@ main(int argc, char *argv[])
 static int
 spool_errno(const char *what)
 {
+	int	 e = errno;
+
 	warn("%s", what);
-	return errno == EACCES || errno == EPERM ? EX_NOPERM : EX_IOERR;
+	return e == EACCES || e == EPERM ? EX_NOPERM : EX_IOERR;
+}
+
+/*
+ * The IDs in the queue.  A spool without its queue directory yet (no
+ * deliver or smtpd has run) holds no mail; a missing spool is an error.
+ */
+static int
+list_ids(const struct conf *conf, char ***ids, size_t *nids)
+{
+	if (queue_list(conf->spool, ids, nids) == 0)
+		return 0;
+	if (errno == ENOENT && access(conf->spool, F_OK) == 0) {
+		*ids = NULL;
+		*nids = 0;
+		return 0;
+	}
+	return -1;
 }
 
 static const char *
@@ -132,7 +153,7 @@ cmd_list(const struct conf *conf, int verbose)
 
 	memset(&l, 0, sizeof(l));
 	l.verbose = verbose;
-	if (queue_list(conf->spool, &ids, &nids) == -1)
+	if (list_ids(conf, &ids, &nids) == -1)
 		return spool_errno(conf->spool);
 	for (i = 0; i < nids; i++) {
 		if ((r = queue_read_err(conf->spool, ids[i], &m)) == 1)
@@ -227,7 +248,7 @@ cmd_flush(const struct conf *conf)
 	time_t		 now = time(NULL);
 	int		 r;
 
-	if (queue_list(conf->spool, &ids, &nids) == -1)
+	if (list_ids(conf, &ids, &nids) == -1)
 		return spool_errno(conf->spool);
 	for (i = 0; i < nids; i++) {
 		if ((r = queue_read_err(conf->spool, ids[i], &m)) == 1)

@@ -195,8 +195,8 @@ ATF_TC_BODY(pbkdf2_malformed, tc)
 		"{PBKDF2}$1$salt$x$0c60c80f961f0e71f3a9b524af6012062fe037a6",
 		"{PBKDF2}$1$salt$1$0c60c80f961f0e71f3a9b524af6012062fe037",
 		"{PBKDF2}$1$salt$1$0c60c80f961f0e71f3a9b524af6012062fe037zz",
-		"{PBKDF2}$1$salt$99999999999$0c60c80f961f0e71f3a9b524af60120"
-		    "62fe037a6",
+		("{PBKDF2}$1$salt$99999999999$0c60c80f961f0e71f3a9b524af60120"
+		     "62fe037a6"),
 		"{PBKDF2}$1$s:lt$1$0c60c80f961f0e71f3a9b524af6012062fe037a6",
 	};
 	size_t	i;
@@ -217,18 +217,18 @@ ATF_TC_BODY(hash_valid_refusals, tc)
 		"{PLAIN}secret",
 		"{SHA512-CRYPT}",
 		"{SHA512-CRYPT}secret",
-		"{SHA512-CRYPT}$5$NZJyjzyZEAIcvz.N$CAu9acxReHCqwb4/saFYrDGNcI3Z"
-		    "Xj7ND3IH0ZdF1u8",
+		("{SHA512-CRYPT}$5$NZJyjzyZEAIcvz.N$CAu9acxReHCqwb4/saFYrDGNcI3Z"
+		     "Xj7ND3IH0ZdF1u8"),
 		"{BLF-CRYPT}$2y$05$7YAvKJg9UCg8djzvw2SmR.Zaav5DB97ug2DFg4Yr189Z",
-		"{BLF-CRYPT}$2y$05$7YAvKJg9UCg8djzvw2SmR.Zaav5DB97ug2DFg4Yr189"
-		    "ZRw2y7Yj:6",
-		"{SHA256-CRYPT}$5$NZJyjzyZEAIcvz.N$CAu9acxReHCqwb4/saFYrDGNcI3Z"
-		    "Xj7ND3IH0ZdF1u8 nologin",
+		("{BLF-CRYPT}$2y$05$7YAvKJg9UCg8djzvw2SmR.Zaav5DB97ug2DFg4Yr189"
+		     "ZRw2y7Yj:6"),
+		("{SHA256-CRYPT}$5$NZJyjzyZEAIcvz.N$CAu9acxReHCqwb4/saFYrDGNcI3Z"
+		     "Xj7ND3IH0ZdF1u8 nologin"),
 		"{CRYPT}$y$j9T$9tPJ156ohXpcrJKwJSr3z0$fZ2pGuUdzMEnhhJi.yAZDgs\n",
 		"{CRYPT}*0",
 		"{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$wS1g0QXf8TvIrB86a4bjRg",
-		"{ARGON2ID}$argon2id$v=19$m=65536,t=0,p=1$wS1g0QXf8TvIrB86a4bjRg"
-		    "$dwRkjZ9rlsganf8pjGnuSmpLPMTiXnn3aNGzAw9Sn8o",
+		("{ARGON2ID}$argon2id$v=19$m=65536,t=0,p=1$wS1g0QXf8TvIrB86a4bjRg"
+		     "$dwRkjZ9rlsganf8pjGnuSmpLPMTiXnn3aNGzAw9Sn8o"),
 	};
 	size_t	i;
 
