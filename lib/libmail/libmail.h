@@ -418,7 +418,11 @@ int	 maildir_create(const char *dir, uid_t, gid_t);
  */
 int	 maildir_create_new(const char *dir, uid_t, gid_t, char *top,
 	    size_t toplen);
-/* Removes a directory tree; symbolic links are removed, not followed. */
+/*
+ * Removes a directory tree; symbolic links in it are removed, not
+ * followed, and another file system in it is not entered (-1).  Its
+ * parents are walked as maildir_create walks them.
+ */
 int	 maildir_remove(const char *dir);
 /*
  * The attic: a deleted mailbox's Maildir is renamed to

@@ -43,7 +43,7 @@ static struct mapsrc_line *find_user(struct ctx *, const char *,
 		    struct mapsrc_user *);
 static void	 check_not_target(struct ctx *, const char *);
 static int	 target_is(struct ctx *, const char *, const char *);
-static void	 check_home(const char *, const char *);
+static int	 check_home(const struct ctx *, const char *, const char *);
 static void	 install_users(struct ctx *, const char *undo_created,
 		    const char *undo_from, const char *undo_to);
 static void	 put_user(struct ctx *, const char *key,
@@ -441,15 +441,33 @@ check_not_target(struct ctx *ctx, const char *key)
 		    n == 1 ? "" : "es", key);
 }
 
-/* A home from the users map we are about to move or remove. */
-static void
-check_home(const char *key, const char *home)
+/*
+ * A home from the users map we are about to move or remove: 1 if it
+ * exists, 0 if not.  Only what basemail made is touched: a directory
+ * of the mail user (or a link, which alone is moved).  A home that
+ * someone else owns, such as a /home/bob of an imported Dovecot line,
+ * is no Maildir of ours to put in the attic and purge.
+ */
+static int
+check_home(const struct ctx *ctx, const char *key, const char *home)
 {
+	struct stat st;
+
 	if (home[0] != '/' || strcmp(home, "/") == 0 ||
 	    strstr(home, "/../") != NULL ||
 	    (strlen(home) >= 3 && strcmp(home + strlen(home) - 3, "/..") == 0))
 		errx(EX_DATAERR, "%s: home %s is no Maildir path; not touching "
 		    "it", key, home);
+	if (lstat(home, &st) == -1) {
+		if (errno != ENOENT)
+			err(EX_IOERR, "%s: Maildir %s", key, home);
+		return 0;
+	}
+	if (!S_ISLNK(st.st_mode) && (!S_ISDIR(st.st_mode) ||
+	    st.st_uid != ctx->uid))
+		errx(EX_DATAERR, "%s: home %s is no directory of the mail user "
+		    "%s; not touching it", key, home, ctx->conf.user);
+	return 1;
 }
 
 static int
@@ -458,9 +476,8 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	struct mapsrc_user u;
 	struct mapsrc_line *l;
 	struct mailaddr addr;
-	struct stat st;
 	char	 key[ADDR_MAX + 1], dest[PATH_MAX];
-	int	 ch, force = 0, moved = 0;
+	int	 ch, force = 0, moved = 0, exists;
 
 	while ((ch = getopt(argc, argv, "+f")) != -1) {
 		if (ch != 'f')
@@ -474,14 +491,12 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	ctx_maps_open(ctx, 1);
 	l = find_user(ctx, key, &u);
 	check_not_target(ctx, key);
-	check_home(key, u.home);
+	exists = check_home(ctx, key, u.home);
 	mapsrc_remove(&ctx->ms.src[MAP_USERS], l);
 	block_signals();
-	if (lstat(u.home, &st) == -1) {
-		if (errno != ENOENT)
-			err(EX_IOERR, "%s: Maildir %s", key, u.home);
+	if (!exists)
 		warnx("%s: Maildir %s does not exist", key, u.home);
-	} else if (maildir_attic_move(u.home, ctx->conf.attic, key, time(NULL),
+	else if (maildir_attic_move(u.home, ctx->conf.attic, key, time(NULL),
 	    ctx->uid, ctx->gid, dest, sizeof(dest)) == 0)
 		moved = 1;
 	else if (!(force && errno == EXDEV))
