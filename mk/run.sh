@@ -125,9 +125,11 @@ show_howto()
 		echo "  mailbox  $mailbox"
 	fi
 	echo "  send     swaks --server $host --port $lport --to $mailbox"
-	printf '%s' "           printf 'HELO me\\r\\nMAIL FROM:<you@example.net>"
+	# smtpd greets clients outside relaynets after a second, and drops
+	# those that talk first.
+	printf '%s' "           { sleep 2; printf 'HELO me\\r\\nMAIL FROM:<you@example.net>"
 	printf '%s' "\\r\\nRCPT TO:<$mailbox>\\r\\nDATA\\r\\nSubject: hi\\r\\n"
-	printf '%s\n' "\\r\\nhello\\r\\n.\\r\\nQUIT\\r\\n' | nc $host $lport"
+	printf '%s\n' "\\r\\nhello\\r\\n.\\r\\nQUIT\\r\\n'; } | nc $host $lport"
 	echo "  lands in $sb/vhosts/$domain/demo/new/"
 	if mailq=$(prog mailq "no queue listing" 2>/dev/null); then
 		echo "  queue    $mailq -C $conf"

@@ -41,6 +41,7 @@ static int	 enter_at(int, const char *);
 static int	 mkdir_at(int, const char *, int *, uid_t, gid_t);
 static int	 open_parent(const char *, char *, size_t);
 static int	 remove_at(int, const char *, dev_t, int);
+static int	 walk(const char *, int, int, uid_t, gid_t, char *, size_t);
 static int	 create_tree(const char *, int, int, uid_t, gid_t, char *,
 		    size_t);
 static int	 scan_dir(int, const char *, uint64_t *, uint64_t *);
@@ -168,17 +169,18 @@ mkdir_at(int dirfd, const char *name, int *created, uid_t uid, gid_t gid)
 }
 
 /*
- * Walks dir from the root, creating what is missing, then (with
- * maildir) its tmp, new and cur; with excl, dir itself must not exist
- * yet.  top gets the highest directory created ("" if none), for
- * maildir_remove on a rollback.
+ * Opens dir, walking down from the root one component at a time: no
+ * "..", and no symbolic link but a trusted one.  With create, missing
+ * directories are made (see mkdir_at), top gets the highest one made
+ * ("" if none) and, with excl, dir itself must be new.  The open
+ * directory, or -1.
  */
 static int
-create_tree(const char *dir, int maildir, int excl, uid_t uid, gid_t gid,
-    char *top, size_t toplen)
+walk(const char *dir, int create, int excl, uid_t uid, gid_t gid, char *top,
+    size_t toplen)
 {
 	char	 path[PATH_MAX], *comp, *next;
-	int	 fd, nfd, created, i;
+	int	 fd, nfd, created = 0;
 
 	if (top != NULL && toplen > 0)
 		top[0] = '\0';
@@ -198,19 +200,38 @@ create_tree(const char *dir, int maildir, int excl, uid_t uid, gid_t gid,
 			errno = EINVAL;
 			return -1;
 		}
-		nfd = mkdir_at(fd, comp, &created, uid, gid);
+		nfd = create ? mkdir_at(fd, comp, &created, uid, gid) :
+		    enter_at(fd, comp);
 		close_saving_errno(fd);
 		if ((fd = nfd) == -1)
 			return -1;
 		if (created && top != NULL && top[0] == '\0')
 			snprintf(top, toplen, "%.*s", (int)(comp - path +
 			    strlen(comp)), dir);
-		if (!created && excl && (next == NULL || *next == '\0')) {
+		if (create && !created && excl &&
+		    (next == NULL || *next == '\0')) {
 			close(fd);
 			errno = EEXIST;
 			return -1;
 		}
 	}
+	return fd;
+}
+
+/*
+ * Walks dir from the root, creating what is missing, then (with
+ * maildir) its tmp, new and cur; with excl, dir itself must not exist
+ * yet.  top gets the highest directory created ("" if none), for
+ * maildir_remove on a rollback.
+ */
+static int
+create_tree(const char *dir, int maildir, int excl, uid_t uid, gid_t gid,
+    char *top, size_t toplen)
+{
+	int	 fd, nfd, created, i;
+
+	if ((fd = walk(dir, 1, excl, uid, gid, top, toplen)) == -1)
+		return -1;
 	for (i = 0; maildir && i < 3; i++) {
 		if ((nfd = mkdir_at(fd, subdirs[i], &created, uid, gid)) == -1) {
 			close_saving_errno(fd);
@@ -251,16 +272,13 @@ maildir_create_new(const char *dir, uid_t uid, gid_t gid, char *top,
 }
 
 /*
- * Opens the directory that holds the last component of path, walking
- * down from the root as create_tree does, so that no link but a
- * trusted one is followed; name gets that last component.  The open
- * directory, or -1.
+ * Opens (with walk) the directory that holds the last component of
+ * path; name gets that last component.  The open directory, or -1.
  */
 static int
 open_parent(const char *path, char *name, size_t namelen)
 {
-	char	 buf[PATH_MAX], *comp, *next, *last;
-	int	 fd, nfd;
+	char	 buf[PATH_MAX], *last;
 
 	if (path[0] != '/' || strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
 		errno = EINVAL;
@@ -274,25 +292,8 @@ open_parent(const char *path, char *name, size_t namelen)
 		errno = EINVAL;
 		return -1;
 	}
-	*last = '\0';
-	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	for (comp = buf + 1; last != buf && comp != NULL; comp = next) {
-		if ((next = strchr(comp, '/')) != NULL)
-			*next++ = '\0';
-		if (*comp == '\0')
-			continue;
-		if (strcmp(comp, "..") == 0) {
-			close(fd);
-			errno = EINVAL;
-			return -1;
-		}
-		nfd = enter_at(fd, comp);
-		close_saving_errno(fd);
-		if ((fd = nfd) == -1)
-			return -1;
-	}
-	return fd;
+	last[1] = '\0';
+	return walk(buf, 0, 0, 0, 0, NULL, 0);
 }
 
 /*
