@@ -36,16 +36,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	fi
 fi
 
-# as_user COMMAND...: runs COMMAND as the sandbox's user.
-as_user()
-{
-	if [ "$(id -u)" -ne 0 ]; then
-		"$@"
-	else
-		setpriv --reuid="$user" --regid="$user" --init-groups \
-		    --reset-env -- "$@"
-	fi
-}
+# $as_user COMMAND...: runs COMMAND as the sandbox's user, in the same
+# process (setpriv execs it), so that $! of a daemon is its PID.
+as_user=
+if [ "$(id -u)" -eq 0 ]; then
+	as_user="setpriv --reuid=$user --regid=$user --init-groups --reset-env --"
+fi
 
 # prog NAME: the path of a program of the tree, or nothing if it is
 # not built (issue by issue, the tree grows).
@@ -94,7 +90,7 @@ populate()
 		echo "make run: added the domain $domain"
 	fi
 	newmaps=$(prog newmaps "the maps stay text") || return 0
-	as_user "$newmaps" -C "$conf" || exit 78
+	$as_user "$newmaps" -C "$conf" || exit 78
 
 	password=
 	if ! grep -q "^$mailbox:" "$sb/maps/users" &&
@@ -102,7 +98,7 @@ populate()
 		password=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
 		# The password goes on a pipe, never on a command line.
 		printf '%s\n' "$password" |
-		    as_user "$mailadduser" -C "$conf" add -h 0 "$mailbox" ||
+		    $as_user "$mailadduser" -C "$conf" add -h 0 "$mailbox" ||
 		    exit 70
 		echo "make run: added the mailbox $mailbox"
 	fi
@@ -110,7 +106,7 @@ populate()
 	mailalias=$(prog mailalias "no aliases") || return 0
 	for alias in "postmaster@$domain" "@$domain"; do
 		grep -q "^$alias:" "$sb/maps/aliases" && continue
-		as_user "$mailalias" -C "$conf" add "$alias" "$mailbox" ||
+		$as_user "$mailalias" -C "$conf" add "$alias" "$mailbox" ||
 		    exit 70
 		echo "make run: added the alias $alias -> $mailbox"
 	done
@@ -129,9 +125,11 @@ show_howto()
 		echo "  mailbox  $mailbox"
 	fi
 	echo "  send     swaks --server $host --port $lport --to $mailbox"
-	printf '%s' "           printf 'HELO me\\r\\nMAIL FROM:<you@example.net>"
+	# smtpd greets clients outside relaynets after a second, and drops
+	# those that talk first.
+	printf '%s' "           { sleep 2; printf 'HELO me\\r\\nMAIL FROM:<you@example.net>"
 	printf '%s' "\\r\\nRCPT TO:<$mailbox>\\r\\nDATA\\r\\nSubject: hi\\r\\n"
-	echo "\\r\\nhello\\r\\n.\\r\\nQUIT\\r\\n' | nc $host $lport"
+	printf '%s\n' "\\r\\nhello\\r\\n.\\r\\nQUIT\\r\\n'; } | nc $host $lport"
 	echo "  lands in $sb/vhosts/$domain/demo/new/"
 	if mailq=$(prog mailq "no queue listing" 2>/dev/null); then
 		echo "  queue    $mailq -C $conf"
@@ -160,7 +158,7 @@ populate
 
 smtpd=$(prog smtpd "nothing listens") || exit 0
 deliver=$(prog deliver "nothing is delivered") || exit 0
-if ! as_user test -w "$sb/spool" -a -x "$smtpd"; then
+if ! $as_user test -w "$sb/spool" -a -x "$smtpd"; then
 	echo "make run: $user cannot reach $sb; set BASEMAIL_RUN_DIR to" \
 	    "a directory it can, e.g. /var/tmp/basemail-run" >&2
 	exit 77
@@ -170,9 +168,9 @@ show_howto
 smtpd_pid=
 deliver_pid=
 trap stop INT TERM HUP
-as_user "$smtpd" -d -C "$conf" &
+$as_user "$smtpd" -d -C "$conf" &
 smtpd_pid=$!
-as_user "$deliver" -d -C "$conf" &
+$as_user "$deliver" -d -C "$conf" &
 deliver_pid=$!
 echo $$ >"$sb/run.pid"
 echo "$smtpd_pid" >"$sb/smtpd.pid"

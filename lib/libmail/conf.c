@@ -32,24 +32,38 @@
 
 #define KW_REPEAT	0x01	/* may be given more than once */
 
+/*
+ * How a keyword's value is read: most are one path, count or duration
+ * stored at an offset of struct conf; the others have a function.
+ */
+#define KW_FN		0
+#define KW_PATH		1	/* char[], an absolute path */
+#define KW_COUNT	2	/* size_t, 1 to CONF_COUNT_MAX */
+#define KW_DURATION	3	/* time_t, more than 0 */
+#define KW_DURATION0	4	/* time_t, 0 allowed */
+#define KW_DURATION_NONE 5	/* time_t, 0 allowed, "none" for 0 */
+
 struct conf_kw {
 	const char	*name;
 	int		 minargs;
 	int		 maxargs;	/* -1: no limit */
 	int		 flags;
-	/* Returns NULL, or the reason the arguments are refused. */
+	int		 type;		/* KW_* */
+	size_t		 off;		/* of the field, for all but KW_FN */
+	size_t		 size;
+	/* KW_FN: returns NULL, or the reason the arguments are refused. */
 	const char	*(*set)(struct conf *, int, char **, char *, size_t);
 };
+
+#define KW_FIELD(t, m)	(t), offsetof(struct conf, m), \
+			    sizeof(((struct conf *)0)->m), NULL
+#define KW_SET(fn)	KW_FN, 0, 0, (fn)
 
 static const char *conf_set_hostname(struct conf *, int, char **, char *,
 		    size_t);
 static const char *conf_set_listen(struct conf *, int, char **, char *,
 		    size_t);
 static const char *conf_set_user(struct conf *, int, char **, char *,
-		    size_t);
-static const char *conf_set_spool(struct conf *, int, char **, char *,
-		    size_t);
-static const char *conf_set_mapdir(struct conf *, int, char **, char *,
 		    size_t);
 static const char *conf_set_maildir(struct conf *, int, char **, char *,
 		    size_t);
@@ -59,68 +73,45 @@ static const char *conf_set_relayhost(struct conf *, int, char **, char *,
 		    size_t);
 static const char *conf_set_maxsize(struct conf *, int, char **, char *,
 		    size_t);
-static const char *conf_set_maxrcpt(struct conf *, int, char **, char *,
-		    size_t);
 static const char *conf_set_delimiter(struct conf *, int, char **, char *,
 		    size_t);
-static const char *conf_set_queue_lifetime(struct conf *, int, char **,
-		    char *, size_t);
 static const char *conf_set_postmaster(struct conf *, int, char **, char *,
 		    size_t);
-static const char *conf_set_tls_cert(struct conf *, int, char **, char *,
-		    size_t);
-static const char *conf_set_tls_key(struct conf *, int, char **, char *,
-		    size_t);
-static const char *conf_set_attic(struct conf *, int, char **, char *,
-		    size_t);
-static const char *conf_set_delete_grace(struct conf *, int, char **,
-		    char *, size_t);
-static const char *conf_set_command_timeout(struct conf *, int, char **,
-		    char *, size_t);
-static const char *conf_set_data_timeout(struct conf *, int, char **,
-		    char *, size_t);
-static const char *conf_set_max_errors(struct conf *, int, char **, char *,
-		    size_t);
-static const char *conf_set_max_sessions(struct conf *, int, char **,
-		    char *, size_t);
-static const char *conf_set_max_sessions_per_ip(struct conf *, int,
-		    char **, char *, size_t);
 static const char *conf_set_retry_schedule(struct conf *, int, char **,
 		    char *, size_t);
-static const char *conf_set_delay_warning(struct conf *, int, char **,
-		    char *, size_t);
-static const char *conf_set_max_deliveries(struct conf *, int, char **,
-		    char *, size_t);
-static const char *conf_set_max_per_destination(struct conf *, int,
-		    char **, char *, size_t);
 
 static const struct conf_kw conf_kws[] = {
-	{ "hostname", 1, 1, 0, conf_set_hostname },
-	{ "listen", 1, 2, KW_REPEAT, conf_set_listen },
-	{ "user", 1, 1, 0, conf_set_user },
-	{ "spool", 1, 1, 0, conf_set_spool },
-	{ "mapdir", 1, 1, 0, conf_set_mapdir },
-	{ "maildir", 1, 1, 0, conf_set_maildir },
-	{ "relaynets", 1, -1, KW_REPEAT, conf_set_relaynets },
-	{ "relayhost", 1, 1, 0, conf_set_relayhost },
-	{ "maxsize", 1, 1, 0, conf_set_maxsize },
-	{ "maxrcpt", 1, 1, 0, conf_set_maxrcpt },
-	{ "recipient_delimiter", 1, 1, 0, conf_set_delimiter },
-	{ "queue_lifetime", 1, 1, 0, conf_set_queue_lifetime },
-	{ "postmaster", 1, 1, 0, conf_set_postmaster },
-	{ "tls_cert", 1, 1, 0, conf_set_tls_cert },
-	{ "tls_key", 1, 1, 0, conf_set_tls_key },
-	{ "attic", 1, 1, 0, conf_set_attic },
-	{ "delete_grace", 1, 1, 0, conf_set_delete_grace },
-	{ "command_timeout", 1, 1, 0, conf_set_command_timeout },
-	{ "data_timeout", 1, 1, 0, conf_set_data_timeout },
-	{ "max_errors", 1, 1, 0, conf_set_max_errors },
-	{ "max_sessions", 1, 1, 0, conf_set_max_sessions },
-	{ "max_sessions_per_ip", 1, 1, 0, conf_set_max_sessions_per_ip },
-	{ "retry_schedule", 1, CONF_RETRY_MAX, 0, conf_set_retry_schedule },
-	{ "delay_warning", 1, 1, 0, conf_set_delay_warning },
-	{ "max_deliveries", 1, 1, 0, conf_set_max_deliveries },
-	{ "max_per_destination", 1, 1, 0, conf_set_max_per_destination },
+	{ "hostname", 1, 1, 0, KW_SET(conf_set_hostname) },
+	{ "listen", 1, 2, KW_REPEAT, KW_SET(conf_set_listen) },
+	{ "user", 1, 1, 0, KW_SET(conf_set_user) },
+	{ "spool", 1, 1, 0, KW_FIELD(KW_PATH, spool) },
+	{ "mapdir", 1, 1, 0, KW_FIELD(KW_PATH, mapdir) },
+	{ "maildir", 1, 1, 0, KW_SET(conf_set_maildir) },
+	{ "relaynets", 1, -1, KW_REPEAT, KW_SET(conf_set_relaynets) },
+	{ "relayhost", 1, 1, 0, KW_SET(conf_set_relayhost) },
+	{ "maxsize", 1, 1, 0, KW_SET(conf_set_maxsize) },
+	{ "maxrcpt", 1, 1, 0, KW_FIELD(KW_COUNT, maxrcpt) },
+	{ "recipient_delimiter", 1, 1, 0, KW_SET(conf_set_delimiter) },
+	{ "queue_lifetime", 1, 1, 0, KW_FIELD(KW_DURATION, queue_lifetime) },
+	{ "postmaster", 1, 1, 0, KW_SET(conf_set_postmaster) },
+	{ "tls_cert", 1, 1, 0, KW_FIELD(KW_PATH, tls_cert) },
+	{ "tls_key", 1, 1, 0, KW_FIELD(KW_PATH, tls_key) },
+	{ "attic", 1, 1, 0, KW_FIELD(KW_PATH, attic) },
+	/* 0 is allowed: the next periodic run purges. */
+	{ "delete_grace", 1, 1, 0, KW_FIELD(KW_DURATION0, delete_grace) },
+	{ "command_timeout", 1, 1, 0, KW_FIELD(KW_DURATION, command_timeout) },
+	{ "data_timeout", 1, 1, 0, KW_FIELD(KW_DURATION, data_timeout) },
+	{ "max_errors", 1, 1, 0, KW_FIELD(KW_COUNT, max_errors) },
+	{ "max_sessions", 1, 1, 0, KW_FIELD(KW_COUNT, max_sessions) },
+	{ "max_sessions_per_ip", 1, 1, 0,
+	    KW_FIELD(KW_COUNT, max_sessions_per_ip) },
+	{ "retry_schedule", 1, CONF_RETRY_MAX, 0,
+	    KW_SET(conf_set_retry_schedule) },
+	{ "delay_warning", 1, 1, 0,
+	    KW_FIELD(KW_DURATION_NONE, delay_warning) },
+	{ "max_deliveries", 1, 1, 0, KW_FIELD(KW_COUNT, max_deliveries) },
+	{ "max_per_destination", 1, 1, 0,
+	    KW_FIELD(KW_COUNT, max_per_destination) },
 };
 #define CONF_NKW	(sizeof(conf_kws) / sizeof(conf_kws[0]))
 
@@ -137,11 +128,29 @@ static const time_t conf_retry_default[] = {
 
 /* ---- values ----------------------------------------------------- */
 
-/* Digits, then one optional suffix letter; *rest gets the suffix. */
+struct conf_unit {
+	char		c;		/* '\0': no unit */
+	uint64_t	mult;
+};
+
+static const struct conf_unit conf_size_units[] = {
+	{ '\0', 1 },
+	{ 'K', 1024 }, { 'k', 1024 },
+	{ 'M', 1024 * 1024 }, { 'm', 1024 * 1024 },
+	{ 'G', 1024 * 1024 * 1024 }, { 'g', 1024 * 1024 * 1024 },
+};
+
+static const struct conf_unit conf_duration_units[] = {
+	{ '\0', 1 }, { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+};
+
+/* Digits, then at most one unit letter of units; the product at most max. */
 static int
-conf_parse_number(const char *s, uint64_t *n, const char **rest)
+conf_parse_scaled(const char *s, const struct conf_unit *units,
+    size_t nunits, uint64_t max, uint64_t *out)
 {
 	uint64_t	v = 0;
+	size_t		i;
 
 	if (!isdigit((unsigned char)*s))
 		return -1;
@@ -152,72 +161,32 @@ conf_parse_number(const char *s, uint64_t *n, const char **rest)
 	}
 	if (s[0] != '\0' && s[1] != '\0')
 		return -1;
-	*n = v;
-	*rest = s;
+	for (i = 0; i < nunits && units[i].c != s[0]; i++)
+		;
+	if (i == nunits || v > max / units[i].mult)
+		return -1;
+	*out = v * units[i].mult;
 	return 0;
 }
 
 int
 conf_parse_size(const char *s, uint64_t *bytes)
 {
-	const char	*suffix;
-	uint64_t	 v, mult;
-
-	if (conf_parse_number(s, &v, &suffix) == -1)
-		return -1;
-	switch (*suffix) {
-	case '\0':
-		mult = 1;
-		break;
-	case 'K':
-	case 'k':
-		mult = 1024;
-		break;
-	case 'M':
-	case 'm':
-		mult = 1024 * 1024;
-		break;
-	case 'G':
-	case 'g':
-		mult = 1024 * 1024 * 1024;
-		break;
-	default:
-		return -1;
-	}
-	if (v > CONF_SIZE_MAX / mult)
-		return -1;
-	*bytes = v * mult;
-	return 0;
+	return conf_parse_scaled(s, conf_size_units,
+	    sizeof(conf_size_units) / sizeof(conf_size_units[0]),
+	    CONF_SIZE_MAX, bytes);
 }
 
 int
 conf_parse_duration(const char *s, time_t *secs)
 {
-	const char	*suffix;
-	uint64_t	 v, mult;
+	uint64_t	v;
 
-	if (conf_parse_number(s, &v, &suffix) == -1)
+	if (conf_parse_scaled(s, conf_duration_units,
+	    sizeof(conf_duration_units) / sizeof(conf_duration_units[0]),
+	    (uint64_t)CONF_DURATION_MAX, &v) == -1)
 		return -1;
-	switch (*suffix) {
-	case '\0':
-	case 's':
-		mult = 1;
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		return -1;
-	}
-	if (v > (uint64_t)CONF_DURATION_MAX / mult)
-		return -1;
-	*secs = (time_t)(v * mult);
+	*secs = (time_t)v;
 	return 0;
 }
 
@@ -260,6 +229,35 @@ conf_path(const char *s, char *dst, size_t dstlen)
 }
 
 /* ---- keywords ---------------------------------------------------- */
+
+/* The value of a keyword of a type other than KW_FN, at its offset. */
+static const char *
+conf_set_field(struct conf *c, const struct conf_kw *kw, const char *s)
+{
+	void	*field = (char *)c + kw->off;
+
+	switch (kw->type) {
+	case KW_PATH:
+		return conf_path(s, field, kw->size);
+	case KW_COUNT:
+		return conf_count(s, field);
+	case KW_DURATION:
+		return conf_duration_positive(s, field);
+	case KW_DURATION_NONE:
+		if (strcmp(s, "none") == 0) {
+			*(time_t *)field = 0;
+			return NULL;
+		}
+		if (conf_parse_duration(s, field) == -1)
+			return "bad duration (a number with s, m, h or d, "
+			    "or none)";
+		return NULL;
+	default:
+		if (conf_parse_duration(s, field) == -1)
+			return "bad duration (a number with s, m, h or d)";
+		return NULL;
+	}
+}
 
 static const char *
 conf_set_hostname(struct conf *c, int ac, char **av, char *buf,
@@ -354,18 +352,6 @@ conf_set_user(struct conf *c, int ac, char **av, char *buf, size_t buflen)
 	if (strlcpy(c->user, av[0], sizeof(c->user)) >= sizeof(c->user))
 		return "user name too long";
 	return NULL;
-}
-
-static const char *
-conf_set_spool(struct conf *c, int ac, char **av, char *buf, size_t buflen)
-{
-	return conf_path(av[0], c->spool, sizeof(c->spool));
-}
-
-static const char *
-conf_set_mapdir(struct conf *c, int ac, char **av, char *buf, size_t buflen)
-{
-	return conf_path(av[0], c->mapdir, sizeof(c->mapdir));
 }
 
 /*
@@ -523,13 +509,6 @@ conf_set_maxsize(struct conf *c, int ac, char **av, char *buf,
 	return NULL;
 }
 
-static const char *
-conf_set_maxrcpt(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_count(av[0], &c->maxrcpt);
-}
-
 /* Characters that mean something else in an address or a map. */
 static const char *
 conf_set_delimiter(struct conf *c, int ac, char **av, char *buf,
@@ -552,13 +531,6 @@ conf_set_delimiter(struct conf *c, int ac, char **av, char *buf,
 }
 
 static const char *
-conf_set_queue_lifetime(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_duration_positive(av[0], &c->queue_lifetime);
-}
-
-static const char *
 conf_set_postmaster(struct conf *c, int ac, char **av, char *buf,
     size_t buflen)
 {
@@ -575,71 +547,6 @@ conf_set_postmaster(struct conf *c, int ac, char **av, char *buf,
 	if (n < 0 || (size_t)n >= sizeof(c->postmaster))
 		return "address too long";
 	return NULL;
-}
-
-static const char *
-conf_set_tls_cert(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_path(av[0], c->tls_cert, sizeof(c->tls_cert));
-}
-
-static const char *
-conf_set_tls_key(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_path(av[0], c->tls_key, sizeof(c->tls_key));
-}
-
-static const char *
-conf_set_attic(struct conf *c, int ac, char **av, char *buf, size_t buflen)
-{
-	return conf_path(av[0], c->attic, sizeof(c->attic));
-}
-
-/* 0 is allowed: the next periodic run purges. */
-static const char *
-conf_set_delete_grace(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	if (conf_parse_duration(av[0], &c->delete_grace) == -1)
-		return "bad duration (a number with s, m, h or d)";
-	return NULL;
-}
-
-static const char *
-conf_set_command_timeout(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_duration_positive(av[0], &c->command_timeout);
-}
-
-static const char *
-conf_set_data_timeout(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_duration_positive(av[0], &c->data_timeout);
-}
-
-static const char *
-conf_set_max_errors(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_count(av[0], &c->max_errors);
-}
-
-static const char *
-conf_set_max_sessions(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_count(av[0], &c->max_sessions);
-}
-
-static const char *
-conf_set_max_sessions_per_ip(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_count(av[0], &c->max_sessions_per_ip);
 }
 
 /* Each interval at least as long as the one before; the last repeats. */
@@ -670,33 +577,6 @@ conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
 	c->retry_schedule = t;
 	c->nretry_schedule = (size_t)ac;
 	return NULL;
-}
-
-static const char *
-conf_set_delay_warning(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	if (strcmp(av[0], "none") == 0) {
-		c->delay_warning = 0;
-		return NULL;
-	}
-	if (conf_parse_duration(av[0], &c->delay_warning) == -1)
-		return "bad duration (a number with s, m, h or d, or none)";
-	return NULL;
-}
-
-static const char *
-conf_set_max_deliveries(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_count(av[0], &c->max_deliveries);
-}
-
-static const char *
-conf_set_max_per_destination(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
-{
-	return conf_count(av[0], &c->max_per_destination);
 }
 
 /* ---- the file ---------------------------------------------------- */
@@ -823,7 +703,11 @@ conf_line(struct conf *c, struct conf_state *st, char *line, size_t lineno,
 	if (kw->set == conf_set_listen && ac == 3 &&
 	    strcmp(av[2], "smtps") == 0 && st->smtps == 0)
 		st->smtps = lineno;
-	if ((reason = kw->set(c, ac - 1, av + 1, why, sizeof(why))) == NULL)
+	if (kw->type == KW_FN)
+		reason = kw->set(c, ac - 1, av + 1, why, sizeof(why));
+	else
+		reason = conf_set_field(c, kw, av[1]);
+	if (reason == NULL)
 		return NULL;
 	snprintf(buf, buflen, "%s: %s", kw->name, reason);
 	return buf;
@@ -836,9 +720,9 @@ conf_check(struct conf *c, struct conf_state *st, char *err, size_t errlen)
 	size_t	cert = 0, key = 0, i;
 
 	for (i = 0; i < CONF_NKW; i++) {
-		if (conf_kws[i].set == conf_set_tls_cert)
+		if (strcmp(conf_kws[i].name, "tls_cert") == 0)
 			cert = st->seen[i];
-		else if (conf_kws[i].set == conf_set_tls_key)
+		else if (strcmp(conf_kws[i].name, "tls_key") == 0)
 			key = st->seen[i];
 	}
 	if (cert != 0 && key == 0) {

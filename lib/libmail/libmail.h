@@ -247,6 +247,7 @@ struct mapsrc_line {
 };
 
 struct mapsrc_chunk;
+struct mapsrc_slot;
 
 struct mapsrc {
 	int			 kind;		/* MAP_* */
@@ -258,7 +259,7 @@ struct mapsrc {
 	size_t			 cap;
 	size_t			 nkeys;
 	struct mapsrc_chunk	*arena;
-	size_t			*index;		/* line number + 1, or 0 */
+	struct mapsrc_slot	*index;		/* key -> line */
 	size_t			 indexsize;
 	int			 indexstale;
 	char			**changed;	/* keys changed since read */
@@ -267,6 +268,7 @@ struct mapsrc {
 	int			 exists;	/* the text file was there */
 	struct timespec		 mtime;		/* of the text file as read */
 	int			 dbmatch;	/* the .db was built from it */
+	int			 trusted;	/* read without checking */
 };
 
 /* The three sources of a mapdir, as the admin commands edit them. */
@@ -290,6 +292,15 @@ struct mapset {
  * file cannot be read or the lock taken.
  */
 int	 mapset_open(struct mapset *, const char *mapdir, int lock);
+/*
+ * mapset_open with flags: MAPSET_LOCK takes the lock; MAPSET_VERIFY
+ * checks every line even of a text file whose .db was compiled from it
+ * (mapset_open trusts such a file, checked when it was written, and
+ * only splits its lines: see mapsrc.c).
+ */
+#define MAPSET_LOCK	0x01
+#define MAPSET_VERIFY	0x02
+int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
 /*
  * Cross-checks of mailmaps(5): an alias shadowing a mailbox, an alias
  * target in a hosted domain that resolves to nothing, an alias domain
@@ -407,7 +418,11 @@ int	 maildir_create(const char *dir, uid_t, gid_t);
  */
 int	 maildir_create_new(const char *dir, uid_t, gid_t, char *top,
 	    size_t toplen);
-/* Removes a directory tree; symbolic links are removed, not followed. */
+/*
+ * Removes a directory tree; symbolic links in it are removed, not
+ * followed, and another file system in it is not entered (-1).  Its
+ * parents are walked as maildir_create walks them.
+ */
 int	 maildir_remove(const char *dir);
 /*
  * The attic: a deleted mailbox's Maildir is renamed to
@@ -616,6 +631,7 @@ time_t	 queue_msg_due(const struct queue_msg *);
  *	SPOOL/queue/ID		a committed message (the commit is the rename)
  *	SPOOL/state/ID		deliver's per-recipient progress for ID
  *	SPOOL/wakeup		a FIFO: one byte written there wakes deliver
+ *	SPOOL/smtpd.pid		smtpd's pidfile (deliver.pid likewise)
  *
  * A queue file is an envelope, one record a line, then an empty line,
  * then the message with LF line ends (no CR at all):
@@ -651,5 +667,10 @@ int	 spool_commit(struct spool_msg *);
 void	 spool_abort(struct spool_msg *);
 /* Writes one byte into SPOOL/wakeup without blocking. */
 void	 spool_wakeup(const char *spool);
+/*
+ * Removes the files of SPOOL/tmp/ not modified for age seconds: what a
+ * crashed writer left.  Returns how many, or -1 if tmp/ cannot be read.
+ */
+int	 spool_clean_tmp(const char *spool, time_t age);
 
 #endif /* !LIBMAIL_H */

@@ -6,7 +6,9 @@
  * openat(O_NOFOLLOW), and owners set with fchown on the open
  * descriptor: when root creates a Maildir under a tree the mail user
  * can write, a symbolic link swapped in mid-way must not send the
- * chown or the mkdir elsewhere.
+ * chown or the mkdir elsewhere.  Removing a tree and moving one into
+ * the attic work by descriptor for the same reason: the mail user
+ * must not be able to point root's rename or unlink elsewhere.
  */
 
 #include <sys/stat.h>
@@ -16,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fts.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,12 +28,20 @@
 
 #include "libmail.h"
 
+/* Deeper than any Maildir++ tree: a deeper one is refused, not removed. */
+#define MAILDIR_DEPTH_MAX	64
+
 static const char *const subdirs[] = { "tmp", "new", "cur" };
 
 static int	 part_safe(const char *);
 static int	 append(char *, size_t, size_t *, const char *);
+static void	 close_saving_errno(int);
 static int	 link_trusted(int, const char *);
+static int	 enter_at(int, const char *);
 static int	 mkdir_at(int, const char *, int *, uid_t, gid_t);
+static int	 open_parent(const char *, char *, size_t);
+static int	 remove_at(int, const char *, dev_t, int);
+static int	 walk(const char *, int, int, uid_t, gid_t, char *, size_t);
 static int	 create_tree(const char *, int, int, uid_t, gid_t, char *,
 		    size_t);
 static int	 scan_dir(int, const char *, uint64_t *, uint64_t *);
@@ -91,6 +100,15 @@ maildir_path(const char *tmpl, const struct mailaddr *addr, char *buf,
 	return 0;
 }
 
+static void
+close_saving_errno(int fd)
+{
+	int	save = errno;
+
+	close(fd);
+	errno = save;
+}
+
 /*
  * A symbolic link among the existing parents (/var/mail -> /data/mail)
  * is followed only if root or we made it: never one the mail user
@@ -104,6 +122,20 @@ link_trusted(int dirfd, const char *name)
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
 	return S_ISLNK(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid());
+}
+
+/* Opens the directory name under dirfd, through a trusted link only. */
+static int
+enter_at(int dirfd, const char *name)
+{
+	int	fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1 && (errno == ELOOP || errno == ENOTDIR) &&
+	    link_trusted(dirfd, name))
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd;
 }
 
 /*
@@ -121,11 +153,11 @@ mkdir_at(int dirfd, const char *name, int *created, uid_t uid, gid_t gid)
 		*created = 1;
 	else if (errno != EEXIST)
 		return -1;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd == -1 && !*created && (errno == ELOOP || errno == ENOTDIR) &&
-	    link_trusted(dirfd, name))
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*created)
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	else
+		fd = enter_at(dirfd, name);
 	if (fd == -1)
 		return -1;
 	if (*created && (fchmod(fd, 0700) == -1 ||
@@ -137,17 +169,18 @@ mkdir_at(int dirfd, const char *name, int *created, uid_t uid, gid_t gid)
 }
 
 /*
- * Walks dir from the root, creating what is missing, then (with
- * maildir) its tmp, new and cur; with excl, dir itself must not exist
- * yet.  top gets the highest directory created ("" if none), for
- * maildir_remove on a rollback.
+ * Opens dir, walking down from the root one component at a time: no
+ * "..", and no symbolic link but a trusted one.  With create, missing
+ * directories are made (see mkdir_at), top gets the highest one made
+ * ("" if none) and, with excl, dir itself must be new.  The open
+ * directory, or -1.
  */
 static int
-create_tree(const char *dir, int maildir, int excl, uid_t uid, gid_t gid,
-    char *top, size_t toplen)
+walk(const char *dir, int create, int excl, uid_t uid, gid_t gid, char *top,
+    size_t toplen)
 {
 	char	 path[PATH_MAX], *comp, *next;
-	int	 fd, nfd, created, i, save;
+	int	 fd, nfd, created = 0;
 
 	if (top != NULL && toplen > 0)
 		top[0] = '\0';
@@ -167,36 +200,47 @@ create_tree(const char *dir, int maildir, int excl, uid_t uid, gid_t gid,
 			errno = EINVAL;
 			return -1;
 		}
-		nfd = mkdir_at(fd, comp, &created, uid, gid);
-		save = errno;
-		close(fd);
-		if (nfd == -1) {
-			errno = save;
+		nfd = create ? mkdir_at(fd, comp, &created, uid, gid) :
+		    enter_at(fd, comp);
+		close_saving_errno(fd);
+		if ((fd = nfd) == -1)
 			return -1;
-		}
-		fd = nfd;
 		if (created && top != NULL && top[0] == '\0')
 			snprintf(top, toplen, "%.*s", (int)(comp - path +
 			    strlen(comp)), dir);
-		if (!created && excl && (next == NULL || *next == '\0')) {
+		if (create && !created && excl &&
+		    (next == NULL || *next == '\0')) {
 			close(fd);
 			errno = EEXIST;
 			return -1;
 		}
 	}
+	return fd;
+}
+
+/*
+ * Walks dir from the root, creating what is missing, then (with
+ * maildir) its tmp, new and cur; with excl, dir itself must not exist
+ * yet.  top gets the highest directory created ("" if none), for
+ * maildir_remove on a rollback.
+ */
+static int
+create_tree(const char *dir, int maildir, int excl, uid_t uid, gid_t gid,
+    char *top, size_t toplen)
+{
+	int	 fd, nfd, created, i;
+
+	if ((fd = walk(dir, 1, excl, uid, gid, top, toplen)) == -1)
+		return -1;
 	for (i = 0; maildir && i < 3; i++) {
 		if ((nfd = mkdir_at(fd, subdirs[i], &created, uid, gid)) == -1) {
-			save = errno;
-			close(fd);
-			errno = save;
+			close_saving_errno(fd);
 			return -1;
 		}
 		close(nfd);
 	}
 	if (fsync(fd) == -1) {
-		save = errno;
-		close(fd);
-		errno = save;
+		close_saving_errno(fd);
 		return -1;
 	}
 	close(fd);
@@ -227,44 +271,89 @@ maildir_create_new(const char *dir, uid_t uid, gid_t gid, char *top,
 	return -1;
 }
 
+/*
+ * Opens (with walk) the directory that holds the last component of
+ * path; name gets that last component.  The open directory, or -1.
+ */
+static int
+open_parent(const char *path, char *name, size_t namelen)
+{
+	char	 buf[PATH_MAX], *last;
+
+	if (path[0] != '/' || strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = EINVAL;
+		return -1;
+	}
+	while ((last = strrchr(buf, '/')) != buf && last[1] == '\0')
+		*last = '\0';
+	if (last[1] == '\0' || strcmp(last + 1, ".") == 0 ||
+	    strcmp(last + 1, "..") == 0 ||
+	    strlcpy(name, last + 1, namelen) >= namelen) {
+		errno = EINVAL;
+		return -1;
+	}
+	last[1] = '\0';
+	return walk(buf, 0, 0, 0, 0, NULL, 0);
+}
+
+/*
+ * Removes name under dirfd and, for a directory, everything below it,
+ * by descriptor: the mail user may swap a directory for a symbolic
+ * link while root removes the tree, and a removal by path would then
+ * follow it.  A link is removed, never followed; another file system
+ * (dev) is not entered.
+ */
+static int
+remove_at(int dirfd, const char *name, dev_t dev, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR	*d;
+	int	 fd, save = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0);
+	if (depth >= MAILDIR_DEPTH_MAX || st.st_dev != dev) {
+		errno = depth >= MAILDIR_DEPTH_MAX ? ELOOP : EXDEV;
+		return -1;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close_saving_errno(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		/* Gone meanwhile (Dovecot expunged it): that is fine. */
+		if (remove_at(fd, de->d_name, dev, depth + 1) == -1 &&
+		    errno != ENOENT && save == 0)
+			save = errno;
+	}
+	closedir(d);
+	if (save == 0)
+		return unlinkat(dirfd, name, AT_REMOVEDIR);
+	errno = save;
+	return -1;
+}
+
 int
 maildir_remove(const char *dir)
 {
-	char	*const argv[] = { (char *)dir, NULL };
-	FTS	*fts;
-	FTSENT	*e;
-	int	 rv = 0;
+	char	 name[NAME_MAX + 1];
+	struct stat st;
+	int	 pfd, rv = -1;
 
-	/* FTS_PHYSICAL: a symbolic link is removed, never followed. */
-	fts = fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, NULL);
-	if (fts == NULL)
+	if ((pfd = open_parent(dir, name, sizeof(name))) == -1)
 		return -1;
-	for (;;) {
-		errno = 0;
-		if ((e = fts_read(fts)) == NULL) {
-			if (errno != 0)
-				rv = -1;
-			break;
-		}
-		switch (e->fts_info) {
-		case FTS_D:
-			break;
-		case FTS_DP:
-			if (rmdir(e->fts_accpath) == -1)
-				rv = -1;
-			break;
-		case FTS_DNR:
-		case FTS_ERR:
-		case FTS_NS:
-			rv = -1;
-			break;
-		default:
-			if (unlink(e->fts_accpath) == -1)
-				rv = -1;
-			break;
-		}
-	}
-	fts_close(fts);
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		rv = remove_at(pfd, name, st.st_dev, 0);
+	close_saving_errno(pfd);
 	return rv;
 }
 
@@ -289,7 +378,9 @@ int
 maildir_attic_move(const char *dir, const char *attic, const char *addr,
     time_t when, uid_t uid, gid_t gid, char *dest, size_t destlen)
 {
+	char	 from[NAME_MAX + 1], to[NAME_MAX + 1];
 	struct stat st;
+	int	 fromfd = -1, tofd = -1, rv = -1;
 
 	if (maildir_attic_name(attic, addr, when, dest, destlen) == -1) {
 		errno = ENAMETOOLONG;
@@ -297,12 +388,24 @@ maildir_attic_move(const char *dir, const char *attic, const char *addr,
 	}
 	if (create_tree(attic, 0, 0, uid, gid, NULL, 0) == -1)
 		return -1;
+	/* By descriptor, for the reason remove_at gives. */
+	if ((fromfd = open_parent(dir, from, sizeof(from))) == -1 ||
+	    (tofd = open_parent(dest, to, sizeof(to))) == -1)
+		goto done;
 	/* rename(2) would replace an empty directory of that name. */
-	if (lstat(dest, &st) == 0) {
+	if (fstatat(tofd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		errno = EEXIST;
-		return -1;
+		goto done;
 	}
-	return rename(dir, dest);
+	if (errno == ENOENT && renameat(fromfd, from, tofd, to) == 0 &&
+	    fsync(tofd) == 0 && fsync(fromfd) == 0)
+		rv = 0;
+done:
+	if (fromfd != -1)
+		close_saving_errno(fromfd);
+	if (tofd != -1)
+		close_saving_errno(tofd);
+	return rv;
 }
 
 /* The size a Maildir file name announces (",S=1234"); 0 if none. */

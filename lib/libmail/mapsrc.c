@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <err.h>
 #include <errno.h>
@@ -35,6 +36,7 @@
 const char *const mapsrc_names[MAP_COUNT] = { "domains", "users", "aliases" };
 
 #define ARENA_CHUNK	(256 * 1024)
+#define TEXT_IOV	1024		/* IOV_MAX of Linux: 512 lines */
 
 /*
  * When a .db is known to be the index of the text file as read, a
@@ -72,13 +74,16 @@ static void	*arena_alloc(struct mapsrc *, size_t);
 static char	*arena_strndup(struct mapsrc *, const char *, size_t);
 static void	 arena_free(struct mapsrc *);
 static uint32_t	 key_hash(const char *);
+static struct mapsrc_slot *index_probe(struct mapsrc *, const char *,
+		    uint32_t);
 static int	 index_insert(struct mapsrc *, size_t);
 static int	 index_rebuild(struct mapsrc *, size_t, size_t);
 static int	 key_fold(const char *, char *, size_t);
 static int	 mapsrc_change(struct mapsrc *, const char *);
 static int	 mapsrc_push(struct mapsrc *, char *, size_t);
-static int	 mapsrc_read(struct mapsrc *, const char *);
+static int	 mapsrc_read(struct mapsrc *, const char *, int);
 static int	 mapsrc_load(struct mapsrc *, char *, size_t);
+static int	 mapsrc_split(struct mapsrc *, struct mapsrc_line *);
 static const char *mapsrc_parse(struct mapsrc *, struct mapsrc_line *);
 static const char *line_check(const char *);
 static const char *parse_domain(struct mapsrc *, struct mapsrc_line *);
@@ -107,6 +112,8 @@ static int	 group_allowed(gid_t);
 static int	 tmp_create(const char *, char *, size_t);
 static int	 text_write(struct mapsrc *, mode_t, gid_t,
 		    const struct timespec *, char *, size_t);
+static int	 text_sync(const char *, const char *);
+static int	 writev_all(int, struct iovec *, size_t);
 static struct map_builder *db_write(struct mapsrc *, const char *, int,
 		    mode_t, gid_t, const struct timespec *);
 static int	 db_fill(struct mapsrc *, struct map_builder *, int);
@@ -160,7 +167,17 @@ arena_free(struct mapsrc *src)
 
 /* ---- the index: key -> line --------------------------------------- */
 
-/* FNV-1a: keys are short, and a map's author is no adversary of it. */
+/* A slot of the index: the key's hash, and its line + 1 (0: empty). */
+struct mapsrc_slot {
+	uint32_t	hash;
+	uint32_t	line;
+};
+
+/*
+ * FNV-1a, then a final mix: the low bits, which pick the slot, of plain
+ * FNV-1a hardly differ between keys that differ in a digit or two.
+ * Keys are short, and a map's author is no adversary of it.
+ */
 static uint32_t
 key_hash(const char *s)
 {
@@ -170,7 +187,26 @@ key_hash(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 16777619U;
 	}
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
 	return h;
+}
+
+/* The slot of key: the one that holds it, or the empty one to take. */
+static struct mapsrc_slot *
+index_probe(struct mapsrc *src, const char *key, uint32_t hash)
+{
+	struct mapsrc_slot	*slot;
+	size_t			 h, mask;
+
+	mask = src->indexsize - 1;
+	for (h = hash & mask;; h = (h + 1) & mask) {
+		slot = &src->index[h];
+		if (slot->line == 0 || (slot->hash == hash &&
+		    strcmp(src->lines[slot->line - 1].key, key) == 0))
+			return slot;
+	}
 }
 
 /*
@@ -180,31 +216,38 @@ key_hash(const char *s)
 static int
 index_insert(struct mapsrc *src, size_t i)
 {
-	const char	*key = src->lines[i].key;
-	size_t		 h, mask;
+	struct mapsrc_slot	*slot;
+	uint32_t		 hash;
 
 	if ((src->nkeys + 1) * 2 > src->indexsize &&
-	    index_rebuild(src, i, 1) == -1)
+	    index_rebuild(src, i, src->nkeys + 1) == -1)
 		return -1;
-	mask = src->indexsize - 1;
-	for (h = key_hash(key) & mask; src->index[h] != 0; h = (h + 1) & mask)
-		if (strcmp(src->lines[src->index[h] - 1].key, key) == 0)
-			return 1;
-	src->index[h] = i + 1;
+	hash = key_hash(src->lines[i].key);
+	slot = index_probe(src, src->lines[i].key, hash);
+	if (slot->line != 0)
+		return 1;
+	slot->hash = hash;
+	slot->line = i + 1;
 	src->nkeys++;
 	return 0;
 }
 
 /*
- * Rebuilds the index of the first upto lines, with room for more keys;
+ * Rebuilds the index of the first upto lines, with room for room keys;
  * 0 or -1.
  */
 static int
 index_rebuild(struct mapsrc *src, size_t upto, size_t room)
 {
-	size_t	 size, i, h, mask, n;
+	struct mapsrc_slot	*slot;
+	size_t			 size, i, n;
+	uint32_t		 hash;
 
-	for (size = 64; size < (src->nkeys + room) * 2 + 2; size *= 2)
+	if (src->nlines >= UINT32_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	for (size = 64; size < room * 2 + 2; size *= 2)
 		;
 	free(src->index);
 	src->index = calloc(size, sizeof(*src->index));
@@ -214,18 +257,15 @@ index_rebuild(struct mapsrc *src, size_t upto, size_t room)
 		return -1;
 	}
 	src->indexsize = size;
-	mask = size - 1;
 	n = 0;
 	for (i = 0; i < upto; i++) {
 		if (src->lines[i].key == NULL)
 			continue;
-		for (h = key_hash(src->lines[i].key) & mask;
-		    src->index[h] != 0; h = (h + 1) & mask)
-			if (strcmp(src->lines[src->index[h] - 1].key,
-			    src->lines[i].key) == 0)
-				break;
-		if (src->index[h] == 0) {
-			src->index[h] = i + 1;
+		hash = key_hash(src->lines[i].key);
+		slot = index_probe(src, src->lines[i].key, hash);
+		if (slot->line == 0) {
+			slot->hash = hash;
+			slot->line = i + 1;
 			n++;
 		}
 	}
@@ -252,20 +292,18 @@ key_fold(const char *key, char *buf, size_t buflen)
 struct mapsrc_line *
 mapsrc_find(struct mapsrc *src, const char *key)
 {
-	char	 k[MAP_KEY_MAX + 1];
-	size_t	 h, mask;
+	struct mapsrc_slot	*slot;
+	char			 k[MAP_KEY_MAX + 1];
 
 	if (key_fold(key, k, sizeof(k)) == -1)
 		return NULL;
-	if (src->indexstale && index_rebuild(src, src->nlines, 0) == -1)
+	if (src->indexstale && index_rebuild(src, src->nlines,
+	    src->nkeys) == -1)
 		return NULL;
 	if (src->indexsize == 0)
 		return NULL;
-	mask = src->indexsize - 1;
-	for (h = key_hash(k) & mask; src->index[h] != 0; h = (h + 1) & mask)
-		if (strcmp(src->lines[src->index[h] - 1].key, k) == 0)
-			return &src->lines[src->index[h] - 1];
-	return NULL;
+	slot = index_probe(src, k, key_hash(k));
+	return slot->line == 0 ? NULL : &src->lines[slot->line - 1];
 }
 
 /* ---- parsing ------------------------------------------------------ */
@@ -751,6 +789,43 @@ mapsrc_push(struct mapsrc *src, char *text, size_t lineno)
 	return 0;
 }
 
+/*
+ * Splits a line of a trusted text map (see mapsrc_read) into key and
+ * value without checking it: 0, or -1 if the line needs the full parse
+ * (a comment, or an alias line whose targets are not written in the
+ * stored form).
+ */
+static int
+mapsrc_split(struct mapsrc *src, struct mapsrc_line *l)
+{
+	const char	*colon, *v, *p;
+	size_t		 len;
+
+	if (l->text[0] == '\0' || l->text[0] == '#' || l->text[0] == ' ' ||
+	    l->text[0] == '\t' || (colon = strchr(l->text, ':')) == NULL)
+		return -1;
+	len = colon - l->text;
+	v = colon + 1;
+	if (src->kind == MAP_ALIASES) {
+		while (len > 0 && (l->text[len - 1] == ' ' ||
+		    l->text[len - 1] == '\t'))
+			len--;
+		v += strspn(v, " \t");
+		if (*v == '\0')
+			return -1;
+		for (p = v; *p != '\0'; p++)
+			if (*p == '\t' || (*p == ' ' && p[-1] != ',') ||
+			    (*p == ',' && (p[1] != ' ' || p[2] == ' ' ||
+			    p[2] == ',' || p[2] == '\0')))
+				return -1;
+	}
+	if (len == 0 || (l->key = arena_strndup(src, l->text, len)) == NULL)
+		return -1;
+	addr_lower(l->key);
+	l->value = (char *)v;
+	return 0;
+}
+
 /* Splits and parses the buffer of a text map (len bytes, NUL after). */
 static int
 mapsrc_load(struct mapsrc *src, char *buf, size_t len)
@@ -758,10 +833,24 @@ mapsrc_load(struct mapsrc *src, char *buf, size_t len)
 	struct mapsrc_line	*l, *first;
 	const char		*reason;
 	char			*p, *end, *nl;
-	size_t			 lineno;
-	int			 dup;
+	size_t			 lineno, n;
+	int			 dup, nul;
 
+	/* An index sized to the lines: a bigger one costs cache misses. */
 	end = buf + len;
+	for (n = 1, p = buf; p < end && (nl = memchr(p, '\n', end - p)) !=
+	    NULL; p = nl + 1)
+		n++;
+	if (index_rebuild(src, 0, n) == -1)
+		return -1;
+	if (src->cap < n) {
+		l = reallocarray(src->lines, n, sizeof(*l));
+		if (l == NULL)
+			return -1;
+		src->lines = l;
+		src->cap = n;
+	}
+	nul = memchr(buf, '\0', len) != NULL;
 	for (p = buf, lineno = 1; p < end; p = nl + 1, lineno++) {
 		if ((nl = memchr(p, '\n', end - p)) == NULL)
 			nl = end;
@@ -769,8 +858,10 @@ mapsrc_load(struct mapsrc *src, char *buf, size_t len)
 		if (mapsrc_push(src, p, lineno) == -1)
 			return -1;
 		l = &src->lines[src->nlines - 1];
-		if (strlen(p) != (size_t)(nl - p))
+		if (nul && strlen(p) != (size_t)(nl - p))
 			reason = "NUL byte in line";
+		else if (src->trusted && mapsrc_split(src, l) == 0)
+			reason = NULL;
 		else
 			reason = mapsrc_parse(src, l);
 		if (reason == NULL && l->key != NULL) {
@@ -796,12 +887,20 @@ mapsrc_load(struct mapsrc *src, char *buf, size_t len)
 }
 
 /*
- * Reads a text map into src; a missing file is an empty map.  Notes
- * whether the .db was built from exactly this text: newmaps and the
- * writers give a .db the mtime of its text file.  0 or -1 with warn(3).
+ * Reads a text map into src; a missing file is an empty map.
+ *
+ * Reading a map of a hundred thousand mailboxes line by line through
+ * every check takes longer than the rest of "mailadduser add" together,
+ * so a text file is trusted, and its lines only split into key and
+ * value, when its .db was compiled from exactly that file: the writers
+ * (newmaps and mapset_install) give a .db the mtime of its text file,
+ * to the nanosecond, only after every line of it passed the checks;
+ * any other change to the text file gives it another mtime.  The
+ * domains map, small, is always checked; so is every map with
+ * MAPSET_VERIFY (newmaps).  0 or -1 with warn(3).
  */
 static int
-mapsrc_read(struct mapsrc *src, const char *mapdir)
+mapsrc_read(struct mapsrc *src, const char *mapdir, int flags)
 {
 	struct stat	 sb, dbsb;
 	char		 dbpath[PATH_MAX], *buf;
@@ -827,6 +926,13 @@ mapsrc_read(struct mapsrc *src, const char *mapdir)
 	}
 	src->exists = 1;
 	src->mtime = sb.st_mtim;
+	snprintf(dbpath, sizeof(dbpath), "%s/%s.db", mapdir,
+	    mapsrc_names[src->kind]);
+	src->dbmatch = stat(dbpath, &dbsb) == 0 && S_ISREG(dbsb.st_mode) &&
+	    dbsb.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
+	    dbsb.st_mtim.tv_nsec == sb.st_mtim.tv_nsec;
+	src->trusted = src->dbmatch && src->kind != MAP_DOMAINS &&
+	    (flags & MAPSET_VERIFY) == 0;
 	if ((buf = arena_alloc(src, sb.st_size + 1)) == NULL) {
 		warn("%s", src->path);
 		close(fd);
@@ -849,16 +955,17 @@ mapsrc_read(struct mapsrc *src, const char *mapdir)
 		warn("%s", src->path);
 		return -1;
 	}
-	snprintf(dbpath, sizeof(dbpath), "%s/%s.db", mapdir,
-	    mapsrc_names[src->kind]);
-	src->dbmatch = stat(dbpath, &dbsb) == 0 && S_ISREG(dbsb.st_mode) &&
-	    dbsb.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
-	    dbsb.st_mtim.tv_nsec == sb.st_mtim.tv_nsec;
 	return 0;
 }
 
 int
 mapset_open(struct mapset *ms, const char *mapdir, int lock)
+{
+	return mapset_open_flags(ms, mapdir, lock ? MAPSET_LOCK : 0);
+}
+
+int
+mapset_open_flags(struct mapset *ms, const char *mapdir, int flags)
 {
 	char	path[PATH_MAX];
 	int	kind, n, errors;
@@ -880,7 +987,7 @@ mapset_open(struct mapset *ms, const char *mapdir, int lock)
 			return -1;
 		}
 	}
-	if (lock) {
+	if (flags & MAPSET_LOCK) {
 		snprintf(path, sizeof(path), "%s/.lock", mapdir);
 		/* Read-only: any writer may lock it, whoever created it. */
 		ms->lockfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC |
@@ -893,7 +1000,7 @@ mapset_open(struct mapset *ms, const char *mapdir, int lock)
 	}
 	errors = 0;
 	for (kind = 0; kind < MAP_COUNT; kind++) {
-		if (mapsrc_read(&ms->src[kind], mapdir) == -1) {
+		if (mapsrc_read(&ms->src[kind], mapdir, flags) == -1) {
 			mapset_close(ms);
 			return -1;
 		}
@@ -1353,16 +1460,17 @@ tmp_create(const char *path, char *tmp, size_t tmplen)
 
 /*
  * Writes the lines of src to a new temporary file next to it, with
- * mode, group and mtime, fsynced; its name in tmp.  0 or -1 (warn(3)
- * done, nothing left behind).
+ * mode, group and mtime; its name in tmp.  0 or -1 (warn(3) done,
+ * nothing left behind).  writev(2) takes the lines where they are: a
+ * map of a hundred thousand lines is not copied once more on its way.
  */
 static int
 text_write(struct mapsrc *src, mode_t mode, gid_t gid,
     const struct timespec *mtime, char *tmp, size_t tmplen)
 {
+	struct iovec	 iov[TEXT_IOV];
 	struct timespec	 ts[2];
-	FILE		*fp;
-	size_t		 i;
+	size_t		 i, n;
 	int		 fd, saved;
 
 	if ((fd = tmp_create(src->path, tmp, tmplen)) == -1) {
@@ -1370,38 +1478,82 @@ text_write(struct mapsrc *src, mode_t mode, gid_t gid,
 		tmp[0] = '\0';
 		return -1;
 	}
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		saved = errno;
-		close(fd);
-		goto fail;
+	for (i = 0; i < src->nlines;) {
+		for (n = 0; n < TEXT_IOV && i < src->nlines; i++) {
+			iov[n].iov_base = src->lines[i].text;
+			iov[n++].iov_len = strlen(src->lines[i].text);
+			iov[n].iov_base = "\n";
+			iov[n++].iov_len = 1;
+		}
+		if (writev_all(fd, iov, n) == -1)
+			goto fail;
 	}
-	setvbuf(fp, NULL, _IOFBF, 256 * 1024);
-	for (i = 0; i < src->nlines; i++)
-		if (fputs(src->lines[i].text, fp) == EOF ||
-		    putc('\n', fp) == EOF)
-			break;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1] = *mtime;
-	if (i < src->nlines || fflush(fp) == EOF ||
+	/*
+	 * The fsync comes later (text_sync): started now, the write-back
+	 * of a big text runs while the .db is built.
+	 */
+	if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == -1 ||
 	    (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) == -1) ||
-	    fchmod(fd, mode) == -1 || futimens(fd, ts) == -1 ||
-	    fsync(fd) == -1) {
-		saved = errno;
-		fclose(fp);
+	    fchmod(fd, mode) == -1 || futimens(fd, ts) == -1)
 		goto fail;
-	}
-	if (fclose(fp) == EOF) {
-		saved = errno;
+	if (close(fd) == -1) {
+		fd = -1;
 		goto fail;
 	}
 	return 0;
 fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
 	unlink(tmp);
 	tmp[0] = '\0';
 	errno = saved;
 	warn("%s", src->path);
 	return -1;
+}
+
+/* writev(2) until all of iov is written; 0 or -1. */
+static int
+writev_all(int fd, struct iovec *iov, size_t n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		if ((w = writev(fd, iov, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= w;
+		}
+	}
+	return 0;
+}
+
+/* fsyncs the text file written by text_write; 0 or -1 (warn(3) done). */
+static int
+text_sync(const char *path, const char *tmp)
+{
+	int	fd, saved;
+
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    fsync(fd) == -1) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
+		errno = saved;
+		warn("%s", path);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /*
@@ -1446,7 +1598,8 @@ db_write(struct mapsrc *src, const char *dbpath, int text, mode_t mode,
 	struct map_builder	*b;
 	int			 incremental;
 
-	if (src->indexstale && index_rebuild(src, src->nlines, 0) == -1) {
+	if (src->indexstale && index_rebuild(src, src->nlines,
+	    src->nkeys) == -1) {
 		warn("%s", src->path);
 		return NULL;
 	}
@@ -1482,7 +1635,7 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 {
 	struct pending	 p[MAP_COUNT];
 	struct mapsrc	*src;
-	struct timespec	 now, mtime[MAP_COUNT];
+	struct timespec	 now, dbmtime, mtime[MAP_COUNT];
 	char		 dbpath[PATH_MAX];
 	mode_t		 mode;
 	gid_t		 gid;
@@ -1498,14 +1651,23 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 		mode = kind == MAP_USERS ? 0640 : 0644;
 		gid = kind == MAP_USERS && group_allowed(usersgid) ?
 		    usersgid : (gid_t)-1;
-		/* The .db carries the mtime of its text: see mapsrc_read. */
+		/*
+		 * The .db carries the mtime of its text (see mapsrc_read),
+		 * but not for a text with errors: that one is read in full
+		 * again next time.
+		 */
 		mtime[kind] = text || !src->exists ? now : src->mtime;
+		dbmtime = mtime[kind];
+		if (src->nerrors > 0)
+			dbmtime.tv_nsec = (dbmtime.tv_nsec + 1) % 1000000000;
 		snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
 		if (text && text_write(src, mode, gid, &mtime[kind],
 		    p[kind].tmp, sizeof(p[kind].tmp)) == -1)
 			ret = -1;
 		else if ((p[kind].db = db_write(src, dbpath, text, mode, gid,
-		    &mtime[kind])) == NULL)
+		    &dbmtime)) == NULL)
+			ret = -1;
+		else if (text && text_sync(src->path, p[kind].tmp) == -1)
 			ret = -1;
 	}
 	for (kind = 0; kind < MAP_COUNT; kind++) {
@@ -1522,7 +1684,8 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 			} else {
 				p[kind].tmp[0] = '\0';
 				src->mtime = mtime[kind];
-				src->dbmatch = src->exists = 1;
+				src->exists = 1;
+				src->dbmatch = src->nerrors == 0;
 				src->nchanged = 0;
 			}
 			p[kind].db = NULL;

@@ -43,12 +43,15 @@ static struct mapsrc_line *find_user(struct ctx *, const char *,
 		    struct mapsrc_user *);
 static void	 check_not_target(struct ctx *, const char *);
 static int	 target_is(struct ctx *, const char *, const char *);
-static void	 check_home(const char *, const char *);
+static int	 check_home(const struct ctx *, const char *, const char *);
 static void	 install_users(struct ctx *, const char *undo_created,
 		    const char *undo_from, const char *undo_to);
 static void	 put_user(struct ctx *, const char *key,
 		    const struct mapsrc_user *, struct mapsrc_line *);
 static void	 block_signals(void);
+static void	 ctx_maps_close(struct ctx *);
+static int	 update_user(struct ctx *, const char *, struct mapsrc_user *,
+		    struct mapsrc_line *);
 
 static const struct {
 	const char *name;
@@ -159,12 +162,18 @@ ctx_maps_open(struct ctx *ctx, int lock)
 		    n == 1 ? "" : "s");
 }
 
-void
-ctx_close(struct ctx *ctx)
+static void
+ctx_maps_close(struct ctx *ctx)
 {
 	if (ctx->ms_open)
 		mapset_close(&ctx->ms);
 	ctx->ms_open = 0;
+}
+
+void
+ctx_close(struct ctx *ctx)
+{
+	ctx_maps_close(ctx);
 	conf_free(&ctx->conf);
 }
 
@@ -327,6 +336,19 @@ install_users(struct ctx *ctx, const char *undo_created,
 	errx(EX_IOERR, "the users map was not changed");
 }
 
+/* passwd and mod: replaces the users line old of key with u, and ends. */
+static int
+update_user(struct ctx *ctx, const char *key, struct mapsrc_user *u,
+    struct mapsrc_line *old)
+{
+	put_user(ctx, key, u, old);
+	block_signals();
+	install_users(ctx, NULL, NULL, NULL);
+	explicit_bzero(u, sizeof(*u));
+	ctx_close(ctx);
+	return EX_OK;
+}
+
 static int
 cmd_add(struct ctx *ctx, int argc, char **argv)
 {
@@ -360,8 +382,7 @@ cmd_add(struct ctx *ctx, int argc, char **argv)
 		/* Don't ask for a password that will be refused. */
 		ctx_maps_open(ctx, 0);
 		check_new(ctx, &addr, key);
-		mapset_close(&ctx->ms);
-		ctx->ms_open = 0;
+		ctx_maps_close(ctx);
 	}
 	pwsource_hash(&ps, key, u.hash, sizeof(u.hash));
 	ctx_maps_open(ctx, 1);
@@ -441,15 +462,33 @@ check_not_target(struct ctx *ctx, const char *key)
 		    n == 1 ? "" : "es", key);
 }
 
-/* A home from the users map we are about to move or remove. */
-static void
-check_home(const char *key, const char *home)
+/*
+ * A home from the users map we are about to move or remove: 1 if it
+ * exists, 0 if not.  Only what basemail made is touched: a directory
+ * of the mail user (or a link, which alone is moved).  A home that
+ * someone else owns, such as a /home/bob of an imported Dovecot line,
+ * is no Maildir of ours to put in the attic and purge.
+ */
+static int
+check_home(const struct ctx *ctx, const char *key, const char *home)
 {
+	struct stat st;
+
 	if (home[0] != '/' || strcmp(home, "/") == 0 ||
 	    strstr(home, "/../") != NULL ||
 	    (strlen(home) >= 3 && strcmp(home + strlen(home) - 3, "/..") == 0))
 		errx(EX_DATAERR, "%s: home %s is no Maildir path; not touching "
 		    "it", key, home);
+	if (lstat(home, &st) == -1) {
+		if (errno != ENOENT)
+			err(EX_IOERR, "%s: Maildir %s", key, home);
+		return 0;
+	}
+	if (!S_ISLNK(st.st_mode) && (!S_ISDIR(st.st_mode) ||
+	    st.st_uid != ctx->uid))
+		errx(EX_DATAERR, "%s: home %s is no directory of the mail user "
+		    "%s; not touching it", key, home, ctx->conf.user);
+	return 1;
 }
 
 static int
@@ -458,9 +497,8 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	struct mapsrc_user u;
 	struct mapsrc_line *l;
 	struct mailaddr addr;
-	struct stat st;
 	char	 key[ADDR_MAX + 1], dest[PATH_MAX];
-	int	 ch, force = 0, moved = 0;
+	int	 ch, force = 0, moved = 0, exists;
 
 	while ((ch = getopt(argc, argv, "+f")) != -1) {
 		if (ch != 'f')
@@ -474,14 +512,12 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	ctx_maps_open(ctx, 1);
 	l = find_user(ctx, key, &u);
 	check_not_target(ctx, key);
-	check_home(key, u.home);
+	exists = check_home(ctx, key, u.home);
 	mapsrc_remove(&ctx->ms.src[MAP_USERS], l);
 	block_signals();
-	if (lstat(u.home, &st) == -1) {
-		if (errno != ENOENT)
-			err(EX_IOERR, "%s: Maildir %s", key, u.home);
+	if (!exists)
 		warnx("%s: Maildir %s does not exist", key, u.home);
-	} else if (maildir_attic_move(u.home, ctx->conf.attic, key, time(NULL),
+	else if (maildir_attic_move(u.home, ctx->conf.attic, key, time(NULL),
 	    ctx->uid, ctx->gid, dest, sizeof(dest)) == 0)
 		moved = 1;
 	else if (!(force && errno == EXDEV))
@@ -517,20 +553,14 @@ cmd_passwd(struct ctx *ctx, int argc, char **argv)
 	if (ps.how == PW_PROMPT) {
 		ctx_maps_open(ctx, 0);
 		find_user(ctx, key, &u);
-		mapset_close(&ctx->ms);
-		ctx->ms_open = 0;
+		ctx_maps_close(ctx);
 	}
 	pwsource_hash(&ps, key, hash, sizeof(hash));
 	ctx_maps_open(ctx, 1);
 	l = find_user(ctx, key, &u);
 	strlcpy(u.hash, hash, sizeof(u.hash));
 	explicit_bzero(hash, sizeof(hash));
-	put_user(ctx, key, &u, l);
-	block_signals();
-	install_users(ctx, NULL, NULL, NULL);
-	explicit_bzero(&u, sizeof(u));
-	ctx_close(ctx);
-	return EX_OK;
+	return update_user(ctx, key, &u, l);
 }
 
 static int
@@ -569,10 +599,5 @@ cmd_mod(struct ctx *ctx, int argc, char **argv)
 		u.quota = quota;
 	if (lock != -1)
 		u.nologin = lock;
-	put_user(ctx, key, &u, l);
-	block_signals();
-	install_users(ctx, NULL, NULL, NULL);
-	explicit_bzero(&u, sizeof(u));
-	ctx_close(ctx);
-	return EX_OK;
+	return update_user(ctx, key, &u, l);
 }

@@ -43,8 +43,13 @@ static void	 targets_split(struct alias_targets *, const char *);
 static ssize_t	 targets_find(const struct alias_targets *, const char *);
 static void	 targets_push(struct alias_targets *, const char *);
 static void	 targets_free(struct alias_targets *);
-static void	 alias_write(struct mapset *, struct mapsrc_line *,
+static void	 alias_edit(struct mapset *, struct mapsrc_line *,
 		    const struct alias_name *, const struct alias_targets *);
+static void	 alias_install(struct mapset *);
+static int	 alias_led_through(struct mapset *, const struct conf *,
+		    const struct mailaddr *, const struct alias_name *);
+static void	 alias_check_orphans(struct mapset *, const struct conf *,
+		    const struct alias_name *);
 static void	 alias_check_domain(struct mapset *, const struct alias_name *);
 static void	 alias_check_max(struct mapset *, const struct alias_name *);
 static void	 alias_target(struct resolver *, const struct alias_name *,
@@ -220,10 +225,10 @@ targets_free(struct alias_targets *t)
 
 /*
  * Puts "key: target, target" in place of line (NULL: a new alias), or
- * removes line when no target remains, and installs the aliases map.
+ * removes line when no target remains; in memory, installed later.
  */
 static void
-alias_write(struct mapset *ms, struct mapsrc_line *line,
+alias_edit(struct mapset *ms, struct mapsrc_line *line,
     const struct alias_name *an, const struct alias_targets *t)
 {
 	char	*text;
@@ -232,32 +237,106 @@ alias_write(struct mapset *ms, struct mapsrc_line *line,
 
 	if (t->n == 0) {
 		mapsrc_remove(&ms->src[MAP_ALIASES], line);
-	} else {
-		len = strlen(an->key) + 2;
-		for (i = 0; i < t->n; i++)
-			len += strlen(t->v[i]) + 2;
-		/* len counts a ", " after the last target: the line is shorter. */
-		if (len - 2 > MAPSRC_LINE_MAX)
-			errx(EX_DATAERR, "%s: too many targets for one line of "
-			    "%d characters", an->key, MAPSRC_LINE_MAX);
-		if ((text = malloc(len + 1)) == NULL)
-			err(EX_OSERR, NULL);
-		strlcpy(text, an->key, len + 1);
-		for (i = 0; i < t->n; i++) {
-			strlcat(text, i == 0 ? ": " : ", ", len + 1);
-			strlcat(text, t->v[i], len + 1);
-		}
-		if (line == NULL)
-			ret = mapsrc_add(&ms->src[MAP_ALIASES], text);
-		else
-			ret = mapsrc_replace(&ms->src[MAP_ALIASES], line, text);
-		free(text);
-		if (ret == -1)
-			errx(EX_SOFTWARE, "%s: cannot add the alias", an->key);
+		return;
 	}
+	len = strlen(an->key) + 2;
+	for (i = 0; i < t->n; i++)
+		len += strlen(t->v[i]) + 2;
+	/* len counts a ", " after the last target: the line is shorter. */
+	if (len - 2 > MAPSRC_LINE_MAX)
+		errx(EX_DATAERR, "%s: too many targets for one line of %d "
+		    "characters", an->key, MAPSRC_LINE_MAX);
+	if ((text = malloc(len + 1)) == NULL)
+		err(EX_OSERR, NULL);
+	strlcpy(text, an->key, len + 1);
+	for (i = 0; i < t->n; i++) {
+		strlcat(text, i == 0 ? ": " : ", ", len + 1);
+		strlcat(text, t->v[i], len + 1);
+	}
+	if (line == NULL)
+		ret = mapsrc_add(&ms->src[MAP_ALIASES], text);
+	else
+		ret = mapsrc_replace(&ms->src[MAP_ALIASES], line, text);
+	free(text);
+	if (ret == -1)
+		errx(EX_SOFTWARE, "%s: cannot add the alias", an->key);
+}
+
+static void
+alias_install(struct mapset *ms)
+{
 	if (mapset_install(ms, 1 << MAP_ALIASES, (gid_t)-1) == -1)
 		errx(EX_IOERR, "%s: the aliases map is unchanged",
 		    ms->mapdir);
+}
+
+/*
+ * 1 if target ma may have led through the alias an: it is an, the same
+ * with a +tag, or the same through an alias domain; or, an being a
+ * catch-all, any address of its domain.
+ */
+static int
+alias_led_through(struct mapset *ms, const struct conf *conf,
+    const struct mailaddr *ma, const struct alias_name *an)
+{
+	struct mailaddr		 h, base;
+	struct mapsrc_line	*d;
+	char			 other[ADDR_DOMAIN_MAX + 1], key[ADDR_MAX + 1];
+
+	h = *ma;
+	d = mapsrc_find(&ms->src[MAP_DOMAINS], h.domain);
+	if (d != NULL && mapsrc_domain_attr(d->value, "alias", other,
+	    sizeof(other)) != NULL)
+		strlcpy(h.domain, other, sizeof(h.domain));
+	if (an->catchall)
+		return strcasecmp(h.domain, an->domain) == 0;
+	if (addr_key(&h, key, sizeof(key)) == 0 && strcmp(key, an->key) == 0)
+		return 1;
+	return addr_strip_tag(&h, conf->recipient_delimiter, &base) &&
+	    addr_key(&base, key, sizeof(key)) == 0 &&
+	    strcmp(key, an->key) == 0;
+}
+
+/*
+ * Once the alias an is gone from the maps (in memory), no other alias
+ * may keep a target that led through it and now leads nowhere: deliver
+ * would bounce it, and newmaps -n would call the map broken.  Refuses,
+ * naming those aliases, as mailadduser del does for a mailbox.
+ */
+static void
+alias_check_orphans(struct mapset *ms, const struct conf *conf,
+    const struct alias_name *an)
+{
+	struct resolver		 res;
+	struct mapsrc		*src = &ms->src[MAP_ALIASES];
+	struct alias_targets	 t;
+	struct mailaddr		 ma;
+	const char		*errstr;
+	size_t			 i, j, n;
+
+	resolver_open_mapset(&res, conf, ms);
+	memset(&t, 0, sizeof(t));
+	for (i = n = 0; i < src->nlines; i++) {
+		if (src->lines[i].key == NULL)
+			continue;
+		targets_split(&t, src->lines[i].value);
+		for (j = 0; j < t.n; j++) {
+			if (addr_parse_safe(t.v[j], &ma, &errstr) == -1 ||
+			    !alias_led_through(ms, conf, &ma, an) ||
+			    resolve_rcpt(&res, &ma) != RESOLVE_UNKNOWN)
+				continue;
+			warnx("%s: the target %s of the alias %s would lead "
+			    "nowhere", an->key, t.v[j], src->lines[i].key);
+			n++;
+			break;
+		}
+		targets_free(&t);
+	}
+	resolver_close(&res);
+	if (n > 0)
+		errx(EX_DATAERR, "%s: still needed by %zu alias%s; change "
+		    "%s first", an->key, n, n == 1 ? "" : "es",
+		    n == 1 ? "it" : "them");
 }
 
 /* The alias's domain must be hosted, and not as an alias domain. */
@@ -374,8 +453,10 @@ cmd_add(const struct conf *conf, int argc, char **argv)
 			targets_push(&t, target);
 	}
 	resolver_close(&res);
-	if (t.n > before)
-		alias_write(&ms, line, &an, &t);
+	if (t.n > before) {
+		alias_edit(&ms, line, &an, &t);
+		alias_install(&ms);
+	}
 	targets_free(&t);
 	mapset_close(&ms);
 	return EX_OK;
@@ -417,7 +498,10 @@ cmd_del(const struct conf *conf, int argc, char **argv)
 		memmove(&t.v[at], &t.v[at + 1], (t.n - at - 1) * sizeof(*t.v));
 		t.n--;
 	}
-	alias_write(&ms, line, &an, &t);
+	alias_edit(&ms, line, &an, &t);
+	if (t.n == 0)
+		alias_check_orphans(&ms, conf, &an);
+	alias_install(&ms);
 	targets_free(&t);
 	mapset_close(&ms);
 	return EX_OK;

@@ -55,7 +55,7 @@ query(const struct conf *conf, const char *key, const char *name)
 	if ((val = malloc(VALUE_MAX)) == NULL)
 		err(EX_OSERR, NULL);
 	if ((ret = map_lookup(m, key, val, VALUE_MAX)) == -1)
-		err(EX_DATAERR, "%s/%s.db", conf->mapdir, name);
+		err(EX_NOINPUT, "%s/%s.db", conf->mapdir, name);
 	if (ret == 1 && printf("%s\n", val) < 0)
 		err(EX_IOERR, "stdout");
 	free(val);
@@ -77,7 +77,8 @@ compile(const struct conf *conf, int which, int check_only)
 	gid_t		 gid;
 	int		 errors;
 
-	if ((errors = mapset_open(&ms, conf->mapdir, !check_only)) == -1)
+	if ((errors = mapset_open_flags(&ms, conf->mapdir, MAPSET_VERIFY |
+	    (check_only ? 0 : MAPSET_LOCK))) == -1)
 		exit(EX_NOINPUT);
 	strlcpy(ms.delimiter, conf->recipient_delimiter,
 	    sizeof(ms.delimiter));

@@ -209,6 +209,44 @@ ATF_TC_BODY(remove_keeps_link_targets, tc)
 	ATF_CHECK(access(f, F_OK) == 0);
 }
 
+/* Like maildir_create, removal takes no ".." that could lead out of the tree. */
+ATF_TC_WITHOUT_HEAD(remove_refuses_dotdot);
+ATF_TC_BODY(remove_refuses_dotdot, tc)
+{
+	char	dir[PATH_MAX], f[PATH_MAX];
+
+	here(dir, sizeof(dir), "md");
+	ATF_REQUIRE_EQ(maildir_create(dir, getuid(), getgid()), 0);
+	pf(f, sizeof(f), "%s/cur/m1", dir);
+	put(f, 3);
+	here(dir, sizeof(dir), "md/cur/../../md");
+	ATF_CHECK_EQ(maildir_remove(dir), -1);
+	ATF_CHECK_EQ(errno, EINVAL);
+	ATF_CHECK(access(f, F_OK) == 0);
+	here(dir, sizeof(dir), "md/..");
+	ATF_CHECK_EQ(maildir_remove(dir), -1);
+	ATF_CHECK(access(f, F_OK) == 0);
+}
+
+/* The top itself a link: the link goes, what it points at stays. */
+ATF_TC_WITHOUT_HEAD(remove_link_itself);
+ATF_TC_BODY(remove_link_itself, tc)
+{
+	char	dir[PATH_MAX], link[PATH_MAX], f[PATH_MAX];
+
+	here(dir, sizeof(dir), "md");
+	ATF_REQUIRE_EQ(maildir_create(dir, getuid(), getgid()), 0);
+	pf(f, sizeof(f), "%s/new/m1", dir);
+	put(f, 3);
+	here(link, sizeof(link), "md-link/");
+	ATF_REQUIRE_EQ(symlink(dir, "md-link"), 0);
+	ATF_CHECK_EQ(maildir_remove(link), 0);
+	ATF_CHECK(access("md-link", F_OK) == -1 && errno == ENOENT);
+	ATF_CHECK(access(f, F_OK) == 0);
+	ATF_CHECK_EQ(maildir_remove("/nonexistent-basemail/md"), -1);
+	ATF_CHECK_EQ(errno, ENOENT);
+}
+
 ATF_TC_WITHOUT_HEAD(attic_name);
 ATF_TC_BODY(attic_name, tc)
 {
@@ -308,6 +346,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, create_new_reports_top);
 	ATF_TP_ADD_TC(tp, create_follows_own_link);
 	ATF_TP_ADD_TC(tp, remove_keeps_link_targets);
+	ATF_TP_ADD_TC(tp, remove_refuses_dotdot);
+	ATF_TP_ADD_TC(tp, remove_link_itself);
 	ATF_TP_ADD_TC(tp, attic_name);
 	ATF_TP_ADD_TC(tp, attic_move);
 	ATF_TP_ADD_TC(tp, usage_counts);

@@ -1,0 +1,96 @@
+/*
+ * data.c: the DATA phase (RFC 5321 4.1.1.4 and 4.5.2).
+ *
+ * The message ends only at CRLF "." CRLF: a "." line counts only when
+ * the line before it ended in CRLF.  What the spool holds has LF line
+ * ends and no CR at all (see libmail.h), so a bare CR or a bare LF
+ * could only be kept by turning it into a line end it was not, and a
+ * next hop would then see a line structure the client never sent:
+ * that is the raw material of SMTP smuggling.  We refuse such a message
+ * instead (550 5.6.0), as we refuse a NUL and a line over the 998
+ * octets of RFC 5322.  A refused or oversized message is still read to
+ * its end so that the dialogue stays in step.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "smtpd.h"
+
+static void	data_fail(struct data_result *, int, const char *);
+static int	data_check(const char *, size_t, int, struct data_result *);
+
+static void
+data_fail(struct data_result *res, int status, const char *reason)
+{
+	if (res->status != DATA_OK)
+		return;
+	res->status = status;
+	res->reason = reason;
+}
+
+/* 0 if the line (with its line end) may go to the spool. */
+static int
+data_check(const char *line, size_t len, int crlf, struct data_result *res)
+{
+	if (!crlf) {
+		data_fail(res, DATA_BADLINE, "bare LF in the message");
+		return -1;
+	}
+	if (memchr(line, '\r', len - 2) != NULL) {
+		data_fail(res, DATA_BADLINE, "bare CR in the message");
+		return -1;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		data_fail(res, DATA_BADLINE, "NUL in the message");
+		return -1;
+	}
+	return 0;
+}
+
+void
+data_receive(struct io *io, struct spool_msg *msg, uint64_t maxsize,
+    int timeout_ms, struct data_result *res)
+{
+	char		 line[SMTP_TEXT_MAX + 1];
+	const char	*p;
+	size_t		 len;
+	int		 r, crlf, prevcrlf = 1;
+
+	res->status = DATA_OK;
+	res->size = 0;
+	res->reason = NULL;
+	for (;;) {
+		r = io_getline(io, line, SMTP_TEXT_MAX, &len, &crlf,
+		    timeout_ms);
+		if (r == IO_TIMEOUT) {
+			res->status = DATA_TIMEOUT;
+			return;
+		}
+		if (r == IO_EOF || r == IO_ERROR) {
+			res->status = DATA_LOST;
+			return;
+		}
+		if (r == IO_LONG) {
+			data_fail(res, DATA_BADLINE,
+			    "line longer than 998 octets");
+			res->size += SMTP_TEXT_MAX;
+			prevcrlf = crlf;
+			continue;
+		}
+		if (prevcrlf && len == 3 && memcmp(line, ".\r\n", 3) == 0)
+			return;
+		prevcrlf = crlf;
+		res->size += len;
+		if (res->size > maxsize)
+			data_fail(res, DATA_TOOBIG, "message too big");
+		if (data_check(line, len, crlf, res) == -1 ||
+		    res->status != DATA_OK)
+			continue;
+		/* RFC 5321 4.5.2: a leading dot was doubled by the client. */
+		p = line[0] == '.' ? line + 1 : line;
+		len -= (p - line) + 2;
+		if (fwrite(p, 1, len, msg->fp) != len ||
+		    putc('\n', msg->fp) == EOF)
+			data_fail(res, DATA_IOERROR, "spool write error");
+	}
+}

@@ -1,0 +1,181 @@
+/*
+ * path.c: the arguments of MAIL and RCPT (RFC 5321 4.1.2):
+ *	FROM:<reverse-path> [SP Mail-parameters]
+ *	TO:<forward-path> [SP Rcpt-parameters]
+ *
+ * Relaying is decided on what this file returns, so it trusts nothing:
+ * the path is cut at the '>' that closes it outside quotes, a source
+ * route (@a,@b:) is dropped as RFC 5321 section C lets a server do,
+ * and the mailbox that remains goes through addr_parse, whose domain
+ * is the one after the last unquoted '@'.  Address literals, a '@' in
+ * an unquoted local part and trailing dots never parse, so they can
+ * never name a domain other than the one checked.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smtpd.h"
+
+static const char	*path_close(const char *);
+static const char	*path_skip_route(const char *, const char *);
+static int		 path_mailbox(const char *, size_t, struct path_args *);
+static int		 path_params(const char *, int, struct path_args *);
+static int		 path_param(const char *, size_t, int,
+			    struct path_args *);
+
+/* The '>' that closes the path at s (after '<'), outside quotes. */
+static const char *
+path_close(const char *s)
+{
+	int	 quoted = 0;
+
+	for (; *s != '\0'; s++) {
+		if (quoted && *s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == '"')
+			quoted = !quoted;
+		else if (!quoted && *s == '>')
+			return s;
+	}
+	return NULL;
+}
+
+/* A-d-l ":" of RFC 5321: "@dom,@dom:"; returns what follows, or NULL. */
+static const char *
+path_skip_route(const char *s, const char *end)
+{
+	const char	*p;
+
+	for (p = s; p < end && *p != ':'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("@,.-[]", *p) == NULL)
+			return NULL;
+	if (p == end)
+		return NULL;
+	return p + 1;
+}
+
+static int
+path_mailbox(const char *s, size_t len, struct path_args *pa)
+{
+	char		 box[ADDR_MAX + 2];
+	const char	*at = NULL, *p;
+	int		 quoted = 0;
+
+	if (len >= sizeof(box)) {
+		pa->errstr = "address too long";
+		return PATH_ADDRESS;
+	}
+	memcpy(box, s, len);
+	box[len] = '\0';
+	for (p = box; *p != '\0'; p++) {
+		if (quoted && *p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == '@')
+			at = p;
+	}
+	if (at != NULL && at[1] == '[') {
+		pa->errstr = "address literals are not accepted";
+		return PATH_LITERAL;
+	}
+	if (addr_parse(box, &pa->addr, &pa->errstr) == -1)
+		return PATH_ADDRESS;
+	return PATH_OK;
+}
+
+/* One "KEY[=VALUE]" of RFC 5321 Mail-parameters. */
+static int
+path_param(const char *s, size_t len, int from, struct path_args *pa)
+{
+	const char	*v;
+	char		*end;
+	unsigned long long n;
+
+	pa->errstr = "unsupported parameter";
+	if (!from)
+		return PATH_PARAM;
+	if (len > 5 && strncasecmp(s, "SIZE=", 5) == 0) {
+		v = s + 5;
+		if (pa->has_size || !isdigit((unsigned char)*v) || len - 5 > 20)
+			goto bad;
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno != 0 || end != s + len)
+			goto bad;
+		pa->has_size = 1;
+		pa->size = n;
+		return PATH_OK;
+	}
+	if ((len == 9 && strncasecmp(s, "BODY=7BIT", 9) == 0) ||
+	    (len == 13 && strncasecmp(s, "BODY=8BITMIME", 13) == 0))
+		return PATH_OK;
+	return PATH_PARAM;
+bad:
+	pa->errstr = "bad SIZE parameter";
+	return PATH_PARAM;
+}
+
+static int
+path_params(const char *s, int from, struct path_args *pa)
+{
+	size_t	 len;
+	int	 r;
+
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		if (*s == '\0')
+			return PATH_OK;
+		len = strcspn(s, " ");
+		if ((r = path_param(s, len, from, pa)) != PATH_OK)
+			return r;
+		s += len;
+	}
+}
+
+int
+path_parse(const char *arg, const char *keyword, int esmtp,
+    struct path_args *pa)
+{
+	const char	*open, *close, *box;
+	size_t		 klen = strlen(keyword);
+	int		 from, r;
+
+	memset(pa, 0, sizeof(*pa));
+	pa->errstr = "syntax error";
+	from = strcasecmp(keyword, "FROM") == 0;
+	if (strncasecmp(arg, keyword, klen) != 0 || arg[klen] != ':')
+		return PATH_SYNTAX;
+	/* RFC 5321 has no space here; many clients send one anyway. */
+	for (open = arg + klen + 1; *open == ' '; open++)
+		;
+	if (*open != '<' || (close = path_close(open + 1)) == NULL)
+		return PATH_SYNTAX;
+	if (close[1] != '\0' && close[1] != ' ')
+		return PATH_SYNTAX;
+	box = open + 1;
+	if (*box == '@' && (box = path_skip_route(box, close)) == NULL) {
+		pa->errstr = "bad source route";
+		return PATH_ADDRESS;
+	}
+	if (box == close) {
+		if (!from || box != open + 1) {
+			pa->errstr = "empty address";
+			return PATH_ADDRESS;
+		}
+		pa->null = 1;
+	} else if (!from && close - box == 10 &&
+	    strncasecmp(box, "postmaster", 10) == 0)
+		pa->postmaster = 1;
+	else if ((r = path_mailbox(box, close - box, pa)) != PATH_OK)
+		return r;
+	if (close[1] != '\0' && !esmtp) {
+		pa->errstr = "parameters need EHLO";
+		return PATH_PARAM;
+	}
+	return path_params(close + 1, from, pa);
+}

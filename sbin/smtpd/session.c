@@ -1,0 +1,618 @@
+/*
+ * session.c: the SMTP dialogue with one client (RFC 5321), from the
+ * greeting to the close, in the thread server.c gave it.
+ *
+ * Replies carry RFC 3463 enhanced codes (RFC 2034), except the
+ * greeting, the answer to HELO/EHLO and 354, as RFC 2034 says.  Every
+ * reply of 500 or more counts as an error; after max_errors of them
+ * the session is closed with 421.  4xx replies do not count: a client
+ * that pipelines more recipients than maxrcpt gets one 452 each, and
+ * that is not misbehaviour.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smtpd.h"
+
+static void	session_reply(struct session *, int, const char *,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
+static void	session_lookup(struct session *);
+static int	session_greet(struct session *);
+static void	session_command(struct session *, char *, size_t);
+static void	session_txn_reset(struct session *);
+static int	session_helo_valid(const char *);
+static void	cmd_helo_common(struct session *, char *, int);
+static int	rcpt_verdict(struct session *, const struct path_args *,
+		    const char *);
+static void	session_path_error(struct session *, int, struct path_args *,
+		    int);
+static int	session_received(struct session *, time_t);
+static void	session_data_done(struct session *, struct data_result *);
+static void	cmd_helo(struct session *, char *);
+static void	cmd_ehlo(struct session *, char *);
+static void	cmd_mail(struct session *, char *);
+static void	cmd_rcpt(struct session *, char *);
+static void	cmd_data(struct session *, char *);
+static void	cmd_rset(struct session *, char *);
+static void	cmd_noop(struct session *, char *);
+static void	cmd_quit(struct session *, char *);
+static void	cmd_vrfy(struct session *, char *);
+static void	cmd_help(struct session *, char *);
+static void	cmd_unimplemented(struct session *, char *);
+
+static const struct {
+	const char	*verb;
+	void		(*fn)(struct session *, char *);
+} session_cmds[] = {
+	{ "HELO", cmd_helo },
+	{ "EHLO", cmd_ehlo },
+	{ "MAIL", cmd_mail },
+	{ "RCPT", cmd_rcpt },
+	{ "DATA", cmd_data },
+	{ "RSET", cmd_rset },
+	{ "NOOP", cmd_noop },
+	{ "QUIT", cmd_quit },
+	{ "VRFY", cmd_vrfy },
+	{ "HELP", cmd_help },
+	/* Known to RFC 5321 or its extensions, and not offered here. */
+	{ "EXPN", cmd_unimplemented },
+	{ "TURN", cmd_unimplemented },
+	{ "ETRN", cmd_unimplemented },
+	{ "BDAT", cmd_unimplemented },
+	{ "AUTH", cmd_unimplemented },
+	{ "STARTTLS", cmd_unimplemented },
+	{ "SEND", cmd_unimplemented },
+	{ "SOML", cmd_unimplemented },
+	{ "SAML", cmd_unimplemented },
+};
+
+struct session *
+session_new(int fd, const struct sockaddr *sa, socklen_t salen, int mode)
+{
+	struct session	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->fd = fd;
+	s->mode = mode;
+	memcpy(&s->ss, sa, salen);
+	s->sslen = salen;
+	if (getnameinfo(sa, salen, s->addr, sizeof(s->addr), NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		strlcpy(s->addr, "unknown", sizeof(s->addr));
+	strlcpy(s->name, "unknown", sizeof(s->name));
+	s->trusted = conf_relaynet_match(&env->conf, sa);
+	s->msg.fp = NULL;
+	s->msg.fd = s->msg.spooldirfd = -1;
+	io_init(&s->io, fd);
+	return s;
+}
+
+void
+session_free(struct session *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nrcpts; i++)
+		free(s->rcpts[i]);
+	free(s->rcpts);
+	free(s);
+}
+
+static void
+session_reply(struct session *s, int code, const char *esc,
+    const char *fmt, ...)
+{
+	char	 text[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (esc != NULL)
+		io_printf(&s->io, "%d %s %s\r\n", code, esc, text);
+	else
+		io_printf(&s->io, "%d %s\r\n", code, text);
+	if (code >= 500)
+		s->nerrors++;
+}
+
+/*
+ * The client's name for the logs and Received:, only if its reverse
+ * DNS name resolves back to its address: anyone can publish any PTR.
+ */
+static void
+session_lookup(struct session *s)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 host[NI_MAXHOST], num[INET6_ADDRSTRLEN];
+	const char	*errstr;
+
+	if (getnameinfo((struct sockaddr *)&s->ss, s->sslen, host,
+	    sizeof(host), NULL, 0, NI_NAMEREQD) != 0)
+		return;
+	if (addr_domain_valid(host, &errstr) == -1)
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = s->ss.ss_family;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num),
+		    NULL, 0, NI_NUMERICHOST) == 0 &&
+		    strcmp(num, s->addr) == 0) {
+			strlcpy(s->name, host, sizeof(s->name));
+			addr_lower(s->name);
+			break;
+		}
+	}
+	freeaddrinfo(res);
+}
+
+/*
+ * A client outside relaynets waits SMTPD_GREET_PAUSE_MS for the
+ * greeting; one that talks meanwhile is a spam engine that does not
+ * wait for replies, and is dropped.  relaynets clients are greeted at
+ * once, as Postfix's postscreen lets mynetworks through.
+ */
+static int
+session_greet(struct session *s)
+{
+	if (!s->trusted && io_pending(&s->io, SMTPD_GREET_PAUSE_MS) &&
+	    !server_stopping()) {
+		log_info("%s[%s]: talked before the greeting, dropped",
+		    s->name, s->addr);
+		session_reply(s, 554, "5.5.1",
+		    "Protocol error: talking before the greeting");
+		return -1;
+	}
+	session_reply(s, 220, NULL, "%s ESMTP basemail", env->conf.hostname);
+	return 0;
+}
+
+void *
+session_run(void *arg)
+{
+	struct session	*s = arg;
+	size_t		 len;
+	int		 r, crlf;
+	int		 timeout = env->conf.command_timeout * 1000;
+
+	session_lookup(s);
+	log_info("connect from %s[%s]", s->name, s->addr);
+	if (session_greet(s) == -1)
+		s->quit = 1;
+	while (!s->quit) {
+		r = io_getline(&s->io, s->line, SMTP_CMD_MAX, &len, &crlf,
+		    timeout);
+		if (r == IO_EOF || r == IO_ERROR) {
+			if (server_stopping())
+				session_reply(s, 421, "4.3.2", "%s Service "
+				    "shutting down", env->conf.hostname);
+			break;
+		}
+		if (r == IO_TIMEOUT) {
+			log_info("%s[%s]: timeout", s->name, s->addr);
+			session_reply(s, 421, "4.4.2", "%s Error: timeout "
+			    "exceeded", env->conf.hostname);
+			break;
+		}
+		s->ncommands++;
+		if (r == IO_LONG)
+			session_reply(s, 500, "5.5.2", "Error: line too long");
+		else
+			session_command(s, s->line, len - (crlf ? 2 : 1));
+		if (!s->quit && s->nerrors >= env->conf.max_errors) {
+			log_info("%s[%s]: too many errors", s->name, s->addr);
+			session_reply(s, 421, "4.7.0", "%s Error: too many "
+			    "errors", env->conf.hostname);
+			break;
+		}
+	}
+	session_txn_reset(s);
+	(void)io_flush(&s->io);
+	log_info("disconnect from %s[%s] commands=%zu mail=%zu rcpt=%zu "
+	    "data=%zu errors=%zu", s->name, s->addr, s->ncommands, s->nmail,
+	    s->nrcpt, s->ndata, s->nerrors);
+	server_session_done(s);
+	return NULL;
+}
+
+/* A command ends at CRLF; a bare LF is taken, a CR or a NUL is not. */
+static void
+session_command(struct session *s, char *line, size_t len)
+{
+	char	*arg;
+	size_t	 i, vlen;
+
+	if (memchr(line, '\r', len) != NULL ||
+	    memchr(line, '\0', len) != NULL) {
+		session_reply(s, 500, "5.5.2", "Error: bad character in "
+		    "command");
+		return;
+	}
+	line[len] = '\0';
+	vlen = strcspn(line, " ");
+	arg = line + vlen;
+	while (*arg == ' ')
+		arg++;
+	for (i = 0; i < sizeof(session_cmds) / sizeof(session_cmds[0]); i++) {
+		if (strlen(session_cmds[i].verb) == vlen &&
+		    strncasecmp(line, session_cmds[i].verb, vlen) == 0) {
+			session_cmds[i].fn(s, arg);
+			return;
+		}
+	}
+	session_reply(s, 500, "5.5.1", "Error: command not recognized");
+}
+
+/* Ends the transaction: an open message is removed from tmp/. */
+static void
+session_txn_reset(struct session *s)
+{
+	size_t	 i;
+
+	if (s->state == S_MAIL)
+		spool_abort(&s->msg);
+	for (i = 0; i < s->nrcpts; i++)
+		free(s->rcpts[i]);
+	s->nrcpts = 0;
+	s->sender[0] = '\0';
+	if (s->state > S_HELO)
+		s->state = S_HELO;
+}
+
+/* A domain or an address literal: no space, no control character. */
+static int
+session_helo_valid(const char *arg)
+{
+	const char	*p;
+
+	if (*arg == '\0' || strlen(arg) > ADDR_DOMAIN_MAX)
+		return 0;
+	for (p = arg; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("-._[]:", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+static void
+cmd_helo_common(struct session *s, char *arg, int esmtp)
+{
+	if (!session_helo_valid(arg)) {
+		session_reply(s, 501, "5.5.4", "Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	session_txn_reset(s);
+	strlcpy(s->helo, arg, sizeof(s->helo));
+	s->esmtp = esmtp;
+	s->state = S_HELO;
+	log_info("%s[%s]: helo=%s", s->name, s->addr, s->helo);
+}
+
+static void
+cmd_helo(struct session *s, char *arg)
+{
+	cmd_helo_common(s, arg, 0);
+	if (s->state == S_HELO && !s->esmtp)
+		session_reply(s, 250, NULL, "%s", env->conf.hostname);
+}
+
+static void
+cmd_ehlo(struct session *s, char *arg)
+{
+	cmd_helo_common(s, arg, 1);
+	if (s->state != S_HELO || !s->esmtp)
+		return;
+	io_printf(&s->io, "250-%s Hello %s [%s]\r\n", env->conf.hostname,
+	    s->helo, s->addr);
+	io_printf(&s->io, "250-PIPELINING\r\n");
+	io_printf(&s->io, "250-SIZE %llu\r\n",
+	    (unsigned long long)env->conf.maxsize);
+	io_printf(&s->io, "250-8BITMIME\r\n");
+	io_printf(&s->io, "250 ENHANCEDSTATUSCODES\r\n");
+}
+
+static void
+session_path_error(struct session *s, int r, struct path_args *pa, int from)
+{
+	switch (r) {
+	case PATH_SYNTAX:
+		session_reply(s, 501, "5.5.4", "Syntax: %s", from ?
+		    "MAIL FROM:<address>" : "RCPT TO:<address>");
+		break;
+	case PATH_PARAM:
+		session_reply(s, 555, "5.5.4", "Error: %s", pa->errstr);
+		break;
+	default:
+		session_reply(s, 501, from ? "5.1.7" : "5.1.3",
+		    "Bad %s address syntax: %s", from ? "sender" : "recipient",
+		    pa->errstr);
+		break;
+	}
+}
+
+static void
+cmd_mail(struct session *s, char *arg)
+{
+	struct path_args pa;
+	int		 r;
+
+	if (s->state == S_CONNECTED) {
+		session_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->state == S_MAIL) {
+		session_reply(s, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	if (s->mode == LISTEN_SUBMISSION) {
+		session_reply(s, 530, "5.7.0", "Authentication required");
+		return;
+	}
+	if ((r = path_parse(arg, "FROM", s->esmtp, &pa)) != PATH_OK) {
+		session_path_error(s, r, &pa, 1);
+		return;
+	}
+	if (pa.has_size && pa.size > env->conf.maxsize) {
+		session_reply(s, 552, "5.3.4", "Message size exceeds fixed "
+		    "maximum message size");
+		return;
+	}
+	/* Map changes take effect from the next transaction on. */
+	server_maps_refresh();
+	if (spool_create(env->conf.spool, &s->msg) == -1) {
+		log_warn("%s[%s]: spool %s", s->name, s->addr,
+		    env->conf.spool);
+		session_reply(s, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	if (pa.null)
+		s->sender[0] = '\0';
+	else
+		(void)snprintf(s->sender, sizeof(s->sender), "%s@%s",
+		    pa.addr.local, pa.addr.domain);
+	s->state = S_MAIL;
+	s->nmail++;
+	log_info("%s: client=%s[%s], helo=%s, from=<%s>", s->msg.id, s->name,
+	    s->addr, s->helo, s->sender);
+	session_reply(s, 250, "2.1.0", "Ok");
+}
+
+/* The reply to a recipient that parsed: the maps and relaynets decide. */
+static int
+rcpt_verdict(struct session *s, const struct path_args *pa,
+    const char *rcpt)
+{
+	if (pa->postmaster)
+		return 0;
+	switch (server_resolve(&pa->addr)) {
+	case RESOLVE_LOCAL:
+		return 0;
+	case RESOLVE_REMOTE:
+		if (s->trusted)
+			return 0;
+		session_reply(s, 554, "5.7.1", "Relaying denied");
+		return -1;
+	case RESOLVE_UNKNOWN:
+		session_reply(s, 550, "5.1.1", "<%s>: Recipient address "
+		    "rejected: User unknown", rcpt);
+		return -1;
+	default:
+		session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup "
+		    "failure", rcpt);
+		return -1;
+	}
+}
+
+static void
+cmd_rcpt(struct session *s, char *arg)
+{
+	struct path_args pa;
+	char		 rcpt[SMTPD_ADDRLEN], **r;
+	int		 ret;
+
+	if (s->state != S_MAIL) {
+		session_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if ((ret = path_parse(arg, "TO", s->esmtp, &pa)) != PATH_OK) {
+		session_path_error(s, ret, &pa, 0);
+		return;
+	}
+	if (s->nrcpts >= env->conf.maxrcpt) {
+		session_reply(s, 452, "4.5.3", "Error: too many recipients");
+		return;
+	}
+	if (pa.postmaster)
+		strlcpy(rcpt, env->conf.postmaster, sizeof(rcpt));
+	else
+		(void)snprintf(rcpt, sizeof(rcpt), "%s@%s", pa.addr.local,
+		    pa.addr.domain);
+	if (rcpt_verdict(s, &pa, rcpt) == -1) {
+		log_info("%s: to=<%s>, status=rejected", s->msg.id, rcpt);
+		return;
+	}
+	r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));
+	if (r == NULL || (r[s->nrcpts] = strdup(rcpt)) == NULL) {
+		if (r != NULL)
+			s->rcpts = r;
+		session_reply(s, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	s->rcpts = r;
+	s->nrcpts++;
+	s->nrcpt++;
+	log_info("%s: to=<%s>, status=accepted", s->msg.id, rcpt);
+	session_reply(s, 250, "2.1.5", "Ok");
+}
+
+/* RFC 5321 4.4, and RFC 3848 for "with". */
+static int
+session_received(struct session *s, time_t now)
+{
+	struct tm	 tm;
+	char		 date[64];
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
+	    &tm) == 0)
+		return -1;
+	if (fprintf(s->msg.fp, "Received: from %s (%s [%s])\n"
+	    "\tby %s (basemail) with %s id %s", s->helo, s->name, s->addr,
+	    env->conf.hostname, s->esmtp ? "ESMTP" : "SMTP", s->msg.id) < 0)
+		return -1;
+	/* One recipient only: more would tell each about the others. */
+	if (s->nrcpts == 1 &&
+	    fprintf(s->msg.fp, "\n\tfor <%s>", s->rcpts[0]) < 0)
+		return -1;
+	if (fprintf(s->msg.fp, ";\n\t%s\n", date) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+cmd_data(struct session *s, char *arg)
+{
+	struct data_result res;
+	time_t		 now;
+
+	if (s->state != S_MAIL) {
+		session_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->nrcpts == 0) {
+		session_reply(s, 554, "5.5.1", "Error: no valid recipients");
+		return;
+	}
+	if (*arg != '\0') {
+		session_reply(s, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	now = time(NULL);
+	if (spool_envelope(&s->msg, now, s->sender, s->rcpts,
+	    s->nrcpts) == -1 || session_received(s, now) == -1) {
+		log_warn("%s: spool write", s->msg.id);
+		session_reply(s, 452, "4.3.1", "Insufficient system storage");
+		session_txn_reset(s);
+		return;
+	}
+	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	data_receive(&s->io, &s->msg, env->conf.maxsize,
+	    env->conf.data_timeout * 1000, &res);
+	session_data_done(s, &res);
+	session_txn_reset(s);
+}
+
+static void
+session_data_done(struct session *s, struct data_result *res)
+{
+	switch (res->status) {
+	case DATA_OK:
+		if (spool_commit(&s->msg) == -1) {
+			log_warn("%s: commit", s->msg.id);
+			session_reply(s, 452, "4.3.1", "Insufficient system "
+			    "storage");
+			break;
+		}
+		/* Committed: nothing for session_txn_reset to abort. */
+		s->state = S_HELO;
+		s->ndata++;
+		log_info("%s: queued, size=%llu, nrcpt=%zu", s->msg.id,
+		    (unsigned long long)res->size, s->nrcpts);
+		session_reply(s, 250, "2.0.0", "Ok: queued as %s", s->msg.id);
+		break;
+	case DATA_TOOBIG:
+		log_info("%s: rejected: message too big", s->msg.id);
+		session_reply(s, 552, "5.3.4", "Message size exceeds fixed "
+		    "maximum message size");
+		break;
+	case DATA_BADLINE:
+		log_info("%s: rejected: %s", s->msg.id, res->reason);
+		session_reply(s, 550, "5.6.0", "Message refused: %s",
+		    res->reason);
+		break;
+	case DATA_IOERROR:
+		log_warn("%s: spool write", s->msg.id);
+		session_reply(s, 452, "4.3.1", "Insufficient system storage");
+		break;
+	case DATA_TIMEOUT:
+		log_info("%s: timeout during DATA", s->msg.id);
+		session_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+		    env->conf.hostname);
+		s->quit = 1;
+		break;
+	default:
+		log_info("%s: lost connection during DATA", s->msg.id);
+		if (server_stopping())
+			session_reply(s, 421, "4.3.2", "%s Service shutting "
+			    "down", env->conf.hostname);
+		s->quit = 1;
+		break;
+	}
+}
+
+static void
+cmd_rset(struct session *s, char *arg)
+{
+	if (*arg != '\0') {
+		session_reply(s, 501, "5.5.4", "Syntax: RSET");
+		return;
+	}
+	session_txn_reset(s);
+	session_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_noop(struct session *s, char *arg)
+{
+	session_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_quit(struct session *s, char *arg)
+{
+	session_reply(s, 221, "2.0.0", "Bye");
+	s->quit = 1;
+}
+
+static void
+cmd_vrfy(struct session *s, char *arg)
+{
+	if (*arg == '\0') {
+		session_reply(s, 501, "5.5.4", "Syntax: VRFY address");
+		return;
+	}
+	session_reply(s, 252, "2.5.0", "Cannot VRFY user, but will accept "
+	    "message and attempt delivery");
+}
+
+static void
+cmd_help(struct session *s, char *arg)
+{
+	io_printf(&s->io, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
+	    "RSET NOOP QUIT VRFY HELP\r\n");
+	session_reply(s, 214, "2.0.0", "See smtpd(8)");
+}
+
+static void
+cmd_unimplemented(struct session *s, char *arg)
+{
+	session_reply(s, 502, "5.5.1", "Error: command not implemented");
+}

@@ -1,0 +1,187 @@
+/*
+ * smtpd: the SMTP server.  Files by role:
+ *	smtpd.c		main: options, configuration, privileges, pidfile
+ *	listen.c	the listening sockets
+ *	server.c	accepting clients, session limits, clean stop
+ *	session.c	the SMTP dialogue, one state machine per client
+ *	path.c		MAIL FROM and RCPT TO arguments: paths, parameters
+ *	data.c		DATA: the message into the spool, and the commit
+ *	io.c		buffered line I/O on a socket, with time limits
+ */
+#ifndef SMTPD_H
+#define SMTPD_H
+
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <pthread.h>
+
+#include "libmail.h"
+
+/* RFC 5321 4.5.3.1.4 and 4.5.3.1.6: 512 and 1000 octets with CRLF. */
+#define SMTP_CMD_MAX		512
+#define SMTP_TEXT_MAX		1000
+
+/* "local@domain" from a struct mailaddr, room for both parts whole. */
+#define SMTPD_ADDRLEN		(ADDR_LOCAL_MAX + 3 + 1 + ADDR_DOMAIN_MAX + 1)
+
+/* An untrusted client must wait this long for the greeting. */
+#define SMTPD_GREET_PAUSE_MS	1000
+
+/* Files in SPOOL/tmp/ older than this are debris of a crash. */
+#define SMTPD_TMP_STALE		(24 * 60 * 60)
+
+/* Time to let sessions finish their commit after SIGTERM. */
+#define SMTPD_STOP_GRACE_S	10
+
+struct session;
+
+/* ---- io.c ---- */
+
+#define IO_OK		0
+#define IO_LONG		1	/* line over the limit; the rest was skipped */
+#define IO_EOF		2
+#define IO_TIMEOUT	3
+#define IO_ERROR	4
+
+#define IO_INSIZE	4096
+#define IO_OUTSIZE	2048
+
+struct io {
+	int	 fd;
+	char	 in[IO_INSIZE];
+	size_t	 inpos;
+	size_t	 inlen;
+	char	 out[IO_OUTSIZE];
+	size_t	 outlen;
+	int	 error;		/* a write failed: the client is gone */
+};
+
+void	 io_init(struct io *, int fd);
+/*
+ * Reads one line up to and including its LF into buf (max + 1 bytes:
+ * NUL-terminated, len bytes without the NUL).  A line longer than max
+ * bytes is skipped to its LF and IO_LONG returned; *crlf tells whether
+ * the LF that ended it came after a CR.  Pending output is sent before waiting.
+ */
+int	 io_getline(struct io *, char *buf, size_t max, size_t *len,
+	    int *crlf, int timeout_ms);
+/* Queues a reply line; sent by io_flush or when input runs dry. */
+void	 io_printf(struct io *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 io_flush(struct io *);
+/* 1 if input is waiting (in the buffer or on the socket) within ms. */
+int	 io_pending(struct io *, int timeout_ms);
+
+/* ---- server.c ---- */
+
+struct smtpd {
+	struct conf	 conf;
+	int		 foreground;
+	pthread_mutex_t	 maplock;	/* the resolver is not thread safe */
+	struct resolver	 resolver;
+};
+
+extern struct smtpd	*env;
+
+struct listener {
+	int	 fd;
+	int	 mode;		/* LISTEN_* */
+	char	 name[80];	/* host:port, for the logs */
+};
+
+int	 server_run(struct listener *, size_t);
+/* 1 once SIGTERM came: sessions close at their next read. */
+int	 server_stopping(void);
+/* Unlinks a finished session, closes its socket, frees it. */
+void	 server_session_done(struct session *);
+/* resolver_refresh and resolve_rcpt, under maplock. */
+void	 server_maps_refresh(void);
+int	 server_resolve(const struct mailaddr *);
+
+/* ---- listen.c ---- */
+
+/* Binds every listen line; exits with a message on failure. */
+struct listener	*listen_open(const struct conf *, size_t *);
+
+/* ---- session.c ---- */
+
+#define S_CONNECTED	0	/* no HELO or EHLO yet */
+#define S_HELO		1
+#define S_MAIL		2	/* MAIL accepted: a message is open */
+
+struct session {
+	struct session	*prev, *next;	/* server.c's list, under its lock */
+	int		 fd;
+	int		 mode;		/* LISTEN_* of the listener */
+	int		 trusted;	/* inside relaynets */
+	struct sockaddr_storage ss;
+	socklen_t	 sslen;
+	char		 addr[INET6_ADDRSTRLEN];
+	char		 name[NI_MAXHOST];	/* checked reverse DNS, or "unknown" */
+	char		 helo[ADDR_DOMAIN_MAX + 1];
+	int		 esmtp;
+	int		 state;		/* S_* */
+	int		 quit;
+	struct io	 io;
+	char		 line[SMTP_CMD_MAX + 1];
+	struct spool_msg msg;
+	char		 sender[SMTPD_ADDRLEN];
+	char		**rcpts;
+	size_t		 nrcpts;
+	size_t		 nerrors;
+	/* For the disconnect log line. */
+	size_t		 ncommands, nmail, nrcpt, ndata;
+};
+
+/* Makes a session for an accepted socket; NULL on memory shortage. */
+struct session	*session_new(int fd, const struct sockaddr *, socklen_t,
+		    int mode);
+/* The thread of one client, from greeting to close. */
+void		*session_run(void *);
+void		 session_free(struct session *);
+
+/* ---- path.c ---- */
+
+#define PATH_OK		0
+#define PATH_SYNTAX	1	/* not "FROM:<...>" or "TO:<...>" */
+#define PATH_ADDRESS	2	/* the mailbox does not parse */
+#define PATH_PARAM	3	/* an unknown or bad parameter */
+#define PATH_LITERAL	4	/* an address literal: a@[1.2.3.4] */
+
+struct path_args {
+	int		 null;		/* <> */
+	int		 postmaster;	/* <Postmaster>, no domain */
+	struct mailaddr	 addr;
+	int		 has_size;
+	uint64_t	 size;
+	const char	*errstr;
+};
+
+/* Parses what follows "MAIL" or "RCPT": keyword is "FROM" or "TO". */
+int	 path_parse(const char *arg, const char *keyword, int esmtp,
+	    struct path_args *);
+
+/* ---- data.c ---- */
+
+#define DATA_OK		0
+#define DATA_TOOBIG	1	/* over maxsize: 552 */
+#define DATA_BADLINE	2	/* bare CR or LF, NUL, line over 998: 550 */
+#define DATA_IOERROR	3	/* the spool failed: 452 */
+#define DATA_LOST	4	/* the client went away or timed out */
+#define DATA_TIMEOUT	5
+
+struct data_result {
+	int		 status;
+	uint64_t	 size;		/* octets received, as sent */
+	const char	*reason;	/* for DATA_BADLINE */
+};
+
+/*
+ * Reads the message up to CRLF.CRLF from io into the spool file of
+ * msg (after the envelope and the Received: header).
+ */
+void	 data_receive(struct io *, struct spool_msg *, uint64_t maxsize,
+	    int timeout_ms, struct data_result *);
+
+#endif /* !SMTPD_H */

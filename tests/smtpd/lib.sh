@@ -1,0 +1,100 @@
+# Helpers of the smtpd tests: a sandbox with maps, smtpd started on a
+# free port of 127.0.0.1, raw dialogues with smtpchat.py.
+
+SMTPCHAT=$(atf_get_srcdir)/smtpchat.py
+
+# user_line ADDRESS [EXTRA]: a users map line for a mailbox of ours.
+user_line()
+{
+	echo "$1:{CRYPT}x:$(id -u):$(id -g)::$SB/vhosts/${1#*@}/${1%@*}::$2"
+}
+
+maps_compile()
+{
+	newmaps -C "$CONF" || atf_fail "newmaps failed"
+}
+
+# smtpd_conf [mail.conf lines...]: the sandbox, listening on $PORT, with
+# example.org (alice, a locked bob, aliases, no catch-all), example.net
+# an alias domain of it, and catchall.test with a catch-all.  Sets
+# CHAT (a raw dialogue, script on standard input: see smtpchat.py) and
+# SWAKS (one message through swaks, quietly).
+smtpd_conf()
+{
+	PORT=$(free_port)
+	mkconf "listen 127.0.0.1:$PORT" "$@"
+	printf '%s\n' example.org "example.net alias=example.org" \
+	    catchall.test >"$SB/maps/domains"
+	{
+		user_line alice@example.org
+		user_line bob@example.org nologin
+		user_line carol@catchall.test
+	} >"$SB/maps/users"
+	printf '%s\n' "info@example.org: alice@example.org" \
+	    "sales@example.org: someone@elsewhere.test" \
+	    "@catchall.test: carol@catchall.test" >"$SB/maps/aliases"
+	maps_compile
+	CHAT="python3 $SMTPCHAT $PORT"
+	SWAKS="swaks --server 127.0.0.1 --port $PORT --helo client.test
+	    --suppress-data --hide-all"
+}
+
+# smtpd_start: runs smtpd -d in the background until its pidfile says
+# it listens.
+smtpd_start()
+{
+	smtpd -d -C "$CONF" 2>>smtpd.log &
+	_pid=$!
+	_i=0
+	while [ ! -s "$SB/spool/smtpd.pid" ]; do
+		if ! kill -0 $_pid 2>/dev/null || [ $_i -ge 200 ]; then
+			cat smtpd.log >&2
+			atf_fail "smtpd did not start"
+		fi
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+}
+
+smtpd_stop()
+{
+	stop_pidfile "$SB/spool/smtpd.pid"
+}
+
+smtpd_pid()
+{
+	cat "$SB/spool/smtpd.pid"
+}
+
+chat()
+{
+	$CHAT
+}
+
+# queue_count, tmp_count: files in the queue and in tmp/.
+queue_count()
+{
+	find "$SB/spool/queue" -type f | wc -l
+}
+tmp_count()
+{
+	find "$SB/spool/tmp" -type f | wc -l
+}
+
+queue_is()
+{
+	[ "$(queue_count)" -eq "$1" ] ||
+	    atf_fail "$(queue_count) messages in the queue, not $1"
+}
+tmp_is()
+{
+	[ "$(tmp_count)" -eq "$1" ] ||
+	    atf_fail "$(tmp_count) files in tmp/, not $1"
+}
+
+# queue_file: the one message in the queue.
+queue_file()
+{
+	[ "$(queue_count)" -eq 1 ] || atf_fail "expected one queued message"
+	find "$SB/spool/queue" -type f
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""A raw SMTP dialogue for the tests: what swaks cannot send.
+
+usage: smtpchat.py PORT [HOST] < script
+
+Script lines (Python string escapes are decoded in TEXT):
+  S TEXT    send TEXT as is (write the \\r\\n yourself)
+  R         read one whole reply (all its lines) and print it
+  R N       read N replies
+  E         read until the server closes, print what came, then "<EOF>"
+  P SECONDS sleep (only to hold a session open)
+Every read gives up after 10 seconds and prints "<TIMEOUT>".
+"""
+import socket
+import sys
+import time
+
+
+def reply(f):
+    lines = []
+    while True:
+        line = f.readline()
+        if not line:
+            lines.append("<EOF>")
+            return lines, False
+        text = line.decode("latin-1").rstrip("\r\n")
+        lines.append(text)
+        if len(text) < 4 or text[3] != "-":
+            return lines, True
+
+
+def main():
+    port = int(sys.argv[1])
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    s = socket.create_connection((host, port), timeout=10)
+    f = s.makefile("rb")
+    for raw in sys.stdin.read().splitlines():
+        if not raw:
+            continue
+        op, _, arg = raw.partition(" ")
+        try:
+            if op == "S":
+                s.sendall(arg.encode("latin-1").decode(
+                    "unicode_escape").encode("latin-1"))
+            elif op == "R":
+                for _ in range(int(arg) if arg else 1):
+                    lines, more = reply(f)
+                    print("\n".join(lines), flush=True)
+                    if not more:
+                        return
+            elif op == "E":
+                for line in f:
+                    print(line.decode("latin-1").rstrip("\r\n"))
+                print("<EOF>", flush=True)
+                return
+            elif op == "P":
+                time.sleep(float(arg))
+        except socket.timeout:
+            print("<TIMEOUT>", flush=True)
+            return
+        except (ConnectionResetError, BrokenPipeError):
+            print("<RESET>", flush=True)
+            return
+
+
+main()
