@@ -604,7 +604,16 @@ int	 queue_flush(const char *spool, const char *id, time_t now);
  * never a message without its state.  0 or -1.
  */
 int	 queue_remove(const char *spool, const char *id);
-/* Removes state files whose message is gone; count removed or -1. */
+/*
+ * Removes queue/ID alone, without waiting for the disk: its state is
+ * left as an orphan for queue_clean_orphans.  A crash that undoes the
+ * removal brings back a message whose state says it is done.  0 or -1.
+ */
+int	 queue_unlink(const char *spool, const char *id);
+/*
+ * Removes the state files whose message is gone, after an fsync of
+ * SPOOL/queue that makes those removals durable first; count or -1.
+ */
 int	 queue_clean_orphans(const char *spool);
 /*
  * 1 if every recipient is expanded and every target delivered or

@@ -575,6 +575,18 @@ queue_remove(const char *spool, const char *id)
 }
 
 int
+queue_unlink(const char *spool, const char *id)
+{
+	char	 path[PATH_MAX];
+
+	if (path_of(path, sizeof(path), spool, "queue", id) == -1)
+		return -1;
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int
 queue_clean_orphans(const char *spool)
 {
 	char		 dir[PATH_MAX], path[PATH_MAX];
@@ -582,6 +594,9 @@ queue_clean_orphans(const char *spool)
 	struct dirent	*de;
 	int		 n = 0;
 
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
+	    sizeof(dir) || dir_fsync(dir) == -1)
+		return -1;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/state", spool) >=
 	    sizeof(dir)) {
 		errno = ENAMETOOLONG;

@@ -180,6 +180,7 @@ run_once(const struct conf *conf)
 			break;
 		runner_reap(r, 1);
 	}
+	runner_clean(r);
 	runner_free(r);
 	return rv;
 }
@@ -284,6 +285,9 @@ run_daemon(const struct conf *conf, int foreground)
 			scan = full = 0;
 		}
 		runner_dispatch(r);
+		/* Idle: the time to clean up after the removals. */
+		if (runner_workers(r) == 0)
+			runner_clean(r);
 		next = runner_next_due(r, now);
 		if (next == -1 || next > RESCAN_INTERVAL)
 			next = RESCAN_INTERVAL;
@@ -315,6 +319,7 @@ run_daemon(const struct conf *conf, int foreground)
 	log_info("stopping: waiting for %zu workers", runner_workers(r));
 	while (runner_workers(r) > 0)
 		runner_reap(r, 1);
+	runner_clean(r);
 	runner_free(r);
 	return EX_OK;
 }

@@ -53,6 +53,7 @@ struct runner {
 	size_t			 nworkers;
 	struct cache_ent	*cache;
 	size_t			 ncache;
+	size_t			 removed;	/* states to clean */
 };
 
 static time_t	 msg_due(const struct runner *, const struct queue_msg *);
@@ -77,6 +78,7 @@ static void	 worker_start(struct runner *, struct dest *, size_t);
 static void	 worker_done(struct runner *, struct worker *, int);
 static void	 job_free(struct job *);
 static void	 mark(int, int, struct queue_target *, time_t);
+static void	 state_sync(int, const char *);
 
 struct runner *
 runner_new(const struct conf *conf)
@@ -104,6 +106,20 @@ runner_free(struct runner *r)
 	}
 	free(r->cache);
 	free(r);
+}
+
+/*
+ * The states of the messages removed since the last call, with one
+ * fsync of the queue directory for all (queue_clean_orphans).
+ */
+void
+runner_clean(struct runner *r)
+{
+	if (r->removed == 0)
+		return;
+	if (queue_clean_orphans(r->conf->spool) == -1)
+		log_warn("%s/state", r->conf->spool);
+	r->removed = 0;
 }
 
 size_t
@@ -233,6 +249,7 @@ runner_scan(struct runner *r, int full)
 		log_warn("%s/queue", r->conf->spool);
 		return -1;
 	}
+	/* After a crash, states of messages removed just before it. */
 	if (full && queue_clean_orphans(r->conf->spool) == -1)
 		log_warn("%s/state", r->conf->spool);
 	if (resolver_refresh(&r->res) == -1)
@@ -274,12 +291,31 @@ keep:
 	return 0;
 }
 
-/* Writes a record now, and logs what could not be written. */
+/* Records written by the runner since the last state_sync. */
+static int	 unsynced;
+
+/*
+ * Writes a record now, and logs what could not be written.  An X
+ * record needs no fsync of its own: lost in a crash, it is made again
+ * the same way, and the fsync after a delivery covers it.
+ */
 static void
 mark(int fd, int type, struct queue_target *t, time_t now)
 {
 	if (queue_state_append(fd, type, t, now) == -1)
-		log_warn("cannot write the state of <%s>", t->addr);
+		log_warn("cannot write the state of <%s>",
+		    t != NULL ? t->addr : "?");
+	if (type != QUEUE_REC_EXPAND)
+		unsynced = 1;
+}
+
+/* The runner's records on disk, before anything relies on them. */
+static void
+state_sync(int fd, const char *id)
+{
+	if (unsynced && fsync(fd) == -1)
+		log_warn("%s: fsync of its state", id);
+	unsynced = 0;
 }
 
 /*
@@ -520,8 +556,7 @@ plan(struct runner *r, struct queue_msg *m)
 			plan_target(r, qe, i, fd, &jobs, now);
 	}
 	/* The B and D records written here, before anything else is. */
-	if (fsync(fd) == -1)
-		log_warn("%s: fsync of its state", m->id);
+	state_sync(fd, m->id);
 	close(fd);
 	for (j = jobs; j != NULL; j = next) {
 		next = j->next;
@@ -699,14 +734,15 @@ finalize(struct runner *r, struct qentry *qe)
 	}
 	finalize_bounces(r, &m, fd, now);
 	finalize_warning(r, &m, fd, now);
-	if (fsync(fd) == -1)
-		log_warn("%s: fsync of its state", m.id);
+	state_sync(fd, m.id);
 	close(fd);
 	if (queue_msg_done(&m)) {
-		if (queue_remove(r->conf->spool, m.id) == -1)
+		if (queue_unlink(r->conf->spool, m.id) == -1)
 			log_warn("%s: cannot remove", m.id);
-		else
+		else {
 			log_info("%s: removed", m.id);
+			r->removed++;
+		}
 		queue_msg_free(&m);
 		return;
 	}
@@ -786,9 +822,7 @@ finalize_warning(struct runner *r, struct queue_msg *m, int fd, time_t now)
 			log_info("%s: sender delay notification: %s", m->id,
 			    newid);
 			m->warned = now;
-			if (queue_state_append(fd, QUEUE_REC_WARNED, NULL,
-			    now) == -1)
-				log_warn("%s: cannot write its state", m->id);
+			mark(fd, QUEUE_REC_WARNED, NULL, now);
 		}
 	}
 	free(tidx);

@@ -61,7 +61,8 @@ enqueue()
 	if [ "$1" = "-t" ]; then _t=$2; shift 2; fi
 	_s=$1; shift
 	mkdir -p "$SB/spool/tmp" "$SB/spool/queue" "$SB/spool/state"
-	_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	# As spool.c makes them: the time, then random; sorted by arrival.
+	_id=$(printf '%08x' "$_t")$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 	{
 		echo "V 1"; echo "I $_id"; echo "T $_t"; echo "S $_s"
 		for _r; do echo "R $_r"; done
