@@ -880,6 +880,7 @@ job_record(int fd, struct queue_target *t, int outcome,
     const char *relay, const char *reason)
 {
 	static const char *const names[] = { "sent", "deferred", "bounced" };
+	char		 orig[ADDR_MAX + 16];
 	time_t		 now = time(NULL);
 	int		 type;
 
@@ -906,18 +907,19 @@ job_record(int fd, struct queue_target *t, int outcome,
 		type = QUEUE_REC_BOUNCED;
 		break;
 	}
-	log_info("%s: to=<%s>, %s%s%srelay=%s, delay=%lld, attempts=%u, "
-	    "status=%s (%s)", m->id, t->addr,
-	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? "orig_to=<" : "",
-	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? m->rcpts[t->rcpt] : "",
-	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? ">, " : "",
-	    relay, (long long)(now - m->arrival), t->attempts,
-	    names[outcome], t->reason);
 	if (queue_state_append(fd, type, t, now) == -1 || fsync(fd) == -1) {
 		log_warn("%s: cannot record the delivery to <%s>", m->id,
 		    t->addr);
 		return -1;
 	}
+	orig[0] = '\0';
+	if (strcasecmp(t->addr, m->rcpts[t->rcpt]) != 0)
+		snprintf(orig, sizeof(orig), "orig_to=<%s>, ",
+		    m->rcpts[t->rcpt]);
+	log_info("%s: to=<%s>, %srelay=%s, delay=%lld, attempts=%u, "
+	    "status=%s (%s)", m->id, t->addr, orig, relay,
+	    (long long)(now - m->arrival), t->attempts, names[outcome],
+	    t->reason);
 	return 0;
 }
 
