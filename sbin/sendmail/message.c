@@ -8,7 +8,6 @@
  */
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>

@@ -111,11 +111,12 @@ wait_for()
 }
 
 # sink_start NAME [OPTIONS]: an SMTP server (tests/deliver/sink.py) on
-# 127.0.0.1; sets PORT.  Messages go to ./NAME/, one file each.
+# 127.0.0.1, at PORT if set, else at a free port it sets PORT to.
+# Messages go to ./NAME/, one file each.
 sink_start()
 {
 	_name=$1; shift
-	PORT=$(free_port)
+	[ -n "$PORT" ] || PORT=$(free_port)
 	mkdir -p "$_name"
 	$PYTHON "$(atf_get_srcdir)/sink.py" --port "$PORT" --dir "$_name" \
 	    "$@" >"$_name.log" 2>&1 &
