@@ -622,6 +622,7 @@ time_t	 queue_msg_due(const struct queue_msg *);
  *	SPOOL/queue/ID		a committed message (the commit is the rename)
  *	SPOOL/state/ID		deliver's per-recipient progress for ID
  *	SPOOL/wakeup		a FIFO: one byte written there wakes deliver
+ *	SPOOL/smtpd.pid		smtpd's pidfile (deliver.pid likewise)
  *
  * A queue file is an envelope, one record a line, then an empty line,
  * then the message with LF line ends (no CR at all):
@@ -657,5 +658,10 @@ int	 spool_commit(struct spool_msg *);
 void	 spool_abort(struct spool_msg *);
 /* Writes one byte into SPOOL/wakeup without blocking. */
 void	 spool_wakeup(const char *spool);
+/*
+ * Removes the files of SPOOL/tmp/ not modified for age seconds: what a
+ * crashed writer left.  Returns how many, or -1 if tmp/ cannot be read.
+ */
+int	 spool_clean_tmp(const char *spool, time_t age);
 
 #endif /* !LIBMAIL_H */

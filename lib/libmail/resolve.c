@@ -57,7 +57,9 @@ static int	 resolve_name(struct resolver *, const struct mailaddr *);
 static uint32_t	 seen_hash(const char *);
 static struct seen_entry *seen_slot(struct seen *, const char *);
 static int	 seen_grow(struct seen *);
+static int	 seen_get(struct seen *, const char *);
 static int	 seen_set(struct seen *, const char *, int);
+static int	 seen_enter(struct expand *, const char *);
 static void	 seen_free(struct seen *);
 static struct resolve_target *expand_target(struct expand *, const char *);
 static int	 expand_remote(struct expand *, const struct mailaddr *);
@@ -308,15 +310,20 @@ seen_grow(struct seen *s)
 	return 0;
 }
 
-/*
- * Marks key with state; returns the state it had before (0 if none),
- * or -1 if memory runs out.
- */
+/* The state of key: SEEN_ACTIVE, SEEN_DONE, or 0 if never met. */
+static int
+seen_get(struct seen *s, const char *key)
+{
+	if (s->size == 0)
+		return 0;
+	return seen_slot(s, key)->state;
+}
+
+/* Marks key with state; 0, or -1 if memory runs out. */
 static int
 seen_set(struct seen *s, const char *key, int state)
 {
 	struct seen_entry	*e;
-	int			 old;
 
 	if ((s->count + 1) * 2 > s->size && seen_grow(s) == -1)
 		return -1;
@@ -326,9 +333,26 @@ seen_set(struct seen *s, const char *key, int state)
 			return -1;
 		s->count++;
 	}
-	old = e->state;
 	e->state = state;
-	return old;
+	return 0;
+}
+
+/*
+ * Starts the expansion of key: 1 if it may go on (key is now active),
+ * 0 if key was met before (a duplicate, or a loop when it is still
+ * being expanded further up), -1 if memory runs out.
+ */
+static int
+seen_enter(struct expand *e, const char *key)
+{
+	switch (seen_get(&e->seen, key)) {
+	case SEEN_ACTIVE:
+		e->loop = 1;
+		return 0;
+	case SEEN_DONE:
+		return 0;
+	}
+	return seen_set(&e->seen, key, SEEN_ACTIVE) == -1 ? -1 : 1;
 }
 
 static void
@@ -366,7 +390,7 @@ static int
 expand_remote(struct expand *e, const struct mailaddr *a)
 {
 	char	key[ADDR_MAX + 1], addr[ADDR_MAX + 1];
-	int	n, old;
+	int	n, ret;
 
 	n = snprintf(addr, sizeof(addr), "%s@%s", a->local, a->domain);
 	if (n < 0 || (size_t)n >= sizeof(addr) ||
@@ -374,8 +398,10 @@ expand_remote(struct expand *e, const struct mailaddr *a)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((old = seen_set(&e->seen, key, SEEN_DONE)) != 0)
-		return old == -1 ? -1 : 0;
+	if ((ret = seen_enter(e, key)) != 1)
+		return ret;
+	if (seen_set(&e->seen, key, SEEN_DONE) == -1)
+		return -1;
 	return expand_target(e, addr) == NULL ? -1 : 0;
 }
 
@@ -469,7 +495,7 @@ expand_hosted(struct expand *e, const struct mailaddr *a, const char *key,
 	struct mailaddr	 base;
 	char		 catchall[ADDR_DOMAIN_MAX + 2];
 	const char	*val;
-	int		 ret, old;
+	int		 ret;
 
 	if ((ret = resolver_get(e->r, MAP_USERS, key, &val)) != 0)
 		return ret == 1 ? expand_mailbox(e, key, val) : -1;
@@ -485,13 +511,8 @@ expand_hosted(struct expand *e, const struct mailaddr *a, const char *key,
 	if (ret == -1)
 		return -1;
 	/* A catch-all that leads back into itself is a loop. */
-	if ((old = seen_set(&e->seen, catchall, SEEN_ACTIVE)) != 0) {
-		if (old == -1)
-			return -1;
-		if (old == SEEN_ACTIVE)
-			e->loop = 1;
-		return 0;
-	}
+	if ((ret = seen_enter(e, catchall)) != 1)
+		return ret;
 	ret = expand_list(e, val, depth + 1);
 	if (seen_set(&e->seen, catchall, SEEN_DONE) == -1)
 		return -1;
@@ -504,7 +525,7 @@ expand_addr(struct expand *e, const struct mailaddr *addr, int depth,
 {
 	struct mailaddr	 a;
 	char		 key[ADDR_MAX + 1];
-	int		 ret, old;
+	int		 ret, go;
 
 	if (depth > RESOLVE_DEPTH_MAX) {
 		e->loop = 1;
@@ -518,14 +539,8 @@ expand_addr(struct expand *e, const struct mailaddr *addr, int depth,
 		errno = EINVAL;
 		return -1;
 	}
-	if ((old = seen_set(&e->seen, key, SEEN_ACTIVE)) != 0) {
-		if (old == -1)
-			return -1;
-		if (old == SEEN_ACTIVE)
-			e->loop = 1;
-		/* Put back: seen_set overwrote the state. */
-		return seen_set(&e->seen, key, old) == -1 ? -1 : 0;
-	}
+	if ((go = seen_enter(e, key)) != 1)
+		return go;
 	if (ret == RESOLVE_UNKNOWN)
 		ret = top ? 0 : expand_unknown(e, key);
 	else

@@ -10,12 +10,16 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "libmail.h"
 #include "sendmail.h"
@@ -56,6 +60,8 @@ static int	 write_head(const struct sm_ctx *, struct spool_msg *,
 static int	 write_body(struct sm_input *, struct hdrs *, FILE *,
 		    uint64_t);
 static void	 drain(struct sm_input *);
+static void	 msg_signal(int);
+static void	 msg_signals(void (*)(int));
 static void	 input_error(int, char *, size_t);
 
 /*
@@ -400,6 +406,36 @@ write_body(struct sm_input *in, struct hdrs *h, FILE *fp, uint64_t max)
 	return r;
 }
 
+/*
+ * The temporary file being written, for msg_signal: a caller who
+ * interrupts sendmail (its terminal still can, and a closed pipe) must
+ * not leave it behind in the spool, where nothing else removes it.
+ */
+static char	 msg_tmppath[PATH_MAX];
+
+static void
+msg_signal(int sig)
+{
+	if (msg_tmppath[0] != '\0')
+		(void)unlink(msg_tmppath);
+	_exit(EX_TEMPFAIL);
+}
+
+static void
+msg_signals(void (*handler)(int))
+{
+	struct sigaction	 sa;
+	static const int	 sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+				    SIGPIPE, SIGXFSZ };
+	size_t			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = handler;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+}
+
 /* The reason for an error of hdrs_read or write_body (r). */
 static void
 input_error(int r, char *err, size_t errlen)
@@ -450,8 +486,11 @@ message_queue(struct sm_ctx *ctx, struct sm_input *in, int tflag,
 		goto done;
 	}
 	now = time(NULL);
+	msg_signals(msg_signal);
 	if (spool_init(ctx->conf->spool) == -1 ||
 	    spool_create(ctx->conf->spool, &msg) == -1 ||
+	    strlcpy(msg_tmppath, msg.tmppath, sizeof(msg_tmppath)) >=
+	    sizeof(msg_tmppath) ||
 	    spool_envelope(&msg, now, ctx->sender, rcpts->v, rcpts->n) == -1 ||
 	    write_head(ctx, &msg, &h, now) == -1) {
 		snprintf(err, errlen, "%s: %s", ctx->conf->spool,
@@ -474,6 +513,8 @@ message_queue(struct sm_ctx *ctx, struct sm_input *in, int tflag,
 done:
 	if (ret != SM_OK)
 		spool_abort(&msg);
+	msg_tmppath[0] = '\0';
+	msg_signals(SIG_DFL);
 	drain(in);
 	hdrs_free(&h);
 	return ret;

@@ -28,6 +28,9 @@
 /* An untrusted client must wait this long for the greeting. */
 #define SMTPD_GREET_PAUSE_MS	1000
 
+/* Files in SPOOL/tmp/ older than this are debris of a crash. */
+#define SMTPD_TMP_STALE		(24 * 60 * 60)
+
 /* Time to let sessions finish their commit after SIGTERM. */
 #define SMTPD_STOP_GRACE_S	10
 
