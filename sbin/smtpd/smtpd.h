@@ -130,6 +130,7 @@ struct session {
 	char		**rcpts;
 	size_t		 nrcpts;
 	size_t		 nerrors;
+	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;
 };
