@@ -596,6 +596,9 @@ int	 queue_state_open(const char *spool, const char *id);
  */
 int	 queue_state_append(int fd, int type, const struct queue_target *t,
 	    time_t now);
+/* Appends a record as queue_state_append, and applies it to m too. */
+int	 queue_state_record(int fd, struct queue_msg *m, int type,
+	    const struct queue_target *t, time_t now);
 /* Appends an F record to SPOOL/state/ID; 0 or -1 (ENOENT if gone). */
 int	 queue_flush(const char *spool, const char *id, time_t now);
 /*

@@ -486,6 +486,13 @@ int
 queue_state_append(int fd, int type, const struct queue_target *t,
     time_t now)
 {
+	return queue_state_record(fd, NULL, type, t, now);
+}
+
+int
+queue_state_record(int fd, struct queue_msg *m, int type,
+    const struct queue_target *t, time_t now)
+{
 	char		 buf[STATE_LINEMAX];
 	const char	*reason = "", *addr = "";
 	size_t		 rcpt = 0, i, start;
@@ -522,6 +529,11 @@ queue_state_append(int fd, int type, const struct queue_target *t,
 		if (w >= 0)
 			errno = EIO;
 		return -1;
+	}
+	/* The very line a later reader will apply. */
+	if (m != NULL) {
+		buf[start + i] = '\0';
+		state_apply(m, buf);
 	}
 	return 0;
 }

@@ -63,9 +63,10 @@ static void	 cache_set(struct runner *, const char *, time_t);
 static struct qentry *active_find(struct runner *, const char *);
 static void	 active_remove(struct runner *, struct qentry *);
 static void	 plan(struct runner *, struct queue_msg *);
-static void	 plan_expand(struct runner *, struct queue_msg *, int, time_t);
+static struct resolve_target *plan_expand(struct runner *,
+		    struct queue_msg *, int, time_t, size_t *);
 static void	 plan_target(struct runner *, struct qentry *, size_t, int,
-		    struct job **, time_t);
+		    struct job **, time_t, const struct resolve_target *);
 static int	 is_duplicate(const struct queue_msg *, size_t, struct job *);
 static int	 job_add(struct job *, size_t, const struct resolve_target *);
 static struct dest *dest_get(struct runner *, const char *, int);
@@ -78,6 +79,8 @@ static void	 worker_start(struct runner *, struct dest *, size_t);
 static void	 worker_done(struct runner *, struct worker *, int);
 static void	 job_free(struct job *);
 static void	 mark(int, int, struct queue_target *, time_t);
+static void	 mark_msg(int, struct queue_msg *, int, struct queue_target *,
+		    time_t);
 static void	 state_sync(int, const char *);
 
 struct runner *
@@ -302,7 +305,15 @@ static int	 unsynced;
 static void
 mark(int fd, int type, struct queue_target *t, time_t now)
 {
-	if (queue_state_append(fd, type, t, now) == -1)
+	mark_msg(fd, NULL, type, t, now);
+}
+
+/* The same, and the record applied to m as a reader would. */
+static void
+mark_msg(int fd, struct queue_msg *m, int type, struct queue_target *t,
+    time_t now)
+{
+	if (queue_state_record(fd, m, type, t, now) == -1)
 		log_warn("cannot write the state of <%s>",
 		    t != NULL ? t->addr : "?");
 	if (type != QUEUE_REC_EXPAND)
@@ -320,19 +331,23 @@ state_sync(int fd, const char *id)
 
 /*
  * Expands the recipients not expanded yet into X records (B when the
- * address resolves to nothing).  A map that cannot be read leaves the
- * recipient for later, untouched.
+ * address resolves to nothing), applied to m as they are written.  A
+ * map that cannot be read leaves the recipient for later, untouched.
+ * Returns what each new target resolved to, indexed like m->targets
+ * (addr "" for the others), so that it need not be resolved again.
  */
-static void
-plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now)
+static struct resolve_target *
+plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now,
+    size_t *nknown)
 {
-	struct resolve_target	*rt;
-	struct queue_target	 t;
+	struct resolve_target	*rt, *known = NULL, *nk;
+	struct queue_target	 t, *qt;
 	struct mailaddr		 ma;
 	const char		*errstr;
-	size_t			 i;
+	size_t			 i, had;
 	int			 n, k;
 
+	*nknown = 0;
 	for (i = 0; i < m->nrcpts; i++) {
 		if (m->expanded[i])
 			continue;
@@ -342,7 +357,7 @@ plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now)
 		if (addr_parse(m->rcpts[i], &ma, &errstr) == -1) {
 			reasonf(t.reason, sizeof(t.reason),
 			    "5.1.3 bad recipient address syntax: %s", errstr);
-			mark(fd, QUEUE_REC_BOUNCED, &t, now);
+			mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		rt = NULL;
@@ -357,21 +372,34 @@ plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now)
 			    "5.1.1 recipient address unknown" :
 			    "5.4.6 alias loop with no final target",
 			    sizeof(t.reason));
-			mark(fd, QUEUE_REC_BOUNCED, &t, now);
+			mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		for (k = 0; k < n; k++) {
 			strlcpy(t.addr, rt[k].addr, sizeof(t.addr));
 			t.reason[0] = '\0';
-			mark(fd, QUEUE_REC_EXPAND, &t, now);
+			had = m->ntargets;
+			mark_msg(fd, m, QUEUE_REC_EXPAND, &t, now);
 			if (rt[k].unknown) {
 				strlcpy(t.reason, "5.1.1 mailbox unknown",
 				    sizeof(t.reason));
-				mark(fd, QUEUE_REC_BOUNCED, &t, now);
+				mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
 			}
+			qt = queue_target_find(m, i, rt[k].addr);
+			if (qt == NULL || m->ntargets == had)
+				continue;
+			nk = reallocarray(known, m->ntargets, sizeof(*nk));
+			if (nk == NULL)
+				continue;
+			known = nk;
+			memset(&known[*nknown], 0,
+			    (m->ntargets - *nknown) * sizeof(*known));
+			*nknown = m->ntargets;
+			known[qt - m->targets] = rt[k];
 		}
 		free(rt);
 	}
+	return known;
 }
 
 static struct dest *
@@ -439,11 +467,12 @@ job_add(struct job *j, size_t ti, const struct resolve_target *rt)
  */
 static void
 plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
-    struct job **jobs, time_t now)
+    struct job **jobs, time_t now, const struct resolve_target *known)
 {
 	struct queue_msg	*m = &qe->msg;
 	struct queue_target	*t = &m->targets[ti];
-	struct resolve_target	*rt = NULL, *pick;
+	struct resolve_target	*rt = NULL;
+	const struct resolve_target *pick;
 	struct mailaddr		 ma;
 	const char		*errstr, *key;
 	struct dest		*d;
@@ -456,21 +485,26 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
 		mark(fd, QUEUE_REC_BOUNCED, t, now);
 		return;
 	}
-	n = resolve_expand(&r->res, &ma, &rt);
-	if (n == -1) {
-		log_warnx("%s: to=<%s>, cannot read the maps, will retry",
-		    m->id, t->addr);
-		return;
+	if (known != NULL)
+		pick = known;
+	else {
+		n = resolve_expand(&r->res, &ma, &rt);
+		if (n == -1) {
+			log_warnx("%s: to=<%s>, cannot read the maps, will "
+			    "retry", m->id, t->addr);
+			return;
+		}
+		if (n <= 0) {
+			strlcpy(t->reason, "5.1.1 mailbox unknown",
+			    sizeof(t->reason));
+			mark(fd, QUEUE_REC_BOUNCED, t, now);
+			return;
+		}
+		pick = &rt[0];
+		for (i = 0; i < n; i++)
+			if (strcasecmp(rt[i].addr, t->addr) == 0)
+				pick = &rt[i];
 	}
-	if (n <= 0) {
-		strlcpy(t->reason, "5.1.1 mailbox unknown", sizeof(t->reason));
-		mark(fd, QUEUE_REC_BOUNCED, t, now);
-		return;
-	}
-	pick = &rt[0];
-	for (i = 0; i < n; i++)
-		if (strcasecmp(rt[i].addr, t->addr) == 0)
-			pick = &rt[i];
 	if (pick->unknown) {
 		strlcpy(t->reason, "5.1.1 mailbox unknown", sizeof(t->reason));
 		mark(fd, QUEUE_REC_BOUNCED, t, now);
@@ -514,11 +548,10 @@ static void
 plan(struct runner *r, struct queue_msg *m)
 {
 	struct qentry		*qe;
-	struct queue_msg	 fresh;
+	struct resolve_target	*known = NULL;
 	struct job		*jobs = NULL, *j, *next;
-	char			 err[256];
 	time_t			 now = time(NULL);
-	size_t			 i;
+	size_t			 i, nknown = 0;
 	int			 fd;
 
 	if ((fd = queue_state_open(r->conf->spool, m->id)) == -1) {
@@ -530,19 +563,11 @@ plan(struct runner *r, struct queue_msg *m)
 	for (i = 0; i < m->nrcpts; i++)
 		if (!m->expanded[i])
 			break;
-	if (i < m->nrcpts) {
-		plan_expand(r, m, fd, now);
-		if (queue_read(r->conf->spool, m->id, &fresh, err,
-		    sizeof(err)) == -1) {
-			close(fd);
-			queue_msg_free(m);
-			return;
-		}
-		queue_msg_free(m);
-		*m = fresh;
-	}
+	if (i < m->nrcpts)
+		known = plan_expand(r, m, fd, now, &nknown);
 	if ((qe = calloc(1, sizeof(*qe))) == NULL) {
 		close(fd);
+		free(known);
 		queue_msg_free(m);
 		return;
 	}
@@ -553,8 +578,11 @@ plan(struct runner *r, struct queue_msg *m)
 		if (qe->msg.targets[i].status == QUEUE_PENDING ||
 		    (qe->msg.targets[i].status == QUEUE_DEFERRED &&
 		    qe->msg.targets[i].next <= now))
-			plan_target(r, qe, i, fd, &jobs, now);
+			plan_target(r, qe, i, fd, &jobs, now,
+			    i < nknown && known[i].addr[0] != '\0' ?
+			    &known[i] : NULL);
 	}
+	free(known);
 	/* The B and D records written here, before anything else is. */
 	state_sync(fd, m->id);
 	close(fd);
