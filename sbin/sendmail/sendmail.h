@@ -30,6 +30,7 @@ struct sm_input {
 	char	*line;		/* the current line, without its line end */
 	size_t	 cap;
 	size_t	 len;
+	uint64_t max;		/* longest line, 0: no limit */
 	int	 eof;		/* the message ended (EOF or ".") */
 };
 
