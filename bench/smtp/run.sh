@@ -18,7 +18,7 @@
 #
 # Run as root: Postfix's master needs it (smtpd drops to its user).
 # Environment: BENCH_N1, BENCH_N8, BENCH_N32 (messages per connection),
-# BENCH_ROUNDS (rounds of each measure, default 3), BENCH_IDLE (idle
+# BENCH_ROUNDS (rounds of each measure, default 5), BENCH_IDLE (idle
 # sessions, default 1000).
 set -eu
 
@@ -135,7 +135,7 @@ done
 # Each measure is taken BENCH_ROUNDS times, the two servers in turn,
 # and the round with the median rate is shown: the machine is shared,
 # and one disturbed round should not decide a ratio.
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 # Both queues are emptied before each measure, as a server whose
 # deliveries keep up would have them: a directory of thousands of
 # files makes every fsync slower, on either server.

@@ -14,6 +14,7 @@ struct job {
 	size_t			*tidx;		/* into qe->msg.targets */
 	struct resolve_target	*rt;		/* parallel to tidx */
 	size_t			 ntargets;
+	int			 fresh;		/* see plan_fresh() */
 	struct job		*next;
 };
 
@@ -66,6 +67,10 @@ time_t		 runner_next_due(const struct runner *, time_t now);
 int		 job_record(int fd, struct queue_target *, int outcome,
 		    const struct worker_ctx *, const struct queue_msg *,
 		    const char *relay, const char *reason);
+int		 job_complete(const struct worker_ctx *,
+		    const struct queue_msg *, struct queue_target **,
+		    const char **reasons, size_t n, const char *relay);
+int		 job_state_open(const struct worker_ctx *, const struct job *);
 void		 reasonf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 time_t		 retry_next(const struct conf *, unsigned int attempts,

@@ -249,6 +249,9 @@ session_command(struct session *s, char *line, size_t len)
 		    "command");
 		return;
 	}
+	/* Trailing blanks are common and mean nothing. */
+	while (len > 0 && line[len - 1] == ' ')
+		len--;
 	line[len] = '\0';
 	vlen = strcspn(line, " ");
 	arg = line + vlen;
