@@ -555,6 +555,7 @@ struct queue_msg {
 	off_t		 body;			/* offset of the message */
 	off_t		 size;			/* bytes of the message */
 	time_t		 warned;		/* delay warning sent, or 0 */
+	int		 has_state;		/* SPOOL/state/ID exists */
 };
 
 /* State records, written by deliver and by mailq -f. */
@@ -596,6 +597,12 @@ int	 queue_state_open(const char *spool, const char *id);
  */
 int	 queue_state_append(int fd, int type, const struct queue_target *t,
 	    time_t now);
+/*
+ * Appends a record as queue_state_append, and applies it to m too;
+ * with fd -1, only applies it.
+ */
+int	 queue_state_record(int fd, struct queue_msg *m, int type,
+	    const struct queue_target *t, time_t now);
 /* Appends an F record to SPOOL/state/ID; 0 or -1 (ENOENT if gone). */
 int	 queue_flush(const char *spool, const char *id, time_t now);
 /*
@@ -604,7 +611,21 @@ int	 queue_flush(const char *spool, const char *id, time_t now);
  * never a message without its state.  0 or -1.
  */
 int	 queue_remove(const char *spool, const char *id);
-/* Removes state files whose message is gone; count removed or -1. */
+/*
+ * Removes queue/ID alone, without waiting for the disk: its state is
+ * left as an orphan for queue_clean_orphans.  A crash that undoes the
+ * removal brings back a message whose state says it is done.  0 or -1.
+ */
+int	 queue_unlink(const char *spool, const char *id);
+/*
+ * Removes queue/ID and fsyncs SPOOL/queue: for a message that leaves
+ * the queue in one go, the removal on disk records its delivery.
+ */
+int	 queue_unlink_sync(const char *spool, const char *id);
+/*
+ * Removes the state files whose message is gone, after an fsync of
+ * SPOOL/queue that makes those removals durable first; count or -1.
+ */
 int	 queue_clean_orphans(const char *spool);
 /*
  * 1 if every recipient is expanded and every target delivered or

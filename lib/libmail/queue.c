@@ -30,6 +30,12 @@
  * (deliver's workers, mailq -f) may append at once: each record is a
  * single write(2) on a descriptor opened with O_APPEND.
  *
+ * A message whose targets all go to one destination and are all
+ * delivered in that one attempt gets no state file at all: its removal
+ * from queue/, made durable by an fsync of the directory, is the
+ * record of its delivery.  A crash before then repeats the attempt,
+ * which was in flight.
+ *
  * Tabs cannot occur in an address: RFC 5321 allows none, not even in a
  * quoted local part.
  */
@@ -330,6 +336,7 @@ state_read(const char *spool, struct queue_msg *m)
 		return -1;
 	if ((fp = fopen(path, "r")) == NULL)
 		return errno == ENOENT ? 0 : -1;
+	m->has_state = 1;
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		if (line[len - 1] != '\n')
 			break;
@@ -486,6 +493,13 @@ int
 queue_state_append(int fd, int type, const struct queue_target *t,
     time_t now)
 {
+	return queue_state_record(fd, NULL, type, t, now);
+}
+
+int
+queue_state_record(int fd, struct queue_msg *m, int type,
+    const struct queue_target *t, time_t now)
+{
 	char		 buf[STATE_LINEMAX];
 	const char	*reason = "", *addr = "";
 	size_t		 rcpt = 0, i, start;
@@ -517,11 +531,17 @@ queue_state_append(int fd, int type, const struct queue_target *t,
 		buf[start + i] = (reason[i] < 0x20 || reason[i] == 0x7f) ?
 		    ' ' : reason[i];
 	buf[start + i] = '\n';
-	w = write(fd, buf, start + i + 1);
+	w = fd == -1 ? (ssize_t)(start + i + 1) :
+	    write(fd, buf, start + i + 1);
 	if (w != (ssize_t)(start + i + 1)) {
 		if (w >= 0)
 			errno = EIO;
 		return -1;
+	}
+	/* The very line a later reader will apply. */
+	if (m != NULL) {
+		buf[start + i] = '\0';
+		state_apply(m, buf);
 	}
 	return 0;
 }
@@ -575,6 +595,33 @@ queue_remove(const char *spool, const char *id)
 }
 
 int
+queue_unlink(const char *spool, const char *id)
+{
+	char	 path[PATH_MAX];
+
+	if (path_of(path, sizeof(path), spool, "queue", id) == -1)
+		return -1;
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int
+queue_unlink_sync(const char *spool, const char *id)
+{
+	char	 dir[PATH_MAX];
+
+	if (queue_unlink(spool, id) == -1)
+		return -1;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
+	    sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return dir_fsync(dir);
+}
+
+int
 queue_clean_orphans(const char *spool)
 {
 	char		 dir[PATH_MAX], path[PATH_MAX];
@@ -582,6 +629,9 @@ queue_clean_orphans(const char *spool)
 	struct dirent	*de;
 	int		 n = 0;
 
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
+	    sizeof(dir) || dir_fsync(dir) == -1)
+		return -1;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/state", spool) >=
 	    sizeof(dir)) {
 		errno = ENAMETOOLONG;

@@ -435,14 +435,32 @@ static void
 job_finish(const struct worker_ctx *ctx, struct job *j, struct txn *tx,
     const char *relay)
 {
-	struct queue_msg *m = &j->qe->msg;
-	size_t		 i;
-	int		 fd;
+	struct queue_msg	 *m = &j->qe->msg;
+	struct queue_target	**t;
+	const char		**r;
+	size_t			  i, ok = 0;
+	int			  fd, done = 0;
 
-	if ((fd = queue_state_open(ctx->conf->spool, m->id)) == -1) {
-		log_warn("%s: cannot open its state", m->id);
-		return;
+	for (i = 0; i < j->ntargets; i++)
+		ok += tx->outcome[i] == DELIVER_OK;
+	/* All of a whole message delivered: its removal records it. */
+	if (j->fresh && ok == j->ntargets) {
+		t = calloc(j->ntargets, sizeof(*t));
+		r = calloc(j->ntargets, sizeof(*r));
+		for (i = 0; t != NULL && r != NULL && i < j->ntargets; i++) {
+			t[i] = &m->targets[j->tidx[i]];
+			r[i] = tx->reason[i];
+		}
+		if (t != NULL && r != NULL)
+			done = job_complete(ctx, m, t, r, j->ntargets,
+			    relay) == 0;
+		free(t);
+		free(r);
+		if (done)
+			return;
 	}
+	if ((fd = job_state_open(ctx, j)) == -1)
+		return;
 	for (i = 0; i < j->ntargets; i++)
 		if (job_record(fd, &m->targets[j->tidx[i]],
 		    tx->outcome[i] == -1 ? DELIVER_TEMP : tx->outcome[i], ctx,
@@ -459,10 +477,8 @@ job_fail(const struct worker_ctx *ctx, struct job *j, int outcome,
 	size_t		 i;
 	int		 fd;
 
-	if ((fd = queue_state_open(ctx->conf->spool, m->id)) == -1) {
-		log_warn("%s: cannot open its state", m->id);
+	if ((fd = job_state_open(ctx, j)) == -1)
 		return;
-	}
 	for (i = 0; i < j->ntargets; i++)
 		if (job_record(fd, &m->targets[j->tidx[i]], outcome, ctx, m,
 		    relay, reason) == -1)

@@ -111,12 +111,16 @@ smtpd_pidfile(const struct conf *conf)
 	return pfh;
 }
 
-/* A descriptor per session, and a few for the spool and the maps. */
+/*
+ * A session in a transaction holds three descriptors (its socket, its
+ * message and the spool directory), one more while it commits; and a
+ * few for the listeners and the maps.
+ */
 static void
 smtpd_rlimit(const struct conf *conf)
 {
 	struct rlimit	 rl;
-	rlim_t		 want = conf->max_sessions * 2 + 64;
+	rlim_t		 want = conf->max_sessions * 4 + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
 		return;
