@@ -83,10 +83,11 @@ def main():
     p.add_argument("--dir", required=True)
     p.add_argument("--data-reply")
     p.add_argument("--size", type=int, default=10 * 1024 * 1024)
+    p.add_argument("--hostname", default="sink.test")
     args = p.parse_args()
     handler = Handler(args)
     ctl = Controller(handler, hostname="127.0.0.1", port=args.port,
-                     server_hostname="sink.test", decode_data=False,
+                     server_hostname=args.hostname, decode_data=False,
                      enable_SMTPUTF8=False, data_size_limit=args.size)
     ctl.start()
     open(os.path.join(args.dir, "ready"), "w").close()
