@@ -4,9 +4,13 @@
  * processes within the concurrency limits; when a message's workers
  * are done, sends its bounces and removes it once it is complete.
  *
- * Only this process writes X, N and W records and removes messages;
- * the workers write the outcome of each delivery (D, Q, B).  A message
- * is never in two workers' hands for the same destination, and the
+ * The runner writes the expansion (X) and what it decides itself (B
+ * for an unknown recipient, N, W), and removes the messages that are
+ * done; the workers write the outcome of each delivery (D, Q, B).  A
+ * message planned whole into one job is the worker's alone: it writes
+ * the X records only if it has an outcome to record, and removes the
+ * message itself when all is delivered (plan_fresh).  A message is
+ * never in two workers' hands for the same destination, and the
  * runner never plans a message that still has workers.
  */
 
