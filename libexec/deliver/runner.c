@@ -134,6 +134,21 @@ runner_clean(struct runner *r)
 	r->removed = 0;
 }
 
+/*
+ * Stopping: an SMTP session may wait minutes for a slow server, so
+ * remote workers are told to stop (their deliveries in flight are
+ * tried again); local ones take milliseconds and are let finish.
+ */
+void
+runner_stop(struct runner *r)
+{
+	struct worker	*w;
+
+	for (w = r->workers; w != NULL; w = w->next)
+		if (!w->dest->local)
+			(void)kill(w->pid, SIGTERM);
+}
+
 size_t
 runner_workers(const struct runner *r)
 {
