@@ -91,6 +91,8 @@ static void	 finalize_warning(struct runner *, struct queue_msg *,
 static void	 worker_start(struct runner *, struct dest *, size_t);
 static void	 worker_done(struct runner *, struct worker *, int);
 static void	 job_free(struct job *);
+static int	 maps_gave_up(const struct runner *, const struct queue_msg *,
+		    struct queue_target *, time_t);
 static void	 mark(struct statefd *, int, struct queue_target *, time_t);
 static void	 mark_msg(struct statefd *, struct queue_msg *, int,
 		    struct queue_target *, time_t);
@@ -364,6 +366,27 @@ state_close(struct statefd *sf)
 }
 
 /*
+ * Maps that cannot be read leave the recipient for later, until the
+ * message has been in the queue for queue_lifetime: 1 then, with the
+ * reason of the bounce in t.
+ */
+static int
+maps_gave_up(const struct runner *r, const struct queue_msg *m,
+    struct queue_target *t, time_t now)
+{
+	if (now - m->arrival < r->conf->queue_lifetime) {
+		log_warnx("%s: to=<%s>, cannot read the maps, will retry",
+		    m->id, t->addr);
+		return 0;
+	}
+	strlcpy(t->reason, "4.3.0 cannot read the maps (gave up: in the "
+	    "queue longer than queue_lifetime)", sizeof(t->reason));
+	log_warnx("%s: to=<%s>, status=bounced (%s)", m->id, t->addr,
+	    t->reason);
+	return 1;
+}
+
+/*
  * Expands the recipients not expanded yet into X records (B when the
  * address resolves to nothing), applied to m as they are written.  A
  * map that cannot be read leaves the recipient for later, untouched.
@@ -397,8 +420,8 @@ plan_expand(struct runner *r, struct queue_msg *m, struct statefd *sf,
 		rt = NULL;
 		n = resolve_expand(&r->res, &ma, &rt);
 		if (n == -1) {
-			log_warnx("%s: to=<%s>, cannot read the maps, "
-			    "will retry", m->id, m->rcpts[i]);
+			if (maps_gave_up(r, m, &t, now))
+				mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		if (n <= 0) {
@@ -527,8 +550,8 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti,
 	else {
 		n = resolve_expand(&r->res, &ma, &rt);
 		if (n == -1) {
-			log_warnx("%s: to=<%s>, cannot read the maps, will "
-			    "retry", m->id, t->addr);
+			if (maps_gave_up(r, m, t, now))
+				mark(sf, QUEUE_REC_BOUNCED, t, now);
 			return;
 		}
 		if (n <= 0) {
