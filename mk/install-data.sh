@@ -4,7 +4,7 @@
 # scripts, the syslog and newsyslog entries, the systemd units and the
 # Dovecot snippet.  An existing configuration is never overwritten;
 # scripts and units are, as they are part of the release.
-# usage: install-data.sh DESTDIR PREFIX
+# usage: install-data.sh DESTDIR PREFIX [ETCDIR]
 set -e
 destdir=$1
 prefix=${2-/usr/local}
@@ -15,7 +15,7 @@ src=$top/etc
 bindir=$prefix/bin
 sbindir=$prefix/sbin
 libexecdir=$prefix/libexec
-etcdir=$prefix/etc/mail
+etcdir=${3:-$prefix/etc/mail}
 periodicdir=$prefix/etc/periodic
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/basemail-install.XXXXXX")
@@ -98,6 +98,7 @@ put 0644 "$src/tmpfiles.d/basemail.conf" "$prefix/lib/tmpfiles.d"
 
 put 0644 "$src/dovecot/basemail.conf" "$prefix/share/examples/basemail" \
     dovecot.conf
+put 0644 "$src/mailer/mailer.conf" "$prefix/share/examples/basemail"
 
 # sendmail(8) writes into the mail user's spool, mode 0700: it is
 # set-user-ID and set-group-ID to that user (see sendmail.8).

@@ -7,12 +7,13 @@
 #
 # Run as the invoking user, or, when invoked as root, as the user
 # _basemail (created here), since the mail system refuses to run as
-# root.  BASEMAIL_RUN_DIR and BASEMAIL_RUN_PORT choose another sandbox
-# and another port (when the sandbox is made) than run/ and 2525.
+# root: the programs then start as root and become that user
+# themselves, as they do under rc.d or systemd.  BASEMAIL_RUN_DIR and
+# BASEMAIL_RUN_PORT choose another sandbox and another port (when the
+# sandbox is made) than run/ and 2525.
 top=$(cd "$(dirname "$0")/.." && pwd)
 sb=${BASEMAIL_RUN_DIR:-$top/run}
 port=${BASEMAIL_RUN_PORT:-2525}
-conf=$sb/etc/mail.conf
 domain=example.org
 mailbox=demo@$domain
 
@@ -26,6 +27,14 @@ case $sb in
 *)	sb=$(pwd)/$sb ;;
 esac
 
+# can_reach PATH: whether the sandbox's user can get at PATH.
+can_reach()
+{
+	[ "$(id -u)" -ne 0 ] ||
+	    setpriv --reuid="$user" --regid="$user" --init-groups -- \
+	    test -x "$1"
+}
+
 user=$(id -un)
 if [ "$(id -u)" -eq 0 ]; then
 	user=_basemail
@@ -34,14 +43,13 @@ if [ "$(id -u)" -eq 0 ]; then
 		    --shell /usr/sbin/nologin "$user" || exit 71
 		echo "make run: created the user $user to run the sandbox"
 	fi
+	# A tree under root's home is out of the mail user's reach.
+	if [ -z "$BASEMAIL_RUN_DIR" ] && ! can_reach "$top"; then
+		sb=/var/tmp/basemail-run
+		echo "make run: $user cannot reach $top: the sandbox is $sb"
+	fi
 fi
-
-# $as_user COMMAND...: runs COMMAND as the sandbox's user, in the same
-# process (setpriv execs it), so that $! of a daemon is its PID.
-as_user=
-if [ "$(id -u)" -eq 0 ]; then
-	as_user="setpriv --reuid=$user --regid=$user --init-groups --reset-env --"
-fi
+conf=$sb/etc/mail.conf
 
 # prog NAME: the path of a program of the tree, or nothing if it is
 # not built (issue by issue, the tree grows).
@@ -90,7 +98,7 @@ populate()
 		echo "make run: added the domain $domain"
 	fi
 	newmaps=$(prog newmaps "the maps stay text") || return 0
-	$as_user "$newmaps" -C "$conf" || exit 78
+	"$newmaps" -C "$conf" || exit 78
 
 	password=
 	if ! grep -q "^$mailbox:" "$sb/maps/users" &&
@@ -98,7 +106,7 @@ populate()
 		password=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
 		# The password goes on a pipe, never on a command line.
 		printf '%s\n' "$password" |
-		    $as_user "$mailadduser" -C "$conf" add -h 0 "$mailbox" ||
+		    "$mailadduser" -C "$conf" add -h 0 "$mailbox" ||
 		    exit 70
 		echo "make run: added the mailbox $mailbox"
 	fi
@@ -106,7 +114,7 @@ populate()
 	mailalias=$(prog mailalias "no aliases") || return 0
 	for alias in "postmaster@$domain" "@$domain"; do
 		grep -q "^$alias:" "$sb/maps/aliases" && continue
-		$as_user "$mailalias" -C "$conf" add "$alias" "$mailbox" ||
+		"$mailalias" -C "$conf" add "$alias" "$mailbox" ||
 		    exit 70
 		echo "make run: added the alias $alias -> $mailbox"
 	done
@@ -125,9 +133,11 @@ show_howto()
 		echo "  mailbox  $mailbox"
 	fi
 	echo "  send     swaks --server $host --port $lport --to $mailbox"
-	printf '%s' "           printf 'HELO me\\r\\nMAIL FROM:<you@example.net>"
+	# smtpd greets clients outside relaynets after a second, and drops
+	# those that talk first.
+	printf '%s' "           { sleep 2; printf 'HELO me\\r\\nMAIL FROM:<you@example.net>"
 	printf '%s' "\\r\\nRCPT TO:<$mailbox>\\r\\nDATA\\r\\nSubject: hi\\r\\n"
-	printf '%s\n' "\\r\\nhello\\r\\n.\\r\\nQUIT\\r\\n' | nc $host $lport"
+	printf '%s\n' "\\r\\nhello\\r\\n.\\r\\nQUIT\\r\\n'; } | nc $host $lport"
 	echo "  lands in $sb/vhosts/$domain/demo/new/"
 	if mailq=$(prog mailq "no queue listing" 2>/dev/null); then
 		echo "  queue    $mailq -C $conf"
@@ -152,23 +162,23 @@ stop()
 }
 
 [ -f "$conf" ] || make_sandbox
-populate
-
-smtpd=$(prog smtpd "nothing listens") || exit 0
-deliver=$(prog deliver "nothing is delivered") || exit 0
-if ! $as_user test -w "$sb/spool" -a -x "$smtpd"; then
+if ! can_reach "$sb/spool"; then
 	echo "make run: $user cannot reach $sb; set BASEMAIL_RUN_DIR to" \
 	    "a directory it can, e.g. /var/tmp/basemail-run" >&2
 	exit 77
 fi
+populate
+
+smtpd=$(prog smtpd "nothing listens") || exit 0
+deliver=$(prog deliver "nothing is delivered") || exit 0
 show_howto
 
 smtpd_pid=
 deliver_pid=
 trap stop INT TERM HUP
-$as_user "$smtpd" -d -C "$conf" &
+"$smtpd" -d -C "$conf" &
 smtpd_pid=$!
-$as_user "$deliver" -d -C "$conf" &
+"$deliver" -d -C "$conf" &
 deliver_pid=$!
 echo $$ >"$sb/run.pid"
 echo "$smtpd_pid" >"$sb/smtpd.pid"

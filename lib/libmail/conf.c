@@ -573,7 +573,6 @@ conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
 		snprintf(buf, buflen, "%s: %s", av[i], reason);
 		return buf;
 	}
-	free(c->retry_schedule);
 	c->retry_schedule = t;
 	c->nretry_schedule = (size_t)ac;
 	return NULL;

@@ -596,6 +596,9 @@ int	 queue_state_open(const char *spool, const char *id);
  */
 int	 queue_state_append(int fd, int type, const struct queue_target *t,
 	    time_t now);
+/* Appends a record as queue_state_append, and applies it to m too. */
+int	 queue_state_record(int fd, struct queue_msg *m, int type,
+	    const struct queue_target *t, time_t now);
 /* Appends an F record to SPOOL/state/ID; 0 or -1 (ENOENT if gone). */
 int	 queue_flush(const char *spool, const char *id, time_t now);
 /*
@@ -604,7 +607,16 @@ int	 queue_flush(const char *spool, const char *id, time_t now);
  * never a message without its state.  0 or -1.
  */
 int	 queue_remove(const char *spool, const char *id);
-/* Removes state files whose message is gone; count removed or -1. */
+/*
+ * Removes queue/ID alone, without waiting for the disk: its state is
+ * left as an orphan for queue_clean_orphans.  A crash that undoes the
+ * removal brings back a message whose state says it is done.  0 or -1.
+ */
+int	 queue_unlink(const char *spool, const char *id);
+/*
+ * Removes the state files whose message is gone, after an fsync of
+ * SPOOL/queue that makes those removals durable first; count or -1.
+ */
 int	 queue_clean_orphans(const char *spool);
 /*
  * 1 if every recipient is expanded and every target delivered or
@@ -622,6 +634,7 @@ time_t	 queue_msg_due(const struct queue_msg *);
  *	SPOOL/queue/ID		a committed message (the commit is the rename)
  *	SPOOL/state/ID		deliver's per-recipient progress for ID
  *	SPOOL/wakeup		a FIFO: one byte written there wakes deliver
+ *	SPOOL/smtpd.pid		smtpd's pidfile (deliver.pid likewise)
  *
  * A queue file is an envelope, one record a line, then an empty line,
  * then the message with LF line ends (no CR at all):
@@ -657,5 +670,10 @@ int	 spool_commit(struct spool_msg *);
 void	 spool_abort(struct spool_msg *);
 /* Writes one byte into SPOOL/wakeup without blocking. */
 void	 spool_wakeup(const char *spool);
+/*
+ * Removes the files of SPOOL/tmp/ not modified for age seconds: what a
+ * crashed writer left.  Returns how many, or -1 if tmp/ cannot be read.
+ */
+int	 spool_clean_tmp(const char *spool, time_t age);
 
 #endif /* !LIBMAIL_H */

@@ -331,9 +331,9 @@ map_build_begin_hint(const char *dbpath, size_t nkeys)
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	/* About 256 bytes a pair once the hash pages are filled. */
-	cache = nkeys > MAP_BUILD_CACHE_MAX / 256 ? MAP_BUILD_CACHE_MAX :
-	    nkeys * 256;
+	/* About 400 bytes a pair once the hash pages are filled. */
+	cache = nkeys > MAP_BUILD_CACHE_MAX / 400 ? MAP_BUILD_CACHE_MAX :
+	    nkeys * 400;
 	if (cache < MAP_BUILD_CACHE_MIN)
 		cache = MAP_BUILD_CACHE_MIN;
 	for (tries = 0; tries < 10; tries++) {

@@ -37,6 +37,8 @@
 #define ARGON2_LIMIT_TIME		64
 #define ARGON2_LIMIT_LANES	64
 #define PBKDF2_MAX_ROUNDS	10000000
+#define BCRYPT_LIMIT_COST	16		/* 64 times cost 10: ~5 s */
+#define SHACRYPT_LIMIT_ROUNDS	5000000		/* 1000 times the default */
 #define PBKDF2_KEYLEN		SHA_DIGEST_LENGTH	/* one block, as Dovecot */
 
 #define HASH_MAX		512
@@ -73,6 +75,7 @@ static const struct scheme *scheme_lookup(const char *, size_t);
 static const struct scheme *scheme_split(const char *, const char **);
 static int	 span_of(const char *, size_t, const char *);
 static int	 crypt_chars(const char *);
+static int	 crypt_cost_ok(const char *);
 static int	 crypt_body_valid(const struct scheme *, const char *);
 static int	 argon2_body_valid(const struct scheme *, const char *);
 static int	 pbkdf2_body_parse(const char *, const char **, size_t *,
@@ -190,6 +193,36 @@ crypt_chars(const char *s)
 	return 1;
 }
 
+/*
+ * The cost a crypt(3) setting asks for, within the bounds above:
+ * bcrypt's "$2b$NN$" and SHA-crypt's "$6$rounds=N$", under their own
+ * scheme or under {CRYPT}, which takes either.
+ */
+static int
+crypt_cost_ok(const char *body)
+{
+	unsigned long	 n;
+	char		*end;
+
+	if (strncmp(body, "$2", 2) == 0 && body[2] != '\0' &&
+	    body[3] == '$') {
+		if (!isdigit((unsigned char)body[4]) ||
+		    !isdigit((unsigned char)body[5]))
+			return 0;
+		return (body[4] - '0') * 10 + (body[5] - '0') <=
+		    BCRYPT_LIMIT_COST;
+	}
+	if (strncmp(body, "$5$rounds=", 10) == 0 ||
+	    strncmp(body, "$6$rounds=", 10) == 0) {
+		if (!isdigit((unsigned char)body[10]))
+			return 0;
+		errno = 0;
+		n = strtoul(body + 10, &end, 10);
+		return errno == 0 && *end == '$' && n <= SHACRYPT_LIMIT_ROUNDS;
+	}
+	return 1;
+}
+
 static int
 crypt_body_valid(const struct scheme *s, const char *body)
 {
@@ -200,7 +233,8 @@ crypt_body_valid(const struct scheme *s, const char *body)
 	if (body[0] == '\0' || !crypt_chars(body))
 		return 0;
 	rc = crypt_checksalt(body);
-	if (rc != CRYPT_SALT_OK && rc != CRYPT_SALT_METHOD_LEGACY)
+	if ((rc != CRYPT_SALT_OK && rc != CRYPT_SALT_METHOD_LEGACY) ||
+	    !crypt_cost_ok(body))
 		return 0;
 	if (strcmp(s->name, "BLF-CRYPT") == 0) {
 		/* $2b$NN$ then 22 salt and 31 hash characters. */

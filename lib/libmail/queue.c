@@ -486,6 +486,13 @@ int
 queue_state_append(int fd, int type, const struct queue_target *t,
     time_t now)
 {
+	return queue_state_record(fd, NULL, type, t, now);
+}
+
+int
+queue_state_record(int fd, struct queue_msg *m, int type,
+    const struct queue_target *t, time_t now)
+{
 	char		 buf[STATE_LINEMAX];
 	const char	*reason = "", *addr = "";
 	size_t		 rcpt = 0, i, start;
@@ -522,6 +529,11 @@ queue_state_append(int fd, int type, const struct queue_target *t,
 		if (w >= 0)
 			errno = EIO;
 		return -1;
+	}
+	/* The very line a later reader will apply. */
+	if (m != NULL) {
+		buf[start + i] = '\0';
+		state_apply(m, buf);
 	}
 	return 0;
 }
@@ -575,6 +587,18 @@ queue_remove(const char *spool, const char *id)
 }
 
 int
+queue_unlink(const char *spool, const char *id)
+{
+	char	 path[PATH_MAX];
+
+	if (path_of(path, sizeof(path), spool, "queue", id) == -1)
+		return -1;
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int
 queue_clean_orphans(const char *spool)
 {
 	char		 dir[PATH_MAX], path[PATH_MAX];
@@ -582,6 +606,9 @@ queue_clean_orphans(const char *spool)
 	struct dirent	*de;
 	int		 n = 0;
 
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
+	    sizeof(dir) || dir_fsync(dir) == -1)
+		return -1;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/state", spool) >=
 	    sizeof(dir)) {
 		errno = ENAMETOOLONG;

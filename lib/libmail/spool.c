@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static void	spool_newid(char *);
 static int	spool_record(FILE *, char, const char *);
 static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
+static int	spool_opentmp(int);
 
 static const char *const spool_dirs[] = { "tmp", "queue", "state" };
 
@@ -241,6 +243,20 @@ spool_abort(struct spool_msg *msg)
 	errno = save;
 }
 
+/* SPOOL/tmp from the spool's descriptor, which it closes; -1 on error. */
+static int
+spool_opentmp(int spoolfd)
+{
+	int	 fd, save;
+
+	fd = openat(spoolfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	save = errno;
+	close(spoolfd);
+	errno = save;
+	return fd;
+}
+
 /* ENXIO: no deliver is reading; it will find the message anyway. */
 static void
 spool_wakeup_at(int dirfd)
@@ -271,4 +287,32 @@ spool_wakeup(const char *spool)
 		close(dirfd);
 	}
 	errno = save;
+}
+
+int
+spool_clean_tmp(const char *spool, time_t age)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	time_t		 now = time(NULL);
+	int		 fd, n = 0;
+
+	fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	d = NULL;
+	if ((fd = spool_opentmp(fd)) != -1 && (d = fdopendir(fd)) == NULL)
+		close(fd);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < age)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }

@@ -180,6 +180,7 @@ run_once(const struct conf *conf)
 			break;
 		runner_reap(r, 1);
 	}
+	runner_clean(r);
 	runner_free(r);
 	return rv;
 }
@@ -257,7 +258,7 @@ run_daemon(const struct conf *conf, int foreground)
 	struct pollfd	 pfd[2];
 	struct runner	*r;
 	time_t		 now, last_scan = 0, last_full = 0, next;
-	int		 scan = 1, full = 1, timeout;
+	int		 scan = 1, full = 1, failed = 0, timeout;
 
 	if ((fifo_fd = fifo_open(conf)) == -1)
 		err(EX_IOERR, "%s/wakeup", conf->spool);
@@ -276,7 +277,8 @@ run_daemon(const struct conf *conf, int foreground)
 		if (now - last_scan >= RESCAN_INTERVAL)
 			scan = 1;
 		if (scan) {
-			if (runner_scan(r, full) == -1)
+			failed = runner_scan(r, full) == -1;
+			if (failed)
 				log_warnx("queue scan failed, will retry");
 			last_scan = now;
 			if (full)
@@ -284,13 +286,19 @@ run_daemon(const struct conf *conf, int foreground)
 			scan = full = 0;
 		}
 		runner_dispatch(r);
+		/* Idle: the time to clean up after the removals. */
+		if (runner_workers(r) == 0)
+			runner_clean(r);
 		next = runner_next_due(r, now);
+		if (next == 0 && !failed) {
+			/* A retry came due while we worked. */
+			scan = 1;
+			continue;
+		}
 		if (next == -1 || next > RESCAN_INTERVAL)
 			next = RESCAN_INTERVAL;
-		timeout = (int)next * 1000;
-		/* A retry due now: look again at the next second. */
-		if (timeout == 0)
-			timeout = 1000;
+		/* After a failed scan, the next try in a second. */
+		timeout = next == 0 ? 1000 : (int)next * 1000;
 		pfd[0].fd = fifo_fd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = sig_pipe[0];
@@ -309,12 +317,13 @@ run_daemon(const struct conf *conf, int foreground)
 			full |= fd_drain(fifo_fd);
 			scan = 1;
 		}
-		if (next > 0 && time(NULL) - now >= next)
+		if (time(NULL) - now >= next)
 			scan = 1;
 	}
 	log_info("stopping: waiting for %zu workers", runner_workers(r));
 	while (runner_workers(r) > 0)
 		runner_reap(r, 1);
+	runner_clean(r);
 	runner_free(r);
 	return EX_OK;
 }

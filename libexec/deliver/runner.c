@@ -53,6 +53,7 @@ struct runner {
 	size_t			 nworkers;
 	struct cache_ent	*cache;
 	size_t			 ncache;
+	size_t			 removed;	/* states to clean */
 };
 
 static time_t	 msg_due(const struct runner *, const struct queue_msg *);
@@ -62,9 +63,10 @@ static void	 cache_set(struct runner *, const char *, time_t);
 static struct qentry *active_find(struct runner *, const char *);
 static void	 active_remove(struct runner *, struct qentry *);
 static void	 plan(struct runner *, struct queue_msg *);
-static void	 plan_expand(struct runner *, struct queue_msg *, int, time_t);
+static struct resolve_target *plan_expand(struct runner *,
+		    struct queue_msg *, int, time_t, size_t *);
 static void	 plan_target(struct runner *, struct qentry *, size_t, int,
-		    struct job **, time_t);
+		    struct job **, time_t, const struct resolve_target *);
 static int	 is_duplicate(const struct queue_msg *, size_t, struct job *);
 static int	 job_add(struct job *, size_t, const struct resolve_target *);
 static struct dest *dest_get(struct runner *, const char *, int);
@@ -77,6 +79,9 @@ static void	 worker_start(struct runner *, struct dest *, size_t);
 static void	 worker_done(struct runner *, struct worker *, int);
 static void	 job_free(struct job *);
 static void	 mark(int, int, struct queue_target *, time_t);
+static void	 mark_msg(int, struct queue_msg *, int, struct queue_target *,
+		    time_t);
+static void	 state_sync(int, const char *);
 
 struct runner *
 runner_new(const struct conf *conf)
@@ -104,6 +109,20 @@ runner_free(struct runner *r)
 	}
 	free(r->cache);
 	free(r);
+}
+
+/*
+ * The states of the messages removed since the last call, with one
+ * fsync of the queue directory for all (queue_clean_orphans).
+ */
+void
+runner_clean(struct runner *r)
+{
+	if (r->removed == 0)
+		return;
+	if (queue_clean_orphans(r->conf->spool) == -1)
+		log_warn("%s/state", r->conf->spool);
+	r->removed = 0;
 }
 
 size_t
@@ -233,6 +252,7 @@ runner_scan(struct runner *r, int full)
 		log_warn("%s/queue", r->conf->spool);
 		return -1;
 	}
+	/* After a crash, states of messages removed just before it. */
 	if (full && queue_clean_orphans(r->conf->spool) == -1)
 		log_warn("%s/state", r->conf->spool);
 	if (resolver_refresh(&r->res) == -1)
@@ -274,29 +294,60 @@ keep:
 	return 0;
 }
 
-/* Writes a record now, and logs what could not be written. */
+/* Records written by the runner since the last state_sync. */
+static int	 unsynced;
+
+/*
+ * Writes a record now, and logs what could not be written.  An X
+ * record needs no fsync of its own: lost in a crash, it is made again
+ * the same way, and the fsync after a delivery covers it.
+ */
 static void
 mark(int fd, int type, struct queue_target *t, time_t now)
 {
-	if (queue_state_append(fd, type, t, now) == -1)
-		log_warn("cannot write the state of <%s>", t->addr);
+	mark_msg(fd, NULL, type, t, now);
+}
+
+/* The same, and the record applied to m as a reader would. */
+static void
+mark_msg(int fd, struct queue_msg *m, int type, struct queue_target *t,
+    time_t now)
+{
+	if (queue_state_record(fd, m, type, t, now) == -1)
+		log_warn("cannot write the state of <%s>",
+		    t != NULL ? t->addr : "?");
+	if (type != QUEUE_REC_EXPAND)
+		unsynced = 1;
+}
+
+/* The runner's records on disk, before anything relies on them. */
+static void
+state_sync(int fd, const char *id)
+{
+	if (unsynced && fsync(fd) == -1)
+		log_warn("%s: fsync of its state", id);
+	unsynced = 0;
 }
 
 /*
  * Expands the recipients not expanded yet into X records (B when the
- * address resolves to nothing).  A map that cannot be read leaves the
- * recipient for later, untouched.
+ * address resolves to nothing), applied to m as they are written.  A
+ * map that cannot be read leaves the recipient for later, untouched.
+ * Returns what each new target resolved to, indexed like m->targets
+ * (addr "" for the others), so that it need not be resolved again.
  */
-static void
-plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now)
+static struct resolve_target *
+plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now,
+    size_t *nknown)
 {
-	struct resolve_target	*rt;
-	struct queue_target	 t;
+	struct resolve_target	*rt, *known = NULL, *nk;
+	struct queue_target	 t, *qt;
 	struct mailaddr		 ma;
 	const char		*errstr;
-	size_t			 i;
+	size_t			 i, had;
 	int			 n, k;
 
+	*nknown = 0;
 	for (i = 0; i < m->nrcpts; i++) {
 		if (m->expanded[i])
 			continue;
@@ -306,7 +357,7 @@ plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now)
 		if (addr_parse(m->rcpts[i], &ma, &errstr) == -1) {
 			reasonf(t.reason, sizeof(t.reason),
 			    "5.1.3 bad recipient address syntax: %s", errstr);
-			mark(fd, QUEUE_REC_BOUNCED, &t, now);
+			mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		rt = NULL;
@@ -321,21 +372,34 @@ plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now)
 			    "5.1.1 recipient address unknown" :
 			    "5.4.6 alias loop with no final target",
 			    sizeof(t.reason));
-			mark(fd, QUEUE_REC_BOUNCED, &t, now);
+			mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		for (k = 0; k < n; k++) {
 			strlcpy(t.addr, rt[k].addr, sizeof(t.addr));
 			t.reason[0] = '\0';
-			mark(fd, QUEUE_REC_EXPAND, &t, now);
+			had = m->ntargets;
+			mark_msg(fd, m, QUEUE_REC_EXPAND, &t, now);
 			if (rt[k].unknown) {
 				strlcpy(t.reason, "5.1.1 mailbox unknown",
 				    sizeof(t.reason));
-				mark(fd, QUEUE_REC_BOUNCED, &t, now);
+				mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
 			}
+			qt = queue_target_find(m, i, rt[k].addr);
+			if (qt == NULL || m->ntargets == had)
+				continue;
+			nk = reallocarray(known, m->ntargets, sizeof(*nk));
+			if (nk == NULL)
+				continue;
+			known = nk;
+			memset(&known[*nknown], 0,
+			    (m->ntargets - *nknown) * sizeof(*known));
+			*nknown = m->ntargets;
+			known[qt - m->targets] = rt[k];
 		}
 		free(rt);
 	}
+	return known;
 }
 
 static struct dest *
@@ -403,11 +467,12 @@ job_add(struct job *j, size_t ti, const struct resolve_target *rt)
  */
 static void
 plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
-    struct job **jobs, time_t now)
+    struct job **jobs, time_t now, const struct resolve_target *known)
 {
 	struct queue_msg	*m = &qe->msg;
 	struct queue_target	*t = &m->targets[ti];
-	struct resolve_target	*rt = NULL, *pick;
+	struct resolve_target	*rt = NULL;
+	const struct resolve_target *pick;
 	struct mailaddr		 ma;
 	const char		*errstr, *key;
 	struct dest		*d;
@@ -420,21 +485,26 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
 		mark(fd, QUEUE_REC_BOUNCED, t, now);
 		return;
 	}
-	n = resolve_expand(&r->res, &ma, &rt);
-	if (n == -1) {
-		log_warnx("%s: to=<%s>, cannot read the maps, will retry",
-		    m->id, t->addr);
-		return;
+	if (known != NULL)
+		pick = known;
+	else {
+		n = resolve_expand(&r->res, &ma, &rt);
+		if (n == -1) {
+			log_warnx("%s: to=<%s>, cannot read the maps, will "
+			    "retry", m->id, t->addr);
+			return;
+		}
+		if (n <= 0) {
+			strlcpy(t->reason, "5.1.1 mailbox unknown",
+			    sizeof(t->reason));
+			mark(fd, QUEUE_REC_BOUNCED, t, now);
+			return;
+		}
+		pick = &rt[0];
+		for (i = 0; i < n; i++)
+			if (strcasecmp(rt[i].addr, t->addr) == 0)
+				pick = &rt[i];
 	}
-	if (n <= 0) {
-		strlcpy(t->reason, "5.1.1 mailbox unknown", sizeof(t->reason));
-		mark(fd, QUEUE_REC_BOUNCED, t, now);
-		return;
-	}
-	pick = &rt[0];
-	for (i = 0; i < n; i++)
-		if (strcasecmp(rt[i].addr, t->addr) == 0)
-			pick = &rt[i];
 	if (pick->unknown) {
 		strlcpy(t->reason, "5.1.1 mailbox unknown", sizeof(t->reason));
 		mark(fd, QUEUE_REC_BOUNCED, t, now);
@@ -478,11 +548,10 @@ static void
 plan(struct runner *r, struct queue_msg *m)
 {
 	struct qentry		*qe;
-	struct queue_msg	 fresh;
+	struct resolve_target	*known = NULL;
 	struct job		*jobs = NULL, *j, *next;
-	char			 err[256];
 	time_t			 now = time(NULL);
-	size_t			 i;
+	size_t			 i, nknown = 0;
 	int			 fd;
 
 	if ((fd = queue_state_open(r->conf->spool, m->id)) == -1) {
@@ -494,19 +563,11 @@ plan(struct runner *r, struct queue_msg *m)
 	for (i = 0; i < m->nrcpts; i++)
 		if (!m->expanded[i])
 			break;
-	if (i < m->nrcpts) {
-		plan_expand(r, m, fd, now);
-		if (queue_read(r->conf->spool, m->id, &fresh, err,
-		    sizeof(err)) == -1) {
-			close(fd);
-			queue_msg_free(m);
-			return;
-		}
-		queue_msg_free(m);
-		*m = fresh;
-	}
+	if (i < m->nrcpts)
+		known = plan_expand(r, m, fd, now, &nknown);
 	if ((qe = calloc(1, sizeof(*qe))) == NULL) {
 		close(fd);
+		free(known);
 		queue_msg_free(m);
 		return;
 	}
@@ -517,11 +578,13 @@ plan(struct runner *r, struct queue_msg *m)
 		if (qe->msg.targets[i].status == QUEUE_PENDING ||
 		    (qe->msg.targets[i].status == QUEUE_DEFERRED &&
 		    qe->msg.targets[i].next <= now))
-			plan_target(r, qe, i, fd, &jobs, now);
+			plan_target(r, qe, i, fd, &jobs, now,
+			    i < nknown && known[i].addr[0] != '\0' ?
+			    &known[i] : NULL);
 	}
+	free(known);
 	/* The B and D records written here, before anything else is. */
-	if (fsync(fd) == -1)
-		log_warn("%s: fsync of its state", m->id);
+	state_sync(fd, m->id);
 	close(fd);
 	for (j = jobs; j != NULL; j = next) {
 		next = j->next;
@@ -699,14 +762,15 @@ finalize(struct runner *r, struct qentry *qe)
 	}
 	finalize_bounces(r, &m, fd, now);
 	finalize_warning(r, &m, fd, now);
-	if (fsync(fd) == -1)
-		log_warn("%s: fsync of its state", m.id);
+	state_sync(fd, m.id);
 	close(fd);
 	if (queue_msg_done(&m)) {
-		if (queue_remove(r->conf->spool, m.id) == -1)
+		if (queue_unlink(r->conf->spool, m.id) == -1)
 			log_warn("%s: cannot remove", m.id);
-		else
+		else {
 			log_info("%s: removed", m.id);
+			r->removed++;
+		}
 		queue_msg_free(&m);
 		return;
 	}
@@ -786,9 +850,7 @@ finalize_warning(struct runner *r, struct queue_msg *m, int fd, time_t now)
 			log_info("%s: sender delay notification: %s", m->id,
 			    newid);
 			m->warned = now;
-			if (queue_state_append(fd, QUEUE_REC_WARNED, NULL,
-			    now) == -1)
-				log_warn("%s: cannot write its state", m->id);
+			mark(fd, QUEUE_REC_WARNED, NULL, now);
 		}
 	}
 	free(tidx);

@@ -49,6 +49,9 @@ static void	 install_users(struct ctx *, const char *undo_created,
 static void	 put_user(struct ctx *, const char *key,
 		    const struct mapsrc_user *, struct mapsrc_line *);
 static void	 block_signals(void);
+static void	 ctx_maps_close(struct ctx *);
+static int	 update_user(struct ctx *, const char *, struct mapsrc_user *,
+		    struct mapsrc_line *);
 
 static const struct {
 	const char *name;
@@ -159,12 +162,18 @@ ctx_maps_open(struct ctx *ctx, int lock)
 		    n == 1 ? "" : "s");
 }
 
-void
-ctx_close(struct ctx *ctx)
+static void
+ctx_maps_close(struct ctx *ctx)
 {
 	if (ctx->ms_open)
 		mapset_close(&ctx->ms);
 	ctx->ms_open = 0;
+}
+
+void
+ctx_close(struct ctx *ctx)
+{
+	ctx_maps_close(ctx);
 	conf_free(&ctx->conf);
 }
 
@@ -327,6 +336,19 @@ install_users(struct ctx *ctx, const char *undo_created,
 	errx(EX_IOERR, "the users map was not changed");
 }
 
+/* passwd and mod: replaces the users line old of key with u, and ends. */
+static int
+update_user(struct ctx *ctx, const char *key, struct mapsrc_user *u,
+    struct mapsrc_line *old)
+{
+	put_user(ctx, key, u, old);
+	block_signals();
+	install_users(ctx, NULL, NULL, NULL);
+	explicit_bzero(u, sizeof(*u));
+	ctx_close(ctx);
+	return EX_OK;
+}
+
 static int
 cmd_add(struct ctx *ctx, int argc, char **argv)
 {
@@ -360,8 +382,7 @@ cmd_add(struct ctx *ctx, int argc, char **argv)
 		/* Don't ask for a password that will be refused. */
 		ctx_maps_open(ctx, 0);
 		check_new(ctx, &addr, key);
-		mapset_close(&ctx->ms);
-		ctx->ms_open = 0;
+		ctx_maps_close(ctx);
 	}
 	pwsource_hash(&ps, key, u.hash, sizeof(u.hash));
 	ctx_maps_open(ctx, 1);
@@ -532,20 +553,14 @@ cmd_passwd(struct ctx *ctx, int argc, char **argv)
 	if (ps.how == PW_PROMPT) {
 		ctx_maps_open(ctx, 0);
 		find_user(ctx, key, &u);
-		mapset_close(&ctx->ms);
-		ctx->ms_open = 0;
+		ctx_maps_close(ctx);
 	}
 	pwsource_hash(&ps, key, hash, sizeof(hash));
 	ctx_maps_open(ctx, 1);
 	l = find_user(ctx, key, &u);
 	strlcpy(u.hash, hash, sizeof(u.hash));
 	explicit_bzero(hash, sizeof(hash));
-	put_user(ctx, key, &u, l);
-	block_signals();
-	install_users(ctx, NULL, NULL, NULL);
-	explicit_bzero(&u, sizeof(u));
-	ctx_close(ctx);
-	return EX_OK;
+	return update_user(ctx, key, &u, l);
 }
 
 static int
@@ -584,10 +599,5 @@ cmd_mod(struct ctx *ctx, int argc, char **argv)
 		u.quota = quota;
 	if (lock != -1)
 		u.nologin = lock;
-	put_user(ctx, key, &u, l);
-	block_signals();
-	install_users(ctx, NULL, NULL, NULL);
-	explicit_bzero(&u, sizeof(u));
-	ctx_close(ctx);
-	return EX_OK;
+	return update_user(ctx, key, &u, l);
 }

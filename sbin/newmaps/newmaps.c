@@ -55,7 +55,7 @@ query(const struct conf *conf, const char *key, const char *name)
 	if ((val = malloc(VALUE_MAX)) == NULL)
 		err(EX_OSERR, NULL);
 	if ((ret = map_lookup(m, key, val, VALUE_MAX)) == -1)
-		err(EX_DATAERR, "%s/%s.db", conf->mapdir, name);
+		err(EX_NOINPUT, "%s/%s.db", conf->mapdir, name);
 	if (ret == 1 && printf("%s\n", val) < 0)
 		err(EX_IOERR, "stdout");
 	free(val);

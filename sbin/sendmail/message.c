@@ -8,14 +8,17 @@
  */
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "libmail.h"
 #include "sendmail.h"
@@ -55,36 +58,69 @@ static int	 write_head(const struct sm_ctx *, struct spool_msg *,
 		    const struct hdrs *, time_t);
 static int	 write_body(struct sm_input *, struct hdrs *, FILE *,
 		    uint64_t);
+static int	 input_put(struct sm_input *, size_t, int);
 static void	 drain(struct sm_input *);
+static void	 msg_signal(int);
+static void	 msg_signals(void (*)(int));
 static void	 input_error(int, char *, size_t);
+
+/* Appends c to the line; -1 (EFBIG) past in->max. */
+static int
+input_put(struct sm_input *in, size_t n, int c)
+{
+	char	*l;
+	size_t	 cap;
+
+	if (n + 1 >= in->cap) {
+		if (in->max > 0 && in->cap > in->max) {
+			errno = EFBIG;
+			return -1;
+		}
+		cap = in->cap == 0 ? 1024 : in->cap * 2;
+		if ((l = realloc(in->line, cap)) == NULL)
+			return -1;
+		in->line = l;
+		in->cap = cap;
+	}
+	in->line[n] = c;
+	return 0;
+}
 
 /*
  * Reads the next line of the message into in->line, without its line
  * end.  1: a line; 0: the message ended; -1: an error (EINVAL for a
- * NUL byte, which no message may carry).  Every CR is dropped: the
- * queue file has LF line ends and no CR at all.
+ * NUL byte, which no message may carry; EFBIG for a line longer than
+ * the largest message).  After an error, the next call goes on where
+ * this one stopped, so that drain() finds the end of the message.
+ * Every CR is dropped: the queue file has LF line ends and no CR.
  */
 int
 input_line(struct sm_input *in)
 {
-	ssize_t	 n;
-	size_t	 i, j;
+	size_t	 n = 0;
+	int	 c;
 
 	if (in->eof)
 		return 0;
-	if ((n = getline(&in->line, &in->cap, in->fp)) == -1) {
-		in->eof = 1;
-		return ferror(in->fp) ? -1 : 0;
+	while ((c = getc(in->fp)) != '\n') {
+		if (c == EOF) {
+			in->eof = 1;
+			if (ferror(in->fp))
+				return -1;
+			if (n == 0)
+				return 0;
+			break;
+		}
+		if (c == '\0') {
+			errno = EINVAL;
+			return -1;
+		}
+		if (c != '\r' && input_put(in, n++, c) == -1)
+			return -1;
 	}
-	if (memchr(in->line, '\0', n) != NULL) {
-		errno = EINVAL;
+	if (input_put(in, n, '\0') == -1)
 		return -1;
-	}
-	for (i = j = 0; i < (size_t)n; i++)
-		if (in->line[i] != '\r' && in->line[i] != '\n')
-			in->line[j++] = in->line[i];
-	in->line[j] = '\0';
-	in->len = j;
+	in->len = n;
 	if (in->mode == IN_PLAIN_NODOT)
 		return 1;
 	if (strcmp(in->line, ".") == 0) {
@@ -98,10 +134,11 @@ input_line(struct sm_input *in)
 	return 1;
 }
 
+/* Reads to the end of the message, past any error. */
 static void
 drain(struct sm_input *in)
 {
-	while (input_line(in) == 1)
+	while (input_line(in) != 0)
 		continue;
 }
 
@@ -400,6 +437,36 @@ write_body(struct sm_input *in, struct hdrs *h, FILE *fp, uint64_t max)
 	return r;
 }
 
+/*
+ * The temporary file being written, for msg_signal: a caller who
+ * interrupts sendmail (its terminal still can, and a closed pipe) must
+ * not leave it behind in the spool, where nothing else removes it.
+ */
+static char	 msg_tmppath[PATH_MAX];
+
+static void
+msg_signal(int sig)
+{
+	if (msg_tmppath[0] != '\0')
+		(void)unlink(msg_tmppath);
+	_exit(EX_TEMPFAIL);
+}
+
+static void
+msg_signals(void (*handler)(int))
+{
+	struct sigaction	 sa;
+	static const int	 sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+				    SIGPIPE, SIGXFSZ };
+	size_t			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = handler;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+}
+
 /* The reason for an error of hdrs_read or write_body (r). */
 static void
 input_error(int r, char *err, size_t errlen)
@@ -408,6 +475,8 @@ input_error(int r, char *err, size_t errlen)
 		snprintf(err, errlen, "message larger than maxsize");
 	else if (errno == EINVAL)
 		snprintf(err, errlen, "a NUL byte in the message");
+	else if (errno == EFBIG)
+		snprintf(err, errlen, "message larger than maxsize");
 	else
 		snprintf(err, errlen, "cannot read the message: %s",
 		    strerror(errno));
@@ -429,6 +498,7 @@ message_queue(struct sm_ctx *ctx, struct sm_input *in, int tflag,
 	int			 r, ret = SM_DATAERR;
 
 	memset(&h, 0, sizeof(h));
+	in->max = ctx->conf->maxsize;
 	msg.fp = NULL;
 	msg.tmppath[0] = '\0';
 	msg.spooldirfd = -1;
@@ -450,8 +520,11 @@ message_queue(struct sm_ctx *ctx, struct sm_input *in, int tflag,
 		goto done;
 	}
 	now = time(NULL);
+	msg_signals(msg_signal);
 	if (spool_init(ctx->conf->spool) == -1 ||
 	    spool_create(ctx->conf->spool, &msg) == -1 ||
+	    strlcpy(msg_tmppath, msg.tmppath, sizeof(msg_tmppath)) >=
+	    sizeof(msg_tmppath) ||
 	    spool_envelope(&msg, now, ctx->sender, rcpts->v, rcpts->n) == -1 ||
 	    write_head(ctx, &msg, &h, now) == -1) {
 		snprintf(err, errlen, "%s: %s", ctx->conf->spool,
@@ -474,6 +547,8 @@ message_queue(struct sm_ctx *ctx, struct sm_input *in, int tflag,
 done:
 	if (ret != SM_OK)
 		spool_abort(&msg);
+	msg_tmppath[0] = '\0';
+	msg_signals(SIG_DFL);
 	drain(in);
 	hdrs_free(&h);
 	return ret;

@@ -133,7 +133,6 @@ caller_identity(struct sm_ctx *ctx, const char *fullname)
 		strlcpy(login, pw->pw_name, sizeof(login));
 	else
 		snprintf(login, sizeof(login), "uid%u", (unsigned)ctx->uid);
-	strlcpy(ctx->login, login, sizeof(ctx->login));
 	if (message_qualify(ctx, login, ctx->fromaddr,
 	    sizeof(ctx->fromaddr), &errstr) == -1)
 		errx(EX_DATAERR, "%s: cannot be a sender address: %s", login,

@@ -6,11 +6,9 @@
 struct sm_ctx {
 	const struct conf *conf;
 	uid_t		 uid;			/* the caller's real uid */
-	char		 login[64];		/* the caller's name */
 	char		 fullname[128];		/* -F, or the GECOS name */
 	char		 sender[ADDR_MAX + 1];	/* envelope; "" for <> */
 	char		 fromaddr[ADDR_MAX + 1]; /* for a missing From: */
-	const char	*proto;			/* for Received: */
 	const char	*helo;			/* -bs: the client's name */
 };
 
@@ -32,6 +30,7 @@ struct sm_input {
 	char	*line;		/* the current line, without its line end */
 	size_t	 cap;
 	size_t	 len;
+	uint64_t max;		/* longest line, 0: no limit */
 	int	 eof;		/* the message ended (EOF or ".") */
 };
 

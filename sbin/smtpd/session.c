@@ -124,9 +124,12 @@ session_reply(struct session *s, int code, const char *esc,
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (esc != NULL)
-		io_printf(&s->io, "%d %s %s\r\n", code, esc, text);
+		(void)snprintf(s->lastreply, sizeof(s->lastreply), "%d %s %s",
+		    code, esc, text);
 	else
-		io_printf(&s->io, "%d %s\r\n", code, text);
+		(void)snprintf(s->lastreply, sizeof(s->lastreply), "%d %s",
+		    code, text);
+	io_printf(&s->io, "%s\r\n", s->lastreply);
 	if (code >= 500)
 		s->nerrors++;
 }
@@ -246,6 +249,9 @@ session_command(struct session *s, char *line, size_t len)
 		    "command");
 		return;
 	}
+	/* Trailing blanks are common and mean nothing. */
+	while (len > 0 && line[len - 1] == ' ')
+		len--;
 	line[len] = '\0';
 	vlen = strcspn(line, " ");
 	arg = line + vlen;
@@ -446,7 +452,8 @@ cmd_rcpt(struct session *s, char *arg)
 		(void)snprintf(rcpt, sizeof(rcpt), "%s@%s", pa.addr.local,
 		    pa.addr.domain);
 	if (rcpt_verdict(s, &pa, rcpt) == -1) {
-		log_info("%s: to=<%s>, status=rejected", s->msg.id, rcpt);
+		log_info("%s: to=<%s>, status=rejected (%s)", s->msg.id, rcpt,
+		    s->lastreply);
 		return;
 	}
 	r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));

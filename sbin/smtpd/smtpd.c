@@ -111,12 +111,16 @@ smtpd_pidfile(const struct conf *conf)
 	return pfh;
 }
 
-/* A descriptor per session, and a few for the spool and the maps. */
+/*
+ * A session in a transaction holds three descriptors (its socket, its
+ * message and the spool directory), one more while it commits; and a
+ * few for the listeners and the maps.
+ */
 static void
 smtpd_rlimit(const struct conf *conf)
 {
 	struct rlimit	 rl;
-	rlim_t		 want = conf->max_sessions * 2 + 64;
+	rlim_t		 want = conf->max_sessions * 4 + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
 		return;
@@ -137,7 +141,7 @@ main(int argc, char *argv[])
 	size_t			 nlisteners;
 	uid_t			 uid;
 	gid_t			 gid;
-	int			 ch, check = 0;
+	int			 ch, n, check = 0;
 
 	env = &smtpd;
 	while ((ch = getopt(argc, argv, "C:dn")) != -1) {
@@ -185,6 +189,10 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	log_init("smtpd", env->foreground);
+	/* What a crash left in tmp/; a day is longer than any live writer. */
+	if ((n = spool_clean_tmp(env->conf.spool, SMTPD_TMP_STALE)) > 0)
+		log_info("removed %d stale files from %s/tmp", n,
+		    env->conf.spool);
 	pthread_mutex_init(&env->maplock, NULL);
 	/* A map missing now is opened when it appears; until then, 451. */
 	if (resolver_open(&env->resolver, &env->conf) == -1)

@@ -28,6 +28,12 @@
 /* An untrusted client must wait this long for the greeting. */
 #define SMTPD_GREET_PAUSE_MS	1000
 
+/* Files in SPOOL/tmp/ older than this are debris of a crash. */
+#define SMTPD_TMP_STALE		(24 * 60 * 60)
+
+/* After accept(2) failed for want of descriptors or memory. */
+#define SMTPD_ACCEPT_PAUSE_MS	100
+
 /* Time to let sessions finish their commit after SIGTERM. */
 #define SMTPD_STOP_GRACE_S	10
 
@@ -127,6 +133,7 @@ struct session {
 	char		**rcpts;
 	size_t		 nrcpts;
 	size_t		 nerrors;
+	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;
 };

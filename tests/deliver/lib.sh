@@ -61,7 +61,8 @@ enqueue()
 	if [ "$1" = "-t" ]; then _t=$2; shift 2; fi
 	_s=$1; shift
 	mkdir -p "$SB/spool/tmp" "$SB/spool/queue" "$SB/spool/state"
-	_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	# As spool.c makes them: the time, then random; sorted by arrival.
+	_id=$(printf '%08x' "$_t")$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 	{
 		echo "V 1"; echo "I $_id"; echo "T $_t"; echo "S $_s"
 		for _r; do echo "R $_r"; done
@@ -110,11 +111,12 @@ wait_for()
 }
 
 # sink_start NAME [OPTIONS]: an SMTP server (tests/deliver/sink.py) on
-# 127.0.0.1; sets PORT.  Messages go to ./NAME/, one file each.
+# 127.0.0.1, at PORT if set, else at a free port it sets PORT to.
+# Messages go to ./NAME/, one file each.
 sink_start()
 {
 	_name=$1; shift
-	PORT=$(free_port)
+	[ -n "$PORT" ] || PORT=$(free_port)
 	mkdir -p "$_name"
 	$PYTHON "$(atf_get_srcdir)/sink.py" --port "$PORT" --dir "$_name" \
 	    "$@" >"$_name.log" 2>&1 &

@@ -236,6 +236,34 @@ ATF_TC_BODY(hash_valid_refusals, tc)
 		ATF_CHECK_MSG(!passwd_hash_valid(bad[i]), "valid: %s", bad[i]);
 }
 
+/* Like Argon2's, the costs of the crypt(3) family are bounded. */
+ATF_TC_WITHOUT_HEAD(crypt_cost_bounded);
+ATF_TC_BODY(crypt_cost_bounded, tc)
+{
+	static const char *const bad[] = {
+		("{BLF-CRYPT}$2y$17$7YAvKJg9UCg8djzvw2SmR.Zaav5DB97ug2DFg4Yr189"
+		     "ZRw2y7Yj/6"),
+		("{CRYPT}$2b$31$7YAvKJg9UCg8djzvw2SmR.Zaav5DB97ug2DFg4Yr189"
+		     "ZRw2y7Yj/6"),
+		("{SHA512-CRYPT}$6$rounds=999999999$UDHQgrDGUAviNszG$LSAb4RsMVZd"
+		     "esV5WSPn32snozTZ3g56J9ZQ5szbuUxW2b1rhQFquFpltWrxK62PHtQTWPsx"
+		     "zzx7jvadHNKb5r."),
+		("{CRYPT}$5$rounds=5000001$NZJyjzyZEAIcvz.N$CAu9acxReHCqwb4/saFY"
+		     "rDGNcI3ZXj7ND3IH0ZdF1u8"),
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ATF_CHECK_MSG(!passwd_hash_valid(bad[i]), "valid: %s", bad[i]);
+		ATF_CHECK_EQ_MSG(passwd_verify(bad[i], "x"), -1, "%s", bad[i]);
+	}
+	ATF_CHECK(passwd_hash_valid("{BLF-CRYPT}$2y$16$7YAvKJg9UCg8djzvw2SmR."
+	    "Zaav5DB97ug2DFg4Yr189ZRw2y7Yj/6"));
+	ATF_CHECK(passwd_hash_valid("{SHA512-CRYPT}$6$rounds=5000000$UDHQgrDG"
+	    "UAviNszG$LSAb4RsMVZdesV5WSPn32snozTZ3g56J9ZQ5szbuUxW2b1rhQFquFpl"
+	    "tWrxK62PHtQTWPsxzzx7jvadHNKb5r."));
+}
+
 ATF_TC_WITHOUT_HEAD(hash_valid_accepts);
 ATF_TC_BODY(hash_valid_accepts, tc)
 {
@@ -278,6 +306,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, pbkdf2_long_password);
 	ATF_TP_ADD_TC(tp, pbkdf2_malformed);
 	ATF_TP_ADD_TC(tp, hash_valid_refusals);
+	ATF_TP_ADD_TC(tp, crypt_cost_bounded);
 	ATF_TP_ADD_TC(tp, hash_valid_accepts);
 	ATF_TP_ADD_TC(tp, verify_unknown);
 	return atf_no_error();

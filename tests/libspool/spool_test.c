@@ -260,6 +260,29 @@ ATF_TC_BODY(wakeup_without_reader_returns, tc)
 	ATF_CHECK_EQ(count_entries(SPOOL), 4);
 }
 
+ATF_TC_WITHOUT_HEAD(clean_tmp_removes_stale_only);
+ATF_TC_BODY(clean_tmp_removes_stale_only, tc)
+{
+	struct spool_msg msg;
+	struct timespec	 old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	int		 fd;
+
+	ATF_REQUIRE_EQ(spool_init(SPOOL), 0);
+	ATF_REQUIRE((fd = creat(SPOOL "/tmp/stale", 0600)) != -1);
+	close(fd);
+	ATF_REQUIRE_EQ(utimensat(AT_FDCWD, SPOOL "/tmp/stale", old, 0), 0);
+	ATF_REQUIRE_EQ(mkdir(SPOOL "/tmp/olddir", 0700), 0);
+	ATF_REQUIRE_EQ(utimensat(AT_FDCWD, SPOOL "/tmp/olddir", old, 0), 0);
+	queue_one(&msg, "a@example.com");
+	ATF_CHECK_EQ(spool_clean_tmp(SPOOL, 3600), 1);
+	ATF_CHECK_EQ(access(SPOOL "/tmp/stale", F_OK), -1);
+	ATF_CHECK_EQ(access(SPOOL "/tmp/olddir", F_OK), 0);
+	ATF_CHECK_EQ(access(msg.tmppath, F_OK), 0);
+	ATF_REQUIRE_EQ(spool_commit(&msg), 0);
+	ATF_CHECK_EQ(count_entries(SPOOL "/queue"), 1);
+	ATF_CHECK_EQ(spool_clean_tmp("nonexistent", 3600), -1);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, init_creates_layout);
@@ -276,5 +299,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, commit_fails_cleanly_on_missing_queue);
 	ATF_TP_ADD_TC(tp, commit_wakes_deliver);
 	ATF_TP_ADD_TC(tp, wakeup_without_reader_returns);
+	ATF_TP_ADD_TC(tp, clean_tmp_removes_stale_only);
 	return atf_no_error();
 }

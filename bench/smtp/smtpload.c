@@ -1,0 +1,324 @@
+/*
+ * smtpload: an SMTP load generator for the smtpd benchmark.
+ *
+ *	smtpload [-H host] -p port [-c conns] [-n msgs] [-s size]
+ *	    [-f from] -t rcpt
+ *	smtpload [-H host] -p port -i sessions
+ *
+ * The first form opens conns connections at once, each in its own
+ * thread, and sends msgs messages of size octets on each, one
+ * transaction after the other (no pipelining, as most senders do), then
+ * prints the rate and the latency from the end of the data to the 250
+ * reply: the time the server takes to make the message durable.
+ * The second form opens sessions idle connections (greeting and EHLO
+ * answered), prints "ready", and holds them until its standard input
+ * is closed.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <err.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct conn {
+	int	 fd;
+	char	 buf[4096];
+	size_t	 len;
+	size_t	 pos;
+};
+
+struct worker {
+	pthread_t	 t;
+	int		 nmsgs;
+	double		*lat;		/* seconds, one per message */
+	int		 ok;
+	int		 errors;
+};
+
+static const char	*host = "127.0.0.1";
+static const char	*port;
+static const char	*from = "load@sender.test";
+static const char	*rcpt;
+static char		*body;
+static size_t		 bodylen;
+
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+conn_open(struct conn *c)
+{
+	struct addrinfo	 hints, *res;
+	int		 on = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	c->fd = socket(res->ai_family, SOCK_STREAM, 0);
+	if (c->fd == -1 || connect(c->fd, res->ai_addr, res->ai_addrlen) == -1) {
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	c->len = c->pos = 0;
+	return 0;
+}
+
+static int
+conn_write(struct conn *c, const char *s, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = send(c->fd, s, n, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* One reply, all its lines; its code, or -1. */
+static int
+conn_reply(struct conn *c)
+{
+	char	 line[1024];
+	size_t	 n = 0;
+	ssize_t	 r;
+
+	for (;;) {
+		if (c->pos == c->len) {
+			r = read(c->fd, c->buf, sizeof(c->buf));
+			if (r <= 0)
+				return -1;
+			c->len = r;
+			c->pos = 0;
+		}
+		while (c->pos < c->len) {
+			char ch = c->buf[c->pos++];
+
+			if (n < sizeof(line) - 1)
+				line[n++] = ch;
+			if (ch != '\n')
+				continue;
+			line[n] = '\0';
+			if (n >= 4 && line[3] == ' ')
+				return atoi(line);
+			n = 0;
+		}
+	}
+}
+
+static int
+command(struct conn *c, const char *cmd, int want)
+{
+	if (conn_write(c, cmd, strlen(cmd)) == -1)
+		return -1;
+	return conn_reply(c) == want ? 0 : -1;
+}
+
+static int
+transaction(struct conn *c, double *lat)
+{
+	char	 cmd[512];
+	double	 t0;
+
+	snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>\r\n", from);
+	if (command(c, cmd, 250) == -1)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>\r\n", rcpt);
+	if (command(c, cmd, 250) == -1 || command(c, "DATA\r\n", 354) == -1)
+		return -1;
+	if (conn_write(c, body, bodylen) == -1)
+		return -1;
+	t0 = now();
+	if (command(c, ".\r\n", 250) == -1)
+		return -1;
+	*lat = now() - t0;
+	return 0;
+}
+
+static void *
+worker_run(void *arg)
+{
+	struct worker	*w = arg;
+	struct conn	 c;
+	int		 i;
+
+	if (conn_open(&c) == -1 || conn_reply(&c) != 220 ||
+	    command(&c, "EHLO load.test\r\n", 250) == -1) {
+		w->errors++;
+		return NULL;
+	}
+	for (i = 0; i < w->nmsgs; i++) {
+		if (transaction(&c, &w->lat[w->ok]) == -1) {
+			w->errors++;
+			break;
+		}
+		w->ok++;
+	}
+	(void)command(&c, "QUIT\r\n", 221);
+	close(c.fd);
+	return NULL;
+}
+
+/* A message of about size octets: headers, then 76-column lines. */
+static void
+make_body(size_t size)
+{
+	size_t	 n;
+
+	if ((body = malloc(size + 512)) == NULL)
+		err(1, "malloc");
+	n = snprintf(body, 512, "From: <%s>\r\nTo: <%s>\r\n"
+	    "Subject: smtpload\r\n\r\n", from, rcpt);
+	while (n + 78 < size) {
+		memset(body + n, 'x', 76);
+		memcpy(body + n + 76, "\r\n", 2);
+		n += 78;
+	}
+	bodylen = n;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+load(int nconns, int nmsgs)
+{
+	struct worker	*w;
+	double		*all, t0, secs;
+	int		 i, j, n = 0, errors = 0;
+
+	if ((w = calloc(nconns, sizeof(*w))) == NULL ||
+	    (all = calloc((size_t)nconns * nmsgs, sizeof(*all))) == NULL)
+		err(1, "calloc");
+	t0 = now();
+	for (i = 0; i < nconns; i++) {
+		w[i].nmsgs = nmsgs;
+		w[i].lat = all + (size_t)i * nmsgs;
+		if (pthread_create(&w[i].t, NULL, worker_run, &w[i]) != 0)
+			errx(1, "pthread_create");
+	}
+	for (i = 0; i < nconns; i++)
+		pthread_join(w[i].t, NULL);
+	secs = now() - t0;
+	for (i = 0; i < nconns; i++) {
+		for (j = 0; j < w[i].ok; j++)
+			all[n++] = w[i].lat[j];
+		errors += w[i].errors;
+	}
+	qsort(all, n, sizeof(*all), cmp);
+	printf("conns=%d msgs=%d secs=%.2f rate=%.1f p50=%.2f p99=%.2f "
+	    "errors=%d\n", nconns, n, secs, n / secs,
+	    n ? all[n / 2] * 1000 : 0, n ? all[(n * 99) / 100] * 1000 : 0,
+	    errors);
+}
+
+static void
+idle(int nsessions)
+{
+	struct conn	*c;
+	struct rlimit	 rl;
+	char		 line[16];
+	int		 i;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur < (rlim_t)nsessions + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if ((c = calloc(nsessions, sizeof(*c))) == NULL)
+		err(1, "calloc");
+	for (i = 0; i < nsessions; i++)
+		if (conn_open(&c[i]) == -1 || conn_reply(&c[i]) != 220 ||
+		    command(&c[i], "EHLO idle.test\r\n", 250) == -1)
+			errx(1, "session %d failed", i);
+	printf("ready %d\n", nsessions);
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin) != NULL)
+		;
+	for (i = 0; i < nsessions; i++)
+		close(c[i].fd);
+}
+
+int
+main(int argc, char *argv[])
+{
+	int	 ch, nconns = 1, nmsgs = 100, nidle = 0;
+	long	 size = 4096;
+
+	while ((ch = getopt(argc, argv, "H:p:c:n:s:f:t:i:")) != -1) {
+		switch (ch) {
+		case 'H':
+			host = optarg;
+			break;
+		case 'p':
+			port = optarg;
+			break;
+		case 'c':
+			nconns = atoi(optarg);
+			break;
+		case 'n':
+			nmsgs = atoi(optarg);
+			break;
+		case 's':
+			size = atol(optarg);
+			break;
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			rcpt = optarg;
+			break;
+		case 'i':
+			nidle = atoi(optarg);
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (port == NULL || (nidle == 0 && rcpt == NULL) || nconns < 1 ||
+	    nmsgs < 1 || size < 256 || size > 1 << 24)
+		goto usage;
+	if (nidle > 0) {
+		idle(nidle);
+		return 0;
+	}
+	make_body(size);
+	load(nconns, nmsgs);
+	return 0;
+usage:
+	fprintf(stderr, "usage: smtpload [-H host] -p port [-c conns] "
+	    "[-n msgs] [-s size] [-f from] -t rcpt\n"
+	    "       smtpload [-H host] -p port -i sessions\n");
+	return 64;
+}
