@@ -333,6 +333,7 @@ run_daemon(const struct conf *conf, int foreground)
 			scan = 1;
 	}
 	log_info("stopping: waiting for %zu workers", runner_workers(r));
+	runner_stop(r);
 	while (runner_workers(r) > 0)
 		runner_reap(r, 1);
 	runner_clean(r);
