@@ -125,16 +125,33 @@ static ssize_t
 smtp_io(struct smtp_conn *c, char *buf, size_t len, int writing)
 {
 	ssize_t	 n;
+	int	 tries;
 
 	if (c->tls == NULL)
 		return writing ? write(c->fd, buf, len) :
 		    read(c->fd, buf, len);
-	do
+	/*
+	 * On a blocking socket, TLS_WANT_* means a record that was not
+	 * data (a TLS 1.3 session ticket): read on; or the time limit of
+	 * SO_RCVTIMEO or SO_SNDTIMEO (EAGAIN).  A server that sends such
+	 * records without end is cut off.
+	 */
+	for (tries = 0; tries < 64; tries++) {
+		errno = 0;
 		n = writing ? tls_write(c->tls, buf, len) :
 		    tls_read(c->tls, buf, len);
-	while (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT);
-	if (n == -1 && errno == 0)
+		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
+			break;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT || (n == -1 &&
+	    errno == 0)) {
 		errno = EPROTO;
+		return -1;
+	}
 	return n;
 }
 
@@ -156,7 +173,7 @@ smtp_starttls(struct smtp_conn *c, const char *servername)
 	if ((c->tls = tls_client()) == NULL ||
 	    tls_configure(c->tls, cfg) == -1 ||
 	    tls_connect_socket(c->tls, c->fd, servername) == -1 ||
-	    tls_handshake(c->tls) == -1) {
+	    tls_handshake(c->tls) != 0) {
 		snprintf(c->reply, sizeof(c->reply), "TLS with %s failed: %s",
 		    c->host, c->tls != NULL && tls_error(c->tls) != NULL ?
 		    tls_error(c->tls) : "no memory");
