@@ -556,6 +556,7 @@ struct queue_msg {
 	off_t		 body;			/* offset of the message */
 	off_t		 size;			/* bytes of the message */
 	time_t		 warned;		/* delay warning sent, or 0 */
+	int		 has_state;		/* SPOOL/state/ID exists */
 };
 
 /* State records, written by deliver and by mailq -f. */
@@ -597,7 +598,10 @@ int	 queue_state_open(const char *spool, const char *id);
  */
 int	 queue_state_append(int fd, int type, const struct queue_target *t,
 	    time_t now);
-/* Appends a record as queue_state_append, and applies it to m too. */
+/*
+ * Appends a record as queue_state_append, and applies it to m too;
+ * with fd -1, only applies it.
+ */
 int	 queue_state_record(int fd, struct queue_msg *m, int type,
 	    const struct queue_target *t, time_t now);
 /* Appends an F record to SPOOL/state/ID; 0 or -1 (ENOENT if gone). */
@@ -614,6 +618,11 @@ int	 queue_remove(const char *spool, const char *id);
  * removal brings back a message whose state says it is done.  0 or -1.
  */
 int	 queue_unlink(const char *spool, const char *id);
+/*
+ * Removes queue/ID and fsyncs SPOOL/queue: for a message that leaves
+ * the queue in one go, the removal on disk records its delivery.
+ */
+int	 queue_unlink_sync(const char *spool, const char *id);
 /*
  * Removes the state files whose message is gone, after an fsync of
  * SPOOL/queue that makes those removals durable first; count or -1.

@@ -30,6 +30,12 @@
  * (deliver's workers, mailq -f) may append at once: each record is a
  * single write(2) on a descriptor opened with O_APPEND.
  *
+ * A message whose targets all go to one destination and are all
+ * delivered in that one attempt gets no state file at all: its removal
+ * from queue/, made durable by an fsync of the directory, is the
+ * record of its delivery.  A crash before then repeats the attempt,
+ * which was in flight.
+ *
  * Tabs cannot occur in an address: RFC 5321 allows none, not even in a
  * quoted local part.
  */
@@ -330,6 +336,7 @@ state_read(const char *spool, struct queue_msg *m)
 		return -1;
 	if ((fp = fopen(path, "r")) == NULL)
 		return errno == ENOENT ? 0 : -1;
+	m->has_state = 1;
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		if (line[len - 1] != '\n')
 			break;
@@ -524,7 +531,8 @@ queue_state_record(int fd, struct queue_msg *m, int type,
 		buf[start + i] = (reason[i] < 0x20 || reason[i] == 0x7f) ?
 		    ' ' : reason[i];
 	buf[start + i] = '\n';
-	w = write(fd, buf, start + i + 1);
+	w = fd == -1 ? (ssize_t)(start + i + 1) :
+	    write(fd, buf, start + i + 1);
 	if (w != (ssize_t)(start + i + 1)) {
 		if (w >= 0)
 			errno = EIO;
@@ -596,6 +604,21 @@ queue_unlink(const char *spool, const char *id)
 	if (unlink(path) == -1 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+int
+queue_unlink_sync(const char *spool, const char *id)
+{
+	char	 dir[PATH_MAX];
+
+	if (queue_unlink(spool, id) == -1)
+		return -1;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
+	    sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return dir_fsync(dir);
 }
 
 int

@@ -14,6 +14,7 @@ struct job {
 	size_t			*tidx;		/* into qe->msg.targets */
 	struct resolve_target	*rt;		/* parallel to tidx */
 	size_t			 ntargets;
+	int			 fresh;		/* see plan_fresh() */
 	struct job		*next;
 };
 
@@ -57,6 +58,8 @@ void		 runner_dispatch(struct runner *);
 /* Reaps finished workers; blocking waits for one.  Count reaped. */
 int		 runner_reap(struct runner *, int blocking);
 size_t		 runner_workers(const struct runner *);
+/* Stops the remote workers, which may wait long on the network. */
+void		 runner_stop(struct runner *);
 /* Removes the states of the messages removed (queue_clean_orphans). */
 void		 runner_clean(struct runner *);
 /* Seconds until the next known retry, or -1. */
@@ -66,6 +69,10 @@ time_t		 runner_next_due(const struct runner *, time_t now);
 int		 job_record(int fd, struct queue_target *, int outcome,
 		    const struct worker_ctx *, const struct queue_msg *,
 		    const char *relay, const char *reason);
+int		 job_complete(const struct worker_ctx *,
+		    const struct queue_msg *, struct queue_target **,
+		    const char **reasons, size_t n, const char *relay);
+int		 job_state_open(const struct worker_ctx *, const struct job *);
 void		 reasonf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 time_t		 retry_next(const struct conf *, unsigned int attempts,

@@ -48,17 +48,16 @@ void
 local_run(const struct worker_ctx *ctx, struct job *j)
 {
 	struct queue_msg	*m = &j->qe->msg;
+	struct queue_target	*t;
+	const char		*r;
 	char			 reason[QUEUE_REASONLEN];
 	FILE			*body;
 	size_t			 i;
-	int			 fd, outcome;
+	int			 fd = -1, outcome, failed = 0;
 
-	if ((fd = queue_state_open(ctx->conf->spool, m->id)) == -1) {
-		log_warn("%s: cannot open its state", m->id);
-		return;
-	}
 	body = queue_body_open(ctx->conf->spool, m);
 	for (i = 0; i < j->ntargets; i++) {
+		t = &m->targets[j->tidx[i]];
 		if (body == NULL) {
 			reasonf(reason, sizeof(reason),
 			    "4.3.0 cannot read the queue file: %s",
@@ -67,13 +66,22 @@ local_run(const struct worker_ctx *ctx, struct job *j)
 		} else
 			outcome = maildir_deliver(ctx, m, body, &j->rt[i],
 			    reason, sizeof(reason));
-		if (job_record(fd, &m->targets[j->tidx[i]], outcome, ctx, m,
-		    "local", reason) == -1)
+		/* The last of a whole message: its removal records it. */
+		r = reason;
+		if (j->fresh && !failed && outcome == DELIVER_OK &&
+		    i == j->ntargets - 1 &&
+		    job_complete(ctx, m, &t, &r, 1, "local") == 0)
+			break;
+		failed |= outcome != DELIVER_OK;
+		if (fd == -1 && (fd = job_state_open(ctx, j)) == -1)
+			break;
+		if (job_record(fd, t, outcome, ctx, m, "local", reason) == -1)
 			break;
 	}
 	if (body != NULL)
 		fclose(body);
-	close(fd);
+	if (fd != -1)
+		close(fd);
 }
 
 static int

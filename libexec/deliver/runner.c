@@ -4,9 +4,13 @@
  * processes within the concurrency limits; when a message's workers
  * are done, sends its bounces and removes it once it is complete.
  *
- * Only this process writes X, N and W records and removes messages;
- * the workers write the outcome of each delivery (D, Q, B).  A message
- * is never in two workers' hands for the same destination, and the
+ * The runner writes the expansion (X) and what it decides itself (B
+ * for an unknown recipient, N, W), and removes the messages that are
+ * done; the workers write the outcome of each delivery (D, Q, B).  A
+ * message planned whole into one job is the worker's alone: it writes
+ * the X records only if it has an outcome to record, and removes the
+ * message itself when all is delivered (plan_fresh).  A message is
+ * never in two workers' hands for the same destination, and the
  * runner never plans a message that still has workers.
  */
 
@@ -56,6 +60,14 @@ struct runner {
 	size_t			 removed;	/* states to clean */
 };
 
+/* A message's state file, opened when the first record is written. */
+struct statefd {
+	const char	*spool;
+	const char	*id;
+	int		 fd;
+	int		 unsynced;	/* records not fsynced yet */
+};
+
 static time_t	 msg_due(const struct runner *, const struct queue_msg *);
 static int	 cache_find(const struct cache_ent *, size_t, const char *,
 		    size_t *);
@@ -64,24 +76,27 @@ static struct qentry *active_find(struct runner *, const char *);
 static void	 active_remove(struct runner *, struct qentry *);
 static void	 plan(struct runner *, struct queue_msg *);
 static struct resolve_target *plan_expand(struct runner *,
-		    struct queue_msg *, int, time_t, size_t *);
-static void	 plan_target(struct runner *, struct qentry *, size_t, int,
-		    struct job **, time_t, const struct resolve_target *);
+		    struct queue_msg *, struct statefd *, time_t, size_t *);
+static void	 plan_target(struct runner *, struct qentry *, size_t,
+		    struct statefd *, struct job **, time_t,
+		    const struct resolve_target *);
 static int	 is_duplicate(const struct queue_msg *, size_t, struct job *);
 static int	 job_add(struct job *, size_t, const struct resolve_target *);
 static struct dest *dest_get(struct runner *, const char *, int);
 static void	 finalize(struct runner *, struct qentry *);
-static void	 finalize_bounces(struct runner *, struct queue_msg *, int,
-		    time_t);
-static void	 finalize_warning(struct runner *, struct queue_msg *, int,
-		    time_t);
+static void	 finalize_bounces(struct runner *, struct queue_msg *,
+		    struct statefd *, time_t);
+static void	 finalize_warning(struct runner *, struct queue_msg *,
+		    struct statefd *, time_t);
 static void	 worker_start(struct runner *, struct dest *, size_t);
 static void	 worker_done(struct runner *, struct worker *, int);
 static void	 job_free(struct job *);
-static void	 mark(int, int, struct queue_target *, time_t);
-static void	 mark_msg(int, struct queue_msg *, int, struct queue_target *,
-		    time_t);
-static void	 state_sync(int, const char *);
+static int	 maps_gave_up(const struct runner *, const struct queue_msg *,
+		    struct queue_target *, time_t);
+static void	 mark(struct statefd *, int, struct queue_target *, time_t);
+static void	 mark_msg(struct statefd *, struct queue_msg *, int,
+		    struct queue_target *, time_t);
+static void	 state_close(struct statefd *);
 
 struct runner *
 runner_new(const struct conf *conf)
@@ -123,6 +138,21 @@ runner_clean(struct runner *r)
 	if (queue_clean_orphans(r->conf->spool) == -1)
 		log_warn("%s/state", r->conf->spool);
 	r->removed = 0;
+}
+
+/*
+ * Stopping: an SMTP session may wait minutes for a slow server, so
+ * remote workers are told to stop (their deliveries in flight are
+ * tried again); local ones take milliseconds and are let finish.
+ */
+void
+runner_stop(struct runner *r)
+{
+	struct worker	*w;
+
+	for (w = r->workers; w != NULL; w = w->next)
+		if (!w->dest->local)
+			(void)kill(w->pid, SIGTERM);
 }
 
 size_t
@@ -294,39 +324,66 @@ keep:
 	return 0;
 }
 
-/* Records written by the runner since the last state_sync. */
-static int	 unsynced;
-
 /*
- * Writes a record now, and logs what could not be written.  An X
- * record needs no fsync of its own: lost in a crash, it is made again
- * the same way, and the fsync after a delivery covers it.
+ * Writes a record now, and logs what could not be written; also
+ * applied to m, if given.  An X record needs no fsync of its own: lost
+ * in a crash, it is made again the same way, and the fsync after a
+ * delivery covers it.
  */
 static void
-mark(int fd, int type, struct queue_target *t, time_t now)
+mark_msg(struct statefd *sf, struct queue_msg *m, int type,
+    struct queue_target *t, time_t now)
 {
-	mark_msg(fd, NULL, type, t, now);
-}
-
-/* The same, and the record applied to m as a reader would. */
-static void
-mark_msg(int fd, struct queue_msg *m, int type, struct queue_target *t,
-    time_t now)
-{
-	if (queue_state_record(fd, m, type, t, now) == -1)
-		log_warn("cannot write the state of <%s>",
+	if (sf->fd == -1 &&
+	    (sf->fd = queue_state_open(sf->spool, sf->id)) == -1) {
+		log_warn("%s: cannot open its state", sf->id);
+		return;
+	}
+	if (queue_state_record(sf->fd, m, type, t, now) == -1)
+		log_warn("%s: cannot write the state of <%s>", sf->id,
 		    t != NULL ? t->addr : "?");
 	if (type != QUEUE_REC_EXPAND)
-		unsynced = 1;
+		sf->unsynced = 1;
+}
+
+static void
+mark(struct statefd *sf, int type, struct queue_target *t, time_t now)
+{
+	mark_msg(sf, NULL, type, t, now);
 }
 
 /* The runner's records on disk, before anything relies on them. */
 static void
-state_sync(int fd, const char *id)
+state_close(struct statefd *sf)
 {
-	if (unsynced && fsync(fd) == -1)
-		log_warn("%s: fsync of its state", id);
-	unsynced = 0;
+	if (sf->fd == -1)
+		return;
+	if (sf->unsynced && fsync(sf->fd) == -1)
+		log_warn("%s: fsync of its state", sf->id);
+	close(sf->fd);
+	sf->fd = -1;
+	sf->unsynced = 0;
+}
+
+/*
+ * Maps that cannot be read leave the recipient for later, until the
+ * message has been in the queue for queue_lifetime: 1 then, with the
+ * reason of the bounce in t.
+ */
+static int
+maps_gave_up(const struct runner *r, const struct queue_msg *m,
+    struct queue_target *t, time_t now)
+{
+	if (now - m->arrival < r->conf->queue_lifetime) {
+		log_warnx("%s: to=<%s>, cannot read the maps, will retry",
+		    m->id, t->addr);
+		return 0;
+	}
+	strlcpy(t->reason, "4.3.0 cannot read the maps (gave up: in the "
+	    "queue longer than queue_lifetime)", sizeof(t->reason));
+	log_warnx("%s: to=<%s>, status=bounced (%s)", m->id, t->addr,
+	    t->reason);
+	return 1;
 }
 
 /*
@@ -337,8 +394,8 @@ state_sync(int fd, const char *id)
  * (addr "" for the others), so that it need not be resolved again.
  */
 static struct resolve_target *
-plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now,
-    size_t *nknown)
+plan_expand(struct runner *r, struct queue_msg *m, struct statefd *sf,
+    time_t now, size_t *nknown)
 {
 	struct resolve_target	*rt, *known = NULL, *nk;
 	struct queue_target	 t, *qt;
@@ -357,14 +414,14 @@ plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now,
 		if (addr_parse(m->rcpts[i], &ma, &errstr) == -1) {
 			reasonf(t.reason, sizeof(t.reason),
 			    "5.1.3 bad recipient address syntax: %s", errstr);
-			mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
+			mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		rt = NULL;
 		n = resolve_expand(&r->res, &ma, &rt);
 		if (n == -1) {
-			log_warnx("%s: to=<%s>, cannot read the maps, "
-			    "will retry", m->id, m->rcpts[i]);
+			if (maps_gave_up(r, m, &t, now))
+				mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		if (n <= 0) {
@@ -372,18 +429,20 @@ plan_expand(struct runner *r, struct queue_msg *m, int fd, time_t now,
 			    "5.1.1 recipient address unknown" :
 			    "5.4.6 alias loop with no final target",
 			    sizeof(t.reason));
-			mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
+			mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		for (k = 0; k < n; k++) {
 			strlcpy(t.addr, rt[k].addr, sizeof(t.addr));
 			t.reason[0] = '\0';
 			had = m->ntargets;
-			mark_msg(fd, m, QUEUE_REC_EXPAND, &t, now);
+			/* Written by plan, or by the worker, as needed. */
+			(void)queue_state_record(-1, m, QUEUE_REC_EXPAND, &t,
+			    now);
 			if (rt[k].unknown) {
 				strlcpy(t.reason, "5.1.1 mailbox unknown",
 				    sizeof(t.reason));
-				mark_msg(fd, m, QUEUE_REC_BOUNCED, &t, now);
+				mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			}
 			qt = queue_target_find(m, i, rt[k].addr);
 			if (qt == NULL || m->ntargets == had)
@@ -466,8 +525,9 @@ job_add(struct job *j, size_t ti, const struct resolve_target *rt)
  * that destination.
  */
 static void
-plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
-    struct job **jobs, time_t now, const struct resolve_target *known)
+plan_target(struct runner *r, struct qentry *qe, size_t ti,
+    struct statefd *sf, struct job **jobs, time_t now,
+    const struct resolve_target *known)
 {
 	struct queue_msg	*m = &qe->msg;
 	struct queue_target	*t = &m->targets[ti];
@@ -482,7 +542,7 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
 	if (addr_parse(t->addr, &ma, &errstr) == -1) {
 		reasonf(t->reason, sizeof(t->reason),
 		    "5.1.3 bad address syntax: %s", errstr);
-		mark(fd, QUEUE_REC_BOUNCED, t, now);
+		mark(sf, QUEUE_REC_BOUNCED, t, now);
 		return;
 	}
 	if (known != NULL)
@@ -490,14 +550,14 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
 	else {
 		n = resolve_expand(&r->res, &ma, &rt);
 		if (n == -1) {
-			log_warnx("%s: to=<%s>, cannot read the maps, will "
-			    "retry", m->id, t->addr);
+			if (maps_gave_up(r, m, t, now))
+				mark(sf, QUEUE_REC_BOUNCED, t, now);
 			return;
 		}
 		if (n <= 0) {
 			strlcpy(t->reason, "5.1.1 mailbox unknown",
 			    sizeof(t->reason));
-			mark(fd, QUEUE_REC_BOUNCED, t, now);
+			mark(sf, QUEUE_REC_BOUNCED, t, now);
 			return;
 		}
 		pick = &rt[0];
@@ -507,7 +567,7 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
 	}
 	if (pick->unknown) {
 		strlcpy(t->reason, "5.1.1 mailbox unknown", sizeof(t->reason));
-		mark(fd, QUEUE_REC_BOUNCED, t, now);
+		mark(sf, QUEUE_REC_BOUNCED, t, now);
 		goto out;
 	}
 	if (is_duplicate(m, ti, *jobs)) {
@@ -515,7 +575,7 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti, int fd,
 		    sizeof(t->reason));
 		log_info("%s: to=<%s>, relay=none, status=sent (%s)", m->id,
 		    t->addr, t->reason);
-		mark(fd, QUEUE_REC_DELIVERED, t, now);
+		mark(sf, QUEUE_REC_DELIVERED, t, now);
 		goto out;
 	}
 	if (pick->local)
@@ -543,6 +603,27 @@ out:
 	free(rt);
 }
 
+/*
+ * 1 if the message can leave the queue in one go: nothing about it is
+ * on disk yet, every recipient is expanded, and all of its targets are
+ * in the one job.  The worker then writes no state unless something
+ * fails (queue.c).
+ */
+static int
+plan_fresh(const struct queue_msg *m, const struct statefd *sf,
+    const struct job *jobs)
+{
+	size_t	 i;
+
+	if (m->has_state || sf->fd != -1 || jobs == NULL ||
+	    jobs->next != NULL || jobs->ntargets != m->ntargets)
+		return 0;
+	for (i = 0; i < m->nrcpts; i++)
+		if (!m->expanded[i])
+			return 0;
+	return 1;
+}
+
 /* Takes the message m (its contents move into the runner). */
 static void
 plan(struct runner *r, struct queue_msg *m)
@@ -550,42 +631,53 @@ plan(struct runner *r, struct queue_msg *m)
 	struct qentry		*qe;
 	struct resolve_target	*known = NULL;
 	struct job		*jobs = NULL, *j, *next;
+	struct statefd		 sf;
+	unsigned char		*before = NULL;
 	time_t			 now = time(NULL);
 	size_t			 i, nknown = 0;
-	int			 fd;
 
-	if ((fd = queue_state_open(r->conf->spool, m->id)) == -1) {
-		log_warn("%s: cannot open its state", m->id);
-		cache_set(r, m->id, now + STALL_DELAY);
-		queue_msg_free(m);
-		return;
-	}
-	for (i = 0; i < m->nrcpts; i++)
-		if (!m->expanded[i])
-			break;
-	if (i < m->nrcpts)
-		known = plan_expand(r, m, fd, now, &nknown);
-	if ((qe = calloc(1, sizeof(*qe))) == NULL) {
-		close(fd);
-		free(known);
+	if ((qe = calloc(1, sizeof(*qe))) == NULL ||
+	    (before = malloc(m->nrcpts)) == NULL) {
+		log_warn("%s", m->id);
+		free(qe);
 		queue_msg_free(m);
 		return;
 	}
 	qe->msg = *m;
+	m = &qe->msg;
 	qe->next = r->active;
 	r->active = qe;
-	for (i = 0; i < qe->msg.ntargets; i++) {
-		if (qe->msg.targets[i].status == QUEUE_PENDING ||
-		    (qe->msg.targets[i].status == QUEUE_DEFERRED &&
-		    qe->msg.targets[i].next <= now))
-			plan_target(r, qe, i, fd, &jobs, now,
+	sf.spool = r->conf->spool;
+	sf.id = m->id;
+	sf.fd = -1;
+	sf.unsynced = 0;
+
+	memcpy(before, m->expanded, m->nrcpts);
+	for (i = 0; i < m->nrcpts; i++)
+		if (!m->expanded[i])
+			break;
+	if (i < m->nrcpts)
+		known = plan_expand(r, m, &sf, now, &nknown);
+	for (i = 0; i < m->ntargets; i++) {
+		if (m->targets[i].status == QUEUE_PENDING ||
+		    (m->targets[i].status == QUEUE_DEFERRED &&
+		    m->targets[i].next <= now))
+			plan_target(r, qe, i, &sf, &jobs, now,
 			    i < nknown && known[i].addr[0] != '\0' ?
 			    &known[i] : NULL);
 	}
 	free(known);
+	if (plan_fresh(m, &sf, jobs))
+		jobs->fresh = 1;
+	else
+		/* The expansion on disk, before any outcome of it. */
+		for (i = 0; i < m->ntargets; i++)
+			if (!before[m->targets[i].rcpt])
+				mark(&sf, QUEUE_REC_EXPAND, &m->targets[i],
+				    now);
+	free(before);
 	/* The B and D records written here, before anything else is. */
-	state_sync(fd, m->id);
-	close(fd);
+	state_close(&sf);
 	for (j = jobs; j != NULL; j = next) {
 		next = j->next;
 		j->next = NULL;
@@ -742,28 +834,28 @@ static void
 finalize(struct runner *r, struct qentry *qe)
 {
 	struct queue_msg	 m;
+	struct statefd		 sf;
 	char			 err[256];
 	time_t			 now = time(NULL), due;
-	int			 fd;
 
 	if (queue_read(r->conf->spool, qe->msg.id, &m, err,
 	    sizeof(err)) == -1) {
-		if (errno != ENOENT)
+		/* Gone: delivered in one go by its worker, or mailq -r. */
+		if (errno == ENOENT)
+			r->removed++;
+		else
 			log_warn("%s: cannot read", qe->msg.id);
 		active_remove(r, qe);
 		return;
 	}
 	active_remove(r, qe);
-	if ((fd = queue_state_open(r->conf->spool, m.id)) == -1) {
-		log_warn("%s: cannot open its state", m.id);
-		cache_set(r, m.id, now + STALL_DELAY);
-		queue_msg_free(&m);
-		return;
-	}
-	finalize_bounces(r, &m, fd, now);
-	finalize_warning(r, &m, fd, now);
-	state_sync(fd, m.id);
-	close(fd);
+	sf.spool = r->conf->spool;
+	sf.id = m.id;
+	sf.fd = -1;
+	sf.unsynced = 0;
+	finalize_bounces(r, &m, &sf, now);
+	finalize_warning(r, &m, &sf, now);
+	state_close(&sf);
 	if (queue_msg_done(&m)) {
 		if (queue_unlink(r->conf->spool, m.id) == -1)
 			log_warn("%s: cannot remove", m.id);
@@ -788,7 +880,8 @@ finalize(struct runner *r, struct qentry *qe)
  * the one who could not be reached (then the failure is only logged).
  */
 static void
-finalize_bounces(struct runner *r, struct queue_msg *m, int fd, time_t now)
+finalize_bounces(struct runner *r, struct queue_msg *m, struct statefd *sf,
+    time_t now)
 {
 	const char	*to;
 	char		 newid[QUEUE_IDLEN + 1];
@@ -822,13 +915,14 @@ finalize_bounces(struct runner *r, struct queue_msg *m, int fd, time_t now)
 		    newid);
 	for (i = 0; i < n; i++) {
 		m->targets[tidx[i]].notified = 1;
-		mark(fd, QUEUE_REC_NOTIFIED, &m->targets[tidx[i]], now);
+		mark(sf, QUEUE_REC_NOTIFIED, &m->targets[tidx[i]], now);
 	}
 	free(tidx);
 }
 
 static void
-finalize_warning(struct runner *r, struct queue_msg *m, int fd, time_t now)
+finalize_warning(struct runner *r, struct queue_msg *m, struct statefd *sf,
+    time_t now)
 {
 	char	 newid[QUEUE_IDLEN + 1];
 	size_t	*tidx, n = 0, i;
@@ -850,7 +944,7 @@ finalize_warning(struct runner *r, struct queue_msg *m, int fd, time_t now)
 			log_info("%s: sender delay notification: %s", m->id,
 			    newid);
 			m->warned = now;
-			mark(fd, QUEUE_REC_WARNED, NULL, now);
+			mark(sf, QUEUE_REC_WARNED, NULL, now);
 		}
 	}
 	free(tidx);
@@ -870,19 +964,14 @@ retry_next(const struct conf *conf, unsigned int attempts, time_t now)
 }
 
 /*
- * In a worker: records the outcome of one delivery and logs it.  A
- * temporary failure past queue_lifetime is a bounce.  The record is
- * on disk before the worker goes on.
+ * The outcome of one delivery, into t: a temporary failure past
+ * queue_lifetime is a bounce.  Returns the outcome, and its record
+ * type in *type.
  */
-int
-job_record(int fd, struct queue_target *t, int outcome,
-    const struct worker_ctx *ctx, const struct queue_msg *m,
-    const char *relay, const char *reason)
+static int
+outcome_set(struct queue_target *t, int outcome, const struct worker_ctx *ctx,
+    const struct queue_msg *m, const char *reason, time_t now, int *type)
 {
-	static const char *const names[] = { "sent", "deferred", "bounced" };
-	time_t		 now = time(NULL);
-	int		 type;
-
 	t->attempts++;
 	t->last = now;
 	t->next = 0;
@@ -896,29 +985,111 @@ job_record(int fd, struct queue_target *t, int outcome,
 	}
 	switch (outcome) {
 	case DELIVER_OK:
-		type = QUEUE_REC_DELIVERED;
+		*type = QUEUE_REC_DELIVERED;
 		break;
 	case DELIVER_TEMP:
-		type = QUEUE_REC_DEFERRED;
+		*type = QUEUE_REC_DEFERRED;
 		t->next = retry_next(ctx->conf, t->attempts, now);
 		break;
 	default:
-		type = QUEUE_REC_BOUNCED;
+		*type = QUEUE_REC_BOUNCED;
 		break;
 	}
-	log_info("%s: to=<%s>, %s%s%srelay=%s, delay=%lld, attempts=%u, "
-	    "status=%s (%s)", m->id, t->addr,
-	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? "orig_to=<" : "",
-	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? m->rcpts[t->rcpt] : "",
-	    strcasecmp(t->addr, m->rcpts[t->rcpt]) ? ">, " : "",
-	    relay, (long long)(now - m->arrival), t->attempts,
-	    names[outcome], t->reason);
+	return outcome;
+}
+
+static void
+outcome_log(const struct queue_target *t, int outcome,
+    const struct queue_msg *m, const char *relay, time_t now)
+{
+	static const char *const names[] = { "sent", "deferred", "bounced" };
+	char		 orig[ADDR_MAX + 16];
+
+	orig[0] = '\0';
+	if (strcasecmp(t->addr, m->rcpts[t->rcpt]) != 0)
+		snprintf(orig, sizeof(orig), "orig_to=<%s>, ",
+		    m->rcpts[t->rcpt]);
+	log_info("%s: to=<%s>, %srelay=%s, delay=%lld, attempts=%u, "
+	    "status=%s (%s)", m->id, t->addr, orig, relay,
+	    (long long)(now - m->arrival), t->attempts, names[outcome],
+	    t->reason);
+}
+
+/*
+ * In a worker: records the outcome of one delivery and logs it.  The
+ * record is on disk before the worker goes on.
+ */
+int
+job_record(int fd, struct queue_target *t, int outcome,
+    const struct worker_ctx *ctx, const struct queue_msg *m,
+    const char *relay, const char *reason)
+{
+	time_t	 now = time(NULL);
+	int	 type;
+
+	outcome = outcome_set(t, outcome, ctx, m, reason, now, &type);
 	if (queue_state_append(fd, type, t, now) == -1 || fsync(fd) == -1) {
 		log_warn("%s: cannot record the delivery to <%s>", m->id,
 		    t->addr);
 		return -1;
 	}
+	outcome_log(t, outcome, m, relay, now);
 	return 0;
+}
+
+/*
+ * In a worker, for a job that plan_fresh() found to hold the whole
+ * message: once its n targets from first are delivered, the durable
+ * removal of the message records them all (queue.c).  0, or -1 if the
+ * message could not be removed, and the deliveries must be recorded.
+ */
+int
+job_complete(const struct worker_ctx *ctx, const struct queue_msg *m,
+    struct queue_target **t, const char **reasons, size_t n,
+    const char *relay)
+{
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	 type;
+
+	if (queue_unlink_sync(ctx->conf->spool, m->id) == -1) {
+		log_warn("%s: cannot remove", m->id);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		(void)outcome_set(t[i], DELIVER_OK, ctx, m, reasons[i], now,
+		    &type);
+		outcome_log(t[i], DELIVER_OK, m, relay, now);
+	}
+	log_info("%s: removed", m->id);
+	return 0;
+}
+
+/*
+ * Opens the state of m for a worker's records.  The first record of a
+ * fresh job is preceded by the expansion (X records), which plan left
+ * to the worker; the fsync after the delivery covers them.
+ */
+int
+job_state_open(const struct worker_ctx *ctx, const struct job *j)
+{
+	const struct queue_msg *m = &j->qe->msg;
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	 fd;
+
+	if ((fd = queue_state_open(ctx->conf->spool, m->id)) == -1) {
+		log_warn("%s: cannot open its state", m->id);
+		return -1;
+	}
+	for (i = 0; j->fresh && i < m->ntargets; i++)
+		if (queue_state_append(fd, QUEUE_REC_EXPAND, &m->targets[i],
+		    now) == -1) {
+			log_warn("%s: cannot write its state", m->id);
+			close(fd);
+			return -1;
+		}
+	return fd;
 }
 
 /* A reason may be cut: it is for people, and has a bounded home. */

@@ -533,6 +533,50 @@ ATF_TC_BODY(edited_text_not_incremental, tc)
 	map_close(m);
 }
 
+/*
+ * A text map its .db was compiled from is read without the checks
+ * (trusted), and gives the same keys and values as a full reading.
+ */
+ATF_TC_WITHOUT_HEAD(trusted_reading_agrees);
+ATF_TC_BODY(trusted_reading_agrees, tc)
+{
+	const char *const keys[] = { "a@example.org", "b@example.org",
+	    "c@example.org", "d@example.org", "alice@example.org", NULL };
+	struct mapset		 ms, vs;
+	struct mapsrc_line	*l, *v;
+	int			 kind, i;
+
+	mapdir("example.org\n",
+	    "alice@example.org:" HASH ":1:1::/m/alice::nologin\n",
+	    "a@example.org: alice@example.org, x@remote.test\n"
+	    "B@Example.ORG:alice@example.org,x@remote.test\n"
+	    "c@example.org:\talice@example.org ,  x@remote.test  \n"
+	    "# comment\n"
+	    "d@example.org: alice@example.org\n");
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_compile(&ms, (1 << MAP_COUNT) - 1, getgid()),
+	    0);
+	mapset_close(&ms);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 0), 0);
+	ATF_CHECK_EQ(ms.src[MAP_ALIASES].trusted, 1);
+	ATF_CHECK_EQ(ms.src[MAP_USERS].trusted, 1);
+	ATF_REQUIRE(mapset_open_flags(&vs, "m", MAPSET_VERIFY) == 0);
+	ATF_CHECK_EQ(vs.src[MAP_ALIASES].trusted, 0);
+	for (i = 0; keys[i] != NULL; i++) {
+		kind = i < 4 ? MAP_ALIASES : MAP_USERS;
+		l = mapsrc_find(&ms.src[kind], keys[i]);
+		v = mapsrc_find(&vs.src[kind], keys[i]);
+		ATF_REQUIRE_MSG(l != NULL && v != NULL, "%s", keys[i]);
+		ATF_CHECK_STREQ(l->key, v->key);
+		ATF_CHECK_STREQ(l->value, v->value);
+	}
+	l = mapsrc_find(&ms.src[MAP_ALIASES], "c@example.org");
+	ATF_CHECK_STREQ(l->value, "alice@example.org, x@remote.test");
+	ATF_CHECK_EQ(ms.src[MAP_ALIASES].nlines, 5);
+	mapset_close(&ms);
+	mapset_close(&vs);
+}
+
 ATF_TC_WITHOUT_HEAD(lock_is_exclusive);
 ATF_TC_BODY(lock_is_exclusive, tc)
 {
@@ -563,6 +607,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, install_failure_changes_nothing);
 	ATF_TP_ADD_TC(tp, incremental_install_agrees);
 	ATF_TP_ADD_TC(tp, edited_text_not_incremental);
+	ATF_TP_ADD_TC(tp, trusted_reading_agrees);
 	ATF_TP_ADD_TC(tp, lock_is_exclusive);
 	return atf_no_error();
 }
