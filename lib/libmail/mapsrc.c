@@ -119,6 +119,7 @@ static struct map_builder *db_write(struct mapsrc *, const char *, int,
 		    mode_t, gid_t, const struct timespec *);
 static int	 db_fill(struct mapsrc *, struct map_builder *, int);
 static int	 mapset_write(struct mapset *, int, gid_t, int);
+static int	 dir_sync(const char *);
 
 /* ---- the arena ---------------------------------------------------- */
 
@@ -1640,11 +1641,11 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 	char		 dbpath[PATH_MAX];
 	mode_t		 mode;
 	gid_t		 gid;
-	int		 kind, ret;
+	int		 kind, ret, renamed;
 
 	memset(p, 0, sizeof(p));
 	clock_gettime(CLOCK_REALTIME, &now);
-	ret = 0;
+	ret = renamed = 0;
 	for (kind = 0; kind < MAP_COUNT && ret == 0; kind++) {
 		if ((which & (1 << kind)) == 0)
 			continue;
@@ -1683,6 +1684,7 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 				warn("%s", src->path);
 				ret = -1;
 			} else {
+				renamed = 1;
 				p[kind].tmp[0] = '\0';
 				src->mtime = mtime[kind];
 				src->exists = src->exists || text;
@@ -1695,6 +1697,23 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 		if (p[kind].tmp[0] != '\0')
 			unlink(p[kind].tmp);
 	}
+	/* The renames of the text files, durable too. */
+	if (text && renamed && dir_sync(ms->mapdir) == -1) {
+		warn("%s", ms->mapdir);
+		ret = -1;
+	}
+	return ret;
+}
+
+static int
+dir_sync(const char *dir)
+{
+	int	fd, ret;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
 	return ret;
 }
 
