@@ -30,17 +30,27 @@ esac
 # can_reach PATH: whether the sandbox's user can get at PATH.
 can_reach()
 {
-	[ "$(id -u)" -ne 0 ] ||
-	    setpriv --reuid="$user" --regid="$user" --init-groups -- \
-	    test -x "$1"
+	[ "$(id -u)" -ne 0 ] && return 0
+	if command -v setpriv >/dev/null; then
+		setpriv --reuid="$user" --regid="$user" --init-groups -- \
+		    test -x "$1"
+	else
+		su -m "$user" -c 'test -x "$0"' "$1"
+	fi
 }
 
 user=$(id -un)
 if [ "$(id -u)" -eq 0 ]; then
 	user=_basemail
 	if ! id "$user" >/dev/null 2>&1; then
-		useradd --system --no-create-home --home-dir /nonexistent \
-		    --shell /usr/sbin/nologin "$user" || exit 71
+		if command -v useradd >/dev/null; then
+			useradd --system --no-create-home \
+			    --home-dir /nonexistent \
+			    --shell /usr/sbin/nologin "$user"
+		else
+			pw useradd "$user" -d /nonexistent \
+			    -s /usr/sbin/nologin
+		fi || exit 71
 		echo "make run: created the user $user to run the sandbox"
 	fi
 	# A tree under root's home is out of the mail user's reach.
@@ -103,7 +113,7 @@ populate()
 	password=
 	if ! grep -q "^$mailbox:" "$sb/maps/users" &&
 	    mailadduser=$(prog mailadduser "no mailbox $mailbox"); then
-		password=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
+		password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 		# The password goes on a pipe, never on a command line.
 		printf '%s\n' "$password" |
 		    "$mailadduser" -C "$conf" add -h 0 "$mailbox" ||

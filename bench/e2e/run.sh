@@ -8,9 +8,13 @@
 #
 # Usage: sh bench/e2e/run.sh [MESSAGES]	(as root: Postfix's master
 # needs it; both mail systems then run as the user _basemailbench.)
-# Not part of make check.  Builds nothing: run "make all" first.
+# MESSAGES (default 2000) go in each of ROUNDS rounds (default 2) per
+# system, alternating; CONNS sets the sessions (default 8); KEEP=1
+# keeps the scratch directory and its logs.  Not part of make check.
+# Builds nothing: run "make all" first.
 
 CONNS=${CONNS:-8}
+ROUNDS=${ROUNDS:-2}
 N=$(( ${1:-2000} / CONNS * CONNS ))
 BOXES=1000
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -53,18 +57,20 @@ count_new()
 wait_delivered()
 {
 	i=0
-	until [ "$(count_new "$1")" -ge "$N" ]; do
+	until [ "$(count_new "$1")" -ge "$2" ]; do
 		i=$((i + 1)); [ $i -lt 600 ] || return 1; sleep 0.5
 	done
 }
 
-# run NAME PORT MAILROOT: the load, then the figures "n msgs/s p50 p99".
+# run_load NAME PORT MAILROOT TOTAL: the load, then, once TOTAL messages
+# are in MAILROOT, the figures of this round: "n msgs/s p50 p99".
 run_load()
 {
 	start=$($PY -c 'import time; print("%.6f" % time.time())')
 	$PY "$here/load.py" "$2" "$N" "$CONNS" "$BOXES" "$1" >"$dir/$1.tokens" ||
 	    return 1
-	wait_delivered "$3" || { echo "e2e: $1: not all delivered" >&2; return 1; }
+	wait_delivered "$3" "$4" ||
+	    { echo "e2e: $1: not all delivered" >&2; return 1; }
 	$PY "$here/collect.py" "$dir/$1.tokens" "$3" "$start"
 }
 
@@ -152,18 +158,29 @@ trap stop EXIT
 wait_port "$bport" || { echo "e2e: smtpd does not listen" >&2; exit 1; }
 wait_port "$pport" || { echo "e2e: postfix does not listen" >&2; exit 1; }
 
-b=$(run_load basemail "$bport" "$bm/vhosts") || exit 1
-p=$(run_load postfix "$pport" "$pf/mail") || exit 1
+# Rounds alternate, so that neither system always runs on a warmer
+# machine (or while another load on it comes and goes).
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	run_load "basemail$r" "$bport" "$bm/vhosts" $((N * r)) \
+	    >>"$dir/basemail.res" || exit 1
+	run_load "postfix$r" "$pport" "$pf/mail" $((N * r)) \
+	    >>"$dir/postfix.res" || exit 1
+	r=$((r + 1))
+done
 
-echo "$N messages, $CONNS connections, $BOXES Maildirs"
-printf '%-9s %8s %10s %10s\n' "" "msgs/s" "p50 ms" "p99 ms"
-set -- $b
-printf '%-9s %8s %10s %10s\n' basemail "$2" "$3" "$4"
-bt=$2 b50=$3
-set -- $p
-printf '%-9s %8s %10s %10s\n' postfix "$2" "$3" "$4"
-awk -v a="$bt" -v b="$2" -v c="$b50" -v d="$3" 'BEGIN {
-	printf "throughput ratio basemail/postfix: %.2f\n", a / b
-	printf "p50 latency ratio basemail/postfix: %.2f\n", c / d
-}'
+echo "$N messages a round, $ROUNDS rounds, $CONNS connections, $BOXES Maildirs"
+printf '%-9s %5s %8s %10s %10s\n' "" round "msgs/s" "p50 ms" "p99 ms"
+for sys in basemail postfix; do
+	awk -v sys=$sys '{ printf "%-9s %5d %8s %10s %10s\n", sys, NR, $2, $3, $4 }' \
+	    "$dir/$sys.res"
+done
+paste "$dir/basemail.res" "$dir/postfix.res" | awk '
+	{ bt += $2; b50 += $3; b99 += $4; pt += $6; p50 += $7; p99 += $8 }
+	END {
+		printf "mean      basemail %.1f msgs/s, p50 %.1f ms, p99 %.1f ms\n", bt / NR, b50 / NR, b99 / NR
+		printf "mean      postfix  %.1f msgs/s, p50 %.1f ms, p99 %.1f ms\n", pt / NR, p50 / NR, p99 / NR
+		printf "throughput ratio basemail/postfix: %.2f\n", bt / pt
+		printf "p50 latency ratio basemail/postfix: %.2f\n", b50 / p50
+	}'
 [ -n "$KEEP" ] && echo "kept $dir" || rm -rf "$dir"

@@ -50,6 +50,7 @@ struct expand {
 static int	 resolver_map(struct resolver *, int, struct map **);
 static int	 resolver_get(struct resolver *, int, const char *,
 		    const char **);
+static void	 resolve_unquote(struct mailaddr *);
 static int	 resolve_domain(struct resolver *, const struct mailaddr *,
 		    struct mailaddr *);
 static int	 resolve_is_role(const struct mailaddr *);
@@ -188,8 +189,39 @@ resolver_get(struct resolver *r, int kind, const char *key,
 }
 
 /*
+ * A quoted local part that needs no quotes, "alice"@d, is alice@d
+ * (RFC 5321 4.1.2: the two forms are the same mailbox); any other stays
+ * quoted, and matches no map key since the tools write none.
+ */
+static void
+resolve_unquote(struct mailaddr *a)
+{
+	struct mailaddr	 u;
+	char		 buf[ADDR_MAX + 1];
+	const char	*p, *errstr;
+	size_t		 n;
+
+	if (a->local[0] != '"')
+		return;
+	for (n = 0, p = a->local + 1; *p != '\0' && *p != '"'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		if (n + 1 >= sizeof(buf))
+			return;
+		buf[n++] = *p;
+	}
+	buf[n] = '\0';
+	if (strlcat(buf, "@", sizeof(buf)) >= sizeof(buf) ||
+	    strlcat(buf, a->domain, sizeof(buf)) >= sizeof(buf))
+		return;
+	if (addr_parse(buf, &u, &errstr) == 0 && u.local[0] != '"')
+		strlcpy(a->local, u.local, sizeof(a->local));
+}
+
+/*
  * The hosted form of an address: out is the address with an alias
- * domain replaced by its target.  RESOLVE_LOCAL if the domain is
+ * domain replaced by its target and its local part unquoted where the
+ * quotes are not needed.  RESOLVE_LOCAL if the domain is
  * hosted, RESOLVE_REMOTE if not, RESOLVE_UNKNOWN if it is an alias
  * domain that leads nowhere or to another alias domain (newmaps and
  * the admin commands refuse both; a chain could loop), -1 on a map
@@ -208,6 +240,7 @@ resolve_domain(struct resolver *r, const struct mailaddr *in,
 	addr_lower(out->domain);
 	if ((ret = resolver_get(r, MAP_DOMAINS, out->domain, &val)) != 1)
 		return ret == 0 ? RESOLVE_REMOTE : -1;
+	resolve_unquote(out);
 	if (mapsrc_domain_attr(val, "alias", target, sizeof(target)) == NULL)
 		return RESOLVE_LOCAL;
 	if (addr_domain_valid(target, &errstr) == -1)

@@ -40,7 +40,7 @@ static int		 sig_pipe[2] = { -1, -1 };
 
 static __dead void	 usage(void);
 static void		 drop_privileges(const struct conf *);
-static void		 open_pidfile(const struct conf *);
+static void		 open_pidfile(const struct conf *, int);
 static int		 run_once(const struct conf *);
 static int		 run_daemon(const struct conf *, int);
 static int		 fifo_open(const struct conf *);
@@ -87,7 +87,7 @@ main(int argc, char *argv[])
 	umask(077);
 	if (spool_init(conf.spool) == -1)
 		err(EX_IOERR, "%s", conf.spool);
-	open_pidfile(&conf);
+	open_pidfile(&conf, qflag);
 	log_init("deliver", dflag || (qflag && isatty(STDERR_FILENO)));
 	if (qflag)
 		rv = run_once(&conf);
@@ -121,22 +121,34 @@ drop_privileges(const struct conf *conf)
 		errx(EX_OSERR, "privileges not dropped");
 }
 
-/* One runner a spool: two would deliver the same message twice. */
+/*
+ * One runner a spool: two would deliver the same message twice.  A
+ * queue run asked for while the daemon runs (sendmail -q from cron)
+ * becomes a wakeup of the daemon, which then looks at every message.
+ */
 static void
-open_pidfile(const struct conf *conf)
+open_pidfile(const struct conf *conf, int qflag)
 {
 	char	 path[PATH_MAX];
 	pid_t	 other;
+	int	 fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/deliver.pid",
 	    conf->spool) >= sizeof(path))
 		errx(EX_CONFIG, "%s: spool path too long", conf->spool);
-	if ((pidfh = pidfile_open(path, 0600, &other)) == NULL) {
-		if (errno == EEXIST)
-			errx(EX_TEMPFAIL, "already running, pid %ld",
-			    (long)other);
+	if ((pidfh = pidfile_open(path, 0600, &other)) != NULL)
+		return;
+	if (errno != EEXIST)
 		err(EX_IOERR, "%s", path);
+	if (qflag && (fd = fifo_open(conf)) != -1) {
+		if (write(fd, "H", 1) == 1) {
+			warnx("already running, pid %ld: woken up",
+			    (long)other);
+			exit(EX_OK);
+		}
+		close(fd);
 	}
+	errx(EX_TEMPFAIL, "already running, pid %ld", (long)other);
 }
 
 void
@@ -321,6 +333,7 @@ run_daemon(const struct conf *conf, int foreground)
 			scan = 1;
 	}
 	log_info("stopping: waiting for %zu workers", runner_workers(r));
+	runner_stop(r);
 	while (runner_workers(r) > 0)
 		runner_reap(r, 1);
 	runner_clean(r);

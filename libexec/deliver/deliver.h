@@ -58,6 +58,8 @@ void		 runner_dispatch(struct runner *);
 /* Reaps finished workers; blocking waits for one.  Count reaped. */
 int		 runner_reap(struct runner *, int blocking);
 size_t		 runner_workers(const struct runner *);
+/* Stops the remote workers, which may wait long on the network. */
+void		 runner_stop(struct runner *);
 /* Removes the states of the messages removed (queue_clean_orphans). */
 void		 runner_clean(struct runner *);
 /* Seconds until the next known retry, or -1. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <signal.h>
@@ -51,8 +52,9 @@ static int	 routes_relayhost(const struct conf *, struct route *,
 		    size_t, char *, size_t);
 static int	 routes_mx(const char *, struct route *, size_t, char *,
 		    size_t);
-static int	 session_open(const struct conf *, struct route *, int,
-		    struct smtp_conn *, char *, size_t);
+static int	 session_open(const struct conf *, const char *,
+		    struct route *, int, struct smtp_conn *, char *, size_t);
+static int	 greets_as_us(const struct conf *, const struct smtp_conn *);
 static int	 session_greet(const struct conf *, struct smtp_conn *);
 static void	 session_rset(struct smtp_conn *);
 static void	 transaction(const struct worker_ctx *, struct smtp_conn *,
@@ -84,7 +86,7 @@ remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
 	struct txn	 tx;
 	struct job	*j;
 	char		 reason[QUEUE_REASONLEN];
-	int		 n, up = 0;
+	int		 n, rc, up = 0;
 
 	if (ctx->conf->relayhost[0] != '\0')
 		n = routes_relayhost(ctx->conf, routes, ROUTES_MAX, reason,
@@ -101,11 +103,12 @@ remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
 	for (j = jobs; j != NULL; j = j->next) {
-		if (!up && session_open(ctx->conf, routes, n, &c, reason,
-		    sizeof(reason)) == -1) {
+		if (!up && (rc = session_open(ctx->conf, dest, routes, n, &c,
+		    reason, sizeof(reason))) != 0) {
 			/* No host takes mail now: the rest waits too. */
 			for (; j != NULL; j = j->next)
-				job_fail(ctx, j, DELIVER_TEMP, "none", reason);
+				job_fail(ctx, j, rc == -2 ? DELIVER_PERM :
+				    DELIVER_TEMP, "none", reason);
 			return;
 		}
 		up = 1;
@@ -211,10 +214,30 @@ routes_mx(const char *domain, struct route *r, size_t max, char *reason,
 	return MX_NONE;
 }
 
-/* Tries the routes in order until one greets us and takes EHLO/HELO. */
+/*
+ * 1 if the server greets with our own name: the mail would come back
+ * here, and around again (RFC 5321 section 5.1).
+ */
 static int
-session_open(const struct conf *conf, struct route *r, int n,
-    struct smtp_conn *c, char *reason, size_t rlen)
+greets_as_us(const struct conf *conf, const struct smtp_conn *c)
+{
+	const char	*p = c->reply + 4;
+	size_t		 n;
+
+	if (strlen(c->reply) < 4)
+		return 0;
+	n = strcspn(p, " ");
+	return n == strlen(conf->hostname) &&
+	    strncasecmp(p, conf->hostname, n) == 0;
+}
+
+/*
+ * Tries the routes in order until one greets us and takes EHLO/HELO:
+ * 0, -1 (try again later), or -2 (the route leads back here).
+ */
+static int
+session_open(const struct conf *conf, const char *dest, struct route *r,
+    int n, struct smtp_conn *c, char *reason, size_t rlen)
 {
 	int	 i, code;
 
@@ -228,6 +251,12 @@ session_open(const struct conf *conf, struct route *r, int n,
 		}
 		smtp_timeout(c, COMMAND_TIMEOUT);
 		code = smtp_reply(c, 0);
+		if (code >= 200 && code < 300 && greets_as_us(conf, c)) {
+			reasonf(reason, rlen, "5.4.6 mail for %s loops back "
+			    "to myself (%s)", dest, c->host);
+			smtp_close(c);
+			return -2;
+		}
 		if (code >= 200 && code < 300 && session_greet(conf, c) == 0)
 			return 0;
 		reasonf(reason, rlen, "%s %s said: %s", code == -1 ? "4.4.2" :

@@ -4,9 +4,13 @@
  * processes within the concurrency limits; when a message's workers
  * are done, sends its bounces and removes it once it is complete.
  *
- * Only this process writes X, N and W records and removes messages;
- * the workers write the outcome of each delivery (D, Q, B).  A message
- * is never in two workers' hands for the same destination, and the
+ * The runner writes the expansion (X) and what it decides itself (B
+ * for an unknown recipient, N, W), and removes the messages that are
+ * done; the workers write the outcome of each delivery (D, Q, B).  A
+ * message planned whole into one job is the worker's alone: it writes
+ * the X records only if it has an outcome to record, and removes the
+ * message itself when all is delivered (plan_fresh).  A message is
+ * never in two workers' hands for the same destination, and the
  * runner never plans a message that still has workers.
  */
 
@@ -87,6 +91,8 @@ static void	 finalize_warning(struct runner *, struct queue_msg *,
 static void	 worker_start(struct runner *, struct dest *, size_t);
 static void	 worker_done(struct runner *, struct worker *, int);
 static void	 job_free(struct job *);
+static int	 maps_gave_up(const struct runner *, const struct queue_msg *,
+		    struct queue_target *, time_t);
 static void	 mark(struct statefd *, int, struct queue_target *, time_t);
 static void	 mark_msg(struct statefd *, struct queue_msg *, int,
 		    struct queue_target *, time_t);
@@ -132,6 +138,21 @@ runner_clean(struct runner *r)
 	if (queue_clean_orphans(r->conf->spool) == -1)
 		log_warn("%s/state", r->conf->spool);
 	r->removed = 0;
+}
+
+/*
+ * Stopping: an SMTP session may wait minutes for a slow server, so
+ * remote workers are told to stop (their deliveries in flight are
+ * tried again); local ones take milliseconds and are let finish.
+ */
+void
+runner_stop(struct runner *r)
+{
+	struct worker	*w;
+
+	for (w = r->workers; w != NULL; w = w->next)
+		if (!w->dest->local)
+			(void)kill(w->pid, SIGTERM);
 }
 
 size_t
@@ -345,6 +366,27 @@ state_close(struct statefd *sf)
 }
 
 /*
+ * Maps that cannot be read leave the recipient for later, until the
+ * message has been in the queue for queue_lifetime: 1 then, with the
+ * reason of the bounce in t.
+ */
+static int
+maps_gave_up(const struct runner *r, const struct queue_msg *m,
+    struct queue_target *t, time_t now)
+{
+	if (now - m->arrival < r->conf->queue_lifetime) {
+		log_warnx("%s: to=<%s>, cannot read the maps, will retry",
+		    m->id, t->addr);
+		return 0;
+	}
+	strlcpy(t->reason, "4.3.0 cannot read the maps (gave up: in the "
+	    "queue longer than queue_lifetime)", sizeof(t->reason));
+	log_warnx("%s: to=<%s>, status=bounced (%s)", m->id, t->addr,
+	    t->reason);
+	return 1;
+}
+
+/*
  * Expands the recipients not expanded yet into X records (B when the
  * address resolves to nothing), applied to m as they are written.  A
  * map that cannot be read leaves the recipient for later, untouched.
@@ -378,8 +420,8 @@ plan_expand(struct runner *r, struct queue_msg *m, struct statefd *sf,
 		rt = NULL;
 		n = resolve_expand(&r->res, &ma, &rt);
 		if (n == -1) {
-			log_warnx("%s: to=<%s>, cannot read the maps, "
-			    "will retry", m->id, m->rcpts[i]);
+			if (maps_gave_up(r, m, &t, now))
+				mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		if (n <= 0) {
@@ -508,8 +550,8 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti,
 	else {
 		n = resolve_expand(&r->res, &ma, &rt);
 		if (n == -1) {
-			log_warnx("%s: to=<%s>, cannot read the maps, will "
-			    "retry", m->id, t->addr);
+			if (maps_gave_up(r, m, t, now))
+				mark(sf, QUEUE_REC_BOUNCED, t, now);
 			return;
 		}
 		if (n <= 0) {

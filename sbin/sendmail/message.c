@@ -383,6 +383,7 @@ write_head(const struct sm_ctx *ctx, struct spool_msg *msg,
     const struct hdrs *h, time_t now)
 {
 	char		 date[64], name[300];
+	const char	*from;
 	int		 have_from = 0, have_date = 0, have_msgid = 0;
 	size_t		 i;
 
@@ -408,13 +409,14 @@ write_head(const struct sm_ctx *ctx, struct spool_msg *msg,
 	if (!have_msgid)
 		fprintf(msg->fp, "Message-ID: <%s@%s>\n", msg->id,
 		    ctx->conf->hostname);
+	/* As Postfix does: the envelope sender, unless it is <>. */
+	from = ctx->sender[0] != '\0' ? ctx->sender : ctx->fromaddr;
 	if (!have_from) {
 		if (ctx->fullname[0] != '\0') {
 			quote_name(ctx->fullname, name, sizeof(name));
-			fprintf(msg->fp, "From: %s <%s>\n", name,
-			    ctx->fromaddr);
+			fprintf(msg->fp, "From: %s <%s>\n", name, from);
 		} else
-			fprintf(msg->fp, "From: %s\n", ctx->fromaddr);
+			fprintf(msg->fp, "From: %s\n", from);
 	}
 	return fputc('\n', msg->fp) == EOF ? -1 : 0;
 }

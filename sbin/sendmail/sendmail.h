@@ -8,7 +8,7 @@ struct sm_ctx {
 	uid_t		 uid;			/* the caller's real uid */
 	char		 fullname[128];		/* -F, or the GECOS name */
 	char		 sender[ADDR_MAX + 1];	/* envelope; "" for <> */
-	char		 fromaddr[ADDR_MAX + 1]; /* for a missing From: */
+	char		 fromaddr[ADDR_MAX + 1]; /* the caller, for From: */
 	const char	*helo;			/* -bs: the client's name */
 };
 

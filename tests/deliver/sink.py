@@ -5,7 +5,7 @@ Each accepted message is written to DIR/N.eml: the envelope as
 line, then the DATA content exactly as received (CRLF, dot-unstuffed).
 The answer to a recipient depends on its local part: "defer..." gets
 451, "reject..." gets 550, anything else 250.  --data-reply CODE makes
-the end of DATA answer CODE.  DIR/sessions counts the connections.
+the end of DATA answer CODE; --data-delay S waits S seconds first.  DIR/sessions counts the connections.
 """
 
 import argparse
@@ -57,6 +57,9 @@ class Handler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.args.data_delay:
+            open(os.path.join(self.args.dir, "data-started"), "w").close()
+            await asyncio.sleep(self.args.data_delay)
         if self.args.data_reply:
             return self.args.data_reply
         self.count += 1
@@ -83,10 +86,12 @@ def main():
     p.add_argument("--dir", required=True)
     p.add_argument("--data-reply")
     p.add_argument("--size", type=int, default=10 * 1024 * 1024)
+    p.add_argument("--hostname", default="sink.test")
+    p.add_argument("--data-delay", type=float, default=0)
     args = p.parse_args()
     handler = Handler(args)
     ctl = Controller(handler, hostname="127.0.0.1", port=args.port,
-                     server_hostname="sink.test", decode_data=False,
+                     server_hostname=args.hostname, decode_data=False,
                      enable_SMTPUTF8=False, data_size_limit=args.size)
     ctl.start()
     open(os.path.join(args.dir, "ready"), "w").close()

@@ -189,6 +189,29 @@ ATF_TC_BODY(rcpt_mailbox, tc)
 	resolver_close(&r);
 }
 
+ATF_TC_WITHOUT_HEAD(rcpt_quoted_local_part);
+ATF_TC_BODY(rcpt_quoted_local_part, tc)
+{
+	struct resolver		 r;
+	struct resolve_target	*t;
+
+	setup(&r);
+	/* Quotes that are not needed change nothing (RFC 5321 4.1.2). */
+	ATF_CHECK_EQ(rcpt(&r, "\"alice\"@example.org"), RESOLVE_LOCAL);
+	ATF_CHECK_EQ(rcpt(&r, "\"al\\ice\"@example.org"), RESOLVE_LOCAL);
+	ATF_CHECK_EQ(rcpt(&r, "\"info+x\"@example.net"), RESOLVE_LOCAL);
+	ATF_CHECK_EQ(rcpt(&r, "\"a b\"@example.org"), RESOLVE_UNKNOWN);
+	ATF_CHECK_EQ(rcpt(&r, "\"../alice\"@example.org"), RESOLVE_UNKNOWN);
+	ATF_CHECK_EQ(rcpt(&r, "\"\"@example.org"), RESOLVE_UNKNOWN);
+	expect(&r, "\"alice\"@example.org", "alice@example.org", "");
+	/* A remote address is passed on as it was written. */
+	expect(&r, "\"odd..name\"@remote.example", "",
+	    "\"odd..name\"@remote.example");
+	expect(&r, "\"bob\"@remote.example", "", "\"bob\"@remote.example");
+	ATF_CHECK_EQ(expand(&r, "\"a b\"@example.org", &t), 0);
+	resolver_close(&r);
+}
+
 ATF_TC_WITHOUT_HEAD(rcpt_locked_mailbox);
 ATF_TC_BODY(rcpt_locked_mailbox, tc)
 {
@@ -673,6 +696,7 @@ ATF_TC_BODY(mapset_backend_agrees, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, rcpt_mailbox);
+	ATF_TP_ADD_TC(tp, rcpt_quoted_local_part);
 	ATF_TP_ADD_TC(tp, rcpt_locked_mailbox);
 	ATF_TP_ADD_TC(tp, rcpt_alias);
 	ATF_TP_ADD_TC(tp, rcpt_unknown);
