@@ -257,11 +257,12 @@ struct mapsrc {
 	size_t			 nerrors;	/* reported for this map */
 	/* The rest is mapsrc.c's own. */
 	size_t			 cap;
-	size_t			 nkeys;
+	size_t			 nkeys;		/* keyed lines */
 	struct mapsrc_chunk	*arena;
 	struct mapsrc_slot	*index;		/* key -> line */
 	size_t			 indexsize;
 	int			 indexstale;
+	size_t			 nscans;	/* lookups without an index */
 	char			**changed;	/* keys changed since read */
 	size_t			 nchanged;
 	size_t			 changedcap;
@@ -448,7 +449,8 @@ int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 /*
  * A resolver reads the three .db maps of conf->mapdir, or, for the
  * admin commands that hold the lock and edit the text maps, a mapset
- * (resolver_open_mapset): the same rules over either.
+ * (resolver_open_mapset): the same rules over either.  A resolver is
+ * not thread-safe: one per thread, or a lock around it.
  */
 struct resolver {
 	const struct conf *conf;
