@@ -449,7 +449,8 @@ int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 /*
  * A resolver reads the three .db maps of conf->mapdir, or, for the
  * admin commands that hold the lock and edit the text maps, a mapset
- * (resolver_open_mapset): the same rules over either.
+ * (resolver_open_mapset): the same rules over either.  A resolver is
+ * not thread-safe: one per thread, or a lock around it.
  */
 struct resolver {
 	const struct conf *conf;
