@@ -257,11 +257,12 @@ struct mapsrc {
 	size_t			 nerrors;	/* reported for this map */
 	/* The rest is mapsrc.c's own. */
 	size_t			 cap;
-	size_t			 nkeys;
+	size_t			 nkeys;		/* keyed lines */
 	struct mapsrc_chunk	*arena;
 	struct mapsrc_slot	*index;		/* key -> line */
 	size_t			 indexsize;
 	int			 indexstale;
+	size_t			 nscans;	/* lookups without an index */
 	char			**changed;	/* keys changed since read */
 	size_t			 nchanged;
 	size_t			 changedcap;

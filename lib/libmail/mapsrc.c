@@ -48,6 +48,7 @@ const char *const mapsrc_names[MAP_COUNT] = { "domains", "users", "aliases" };
  * is used.
  */
 #define INCREMENTAL_MIN_KEYS	1024
+#define FIND_SCANS		4	/* lookups without an index */
 #define INCREMENTAL_MAX_SHARE	8	/* at most 1/8 of the keys changed */
 
 struct mapsrc_chunk {
@@ -119,6 +120,7 @@ static struct map_builder *db_write(struct mapsrc *, const char *, int,
 		    mode_t, gid_t, const struct timespec *);
 static int	 db_fill(struct mapsrc *, struct map_builder *, int);
 static int	 mapset_write(struct mapset *, int, gid_t, int);
+static int	 dir_sync(const char *);
 
 /* ---- the arena ---------------------------------------------------- */
 
@@ -290,14 +292,31 @@ key_fold(const char *key, char *buf, size_t buflen)
 	return 0;
 }
 
+/*
+ * Looks a key up.  Without an index, the first few lookups go through
+ * the lines in order: for the one or two lookups of "mailadduser add"
+ * in a map of a hundred thousand lines, reading them in order takes a
+ * fraction of the time that building the index takes with its cache
+ * misses.
+ */
 struct mapsrc_line *
 mapsrc_find(struct mapsrc *src, const char *key)
 {
 	struct mapsrc_slot	*slot;
 	char			 k[MAP_KEY_MAX + 1];
+	size_t			 i;
 
 	if (key_fold(key, k, sizeof(k)) == -1)
 		return NULL;
+	if (src->indexstale && src->nscans < FIND_SCANS) {
+		src->nscans++;
+		for (i = 0; i < src->nlines; i++)
+			if (src->lines[i].key != NULL &&
+			    src->lines[i].key[0] == k[0] &&
+			    strcmp(src->lines[i].key, k) == 0)
+				return &src->lines[i];
+		return NULL;
+	}
 	if (src->indexstale && index_rebuild(src, src->nlines,
 	    src->nkeys) == -1)
 		return NULL;
@@ -837,13 +856,22 @@ mapsrc_load(struct mapsrc *src, char *buf, size_t len)
 	size_t			 lineno, n;
 	int			 dup, nul;
 
-	/* An index sized to the lines: a bigger one costs cache misses. */
+	/*
+	 * A checked map is indexed as it is read, to find duplicate keys;
+	 * the index is sized to the lines, since a bigger one costs cache
+	 * misses.  A trusted map has no duplicate and is indexed only if
+	 * looked up often (see mapsrc_find).
+	 */
 	end = buf + len;
-	for (n = 1, p = buf; p < end && (nl = memchr(p, '\n', end - p)) !=
-	    NULL; p = nl + 1)
-		n++;
-	if (index_rebuild(src, 0, n) == -1)
-		return -1;
+	if (src->trusted)
+		n = len / 64 + 16;
+	else {
+		for (n = 1, p = buf; p < end && (nl = memchr(p, '\n',
+		    end - p)) != NULL; p = nl + 1)
+			n++;
+		if (index_rebuild(src, 0, n) == -1)
+			return -1;
+	}
 	if (src->cap < n) {
 		l = reallocarray(src->lines, n, sizeof(*l));
 		if (l == NULL)
@@ -865,7 +893,10 @@ mapsrc_load(struct mapsrc *src, char *buf, size_t len)
 			reason = NULL;
 		else
 			reason = mapsrc_parse(src, l);
-		if (reason == NULL && l->key != NULL) {
+		if (reason == NULL && l->key != NULL && src->trusted) {
+			src->nkeys++;
+			src->indexstale = 1;
+		} else if (reason == NULL && l->key != NULL) {
 			if ((dup = index_insert(src, src->nlines - 1)) == -1)
 				return -1;
 			if (dup == 1) {
@@ -1088,8 +1119,9 @@ mapsrc_add(struct mapsrc *src, const char *text)
 		return -1;
 	}
 	src->lines[src->nlines - 1] = n;
-	if (n.key != NULL && !src->indexstale &&
-	    index_insert(src, src->nlines - 1) == -1)
+	if (n.key != NULL && src->indexstale)
+		src->nkeys++;
+	else if (n.key != NULL && index_insert(src, src->nlines - 1) == -1)
 		src->indexstale = 1;
 	return 0;
 }
@@ -1137,6 +1169,8 @@ mapsrc_remove(struct mapsrc *src, struct mapsrc_line *l)
 	/* Out of memory here only costs the incremental update. */
 	if (mapsrc_change(src, l->key) == -1)
 		src->dbmatch = 0;
+	if (l->key != NULL && src->nkeys > 0)
+		src->nkeys--;
 	memmove(l, l + 1, (src->nlines - i - 1) * sizeof(*l));
 	src->nlines--;
 	src->indexstale = 1;
@@ -1599,11 +1633,6 @@ db_write(struct mapsrc *src, const char *dbpath, int text, mode_t mode,
 	struct map_builder	*b;
 	int			 incremental;
 
-	if (src->indexstale && index_rebuild(src, src->nlines,
-	    src->nkeys) == -1) {
-		warn("%s", src->path);
-		return NULL;
-	}
 	/* Only a writer of the text knows which keys changed. */
 	incremental = text && src->dbmatch &&
 	    src->nkeys >= INCREMENTAL_MIN_KEYS &&
@@ -1640,11 +1669,11 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 	char		 dbpath[PATH_MAX];
 	mode_t		 mode;
 	gid_t		 gid;
-	int		 kind, ret;
+	int		 kind, ret, renamed;
 
 	memset(p, 0, sizeof(p));
 	clock_gettime(CLOCK_REALTIME, &now);
-	ret = 0;
+	ret = renamed = 0;
 	for (kind = 0; kind < MAP_COUNT && ret == 0; kind++) {
 		if ((which & (1 << kind)) == 0)
 			continue;
@@ -1683,6 +1712,7 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 				warn("%s", src->path);
 				ret = -1;
 			} else {
+				renamed = 1;
 				p[kind].tmp[0] = '\0';
 				src->mtime = mtime[kind];
 				src->exists = src->exists || text;
@@ -1695,6 +1725,23 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 		if (p[kind].tmp[0] != '\0')
 			unlink(p[kind].tmp);
 	}
+	/* The renames of the text files, durable too. */
+	if (text && renamed && dir_sync(ms->mapdir) == -1) {
+		warn("%s", ms->mapdir);
+		ret = -1;
+	}
+	return ret;
+}
+
+static int
+dir_sync(const char *dir)
+{
+	int	fd, ret;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
 	return ret;
 }
 
