@@ -221,17 +221,19 @@ b64crypt_digit(char c)
 static int
 yescrypt_cost_ok(const char *p)
 {
-	int	 flavour, nlog, r;
+	int	 d[3], nlog, r, i;
 
-	flavour = b64crypt_digit(p[0]);
-	nlog = b64crypt_digit(p[1]);
-	r = b64crypt_digit(p[2]);
-	/* Digits above 47 begin a longer encoding of the number. */
-	if (flavour < 0 || flavour > 47 || nlog < 0 || nlog > 47 || r < 0 ||
-	    r > 47 || p[3] != '$')
+	/* One at a time: the string may end at any of them. */
+	for (i = 0; i < 3; i++) {
+		d[i] = b64crypt_digit(p[i]);
+		/* Digits above 47 begin a longer encoding of the number. */
+		if (d[i] < 0 || d[i] > 47)
+			return 0;
+	}
+	if (p[3] != '$')
 		return 0;
-	nlog++;
-	r++;
+	nlog = d[1] + 1;
+	r = d[2] + 1;
 	return nlog <= 30 && ((uint64_t)128 * r << nlog) <= SCRYPT_LIMIT_MEMORY;
 }
 

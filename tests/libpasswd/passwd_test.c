@@ -4,7 +4,10 @@
  * Dovecot 2.3.19), and the checks of -H input.
  */
 
+#include <sys/mman.h>
+
 #include <string.h>
+#include <unistd.h>
 
 #include <atf-c.h>
 
@@ -313,6 +316,48 @@ ATF_TC_BODY(crypt_other_costs_bounded, tc)
 		ATF_CHECK_MSG(!passwd_hash_valid(bad[i]), "valid: %s", bad[i]);
 }
 
+/*
+ * A copy of s whose NUL is the last byte before an unmapped page: a
+ * read past the end of the string faults.
+ */
+static const char *
+at_page_end(const char *s)
+{
+	size_t	 page = sysconf(_SC_PAGESIZE), len = strlen(s) + 1;
+	char	*p;
+
+	ATF_REQUIRE(len <= page);
+	p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ATF_REQUIRE(p != MAP_FAILED);
+	ATF_REQUIRE(mprotect(p + page, page, PROT_NONE) == 0);
+	memcpy(p + page - len, s, len);
+	return p + page - len;
+}
+
+/*
+ * Hashes cut short inside the cost parameters are refused without a
+ * read past their end (tools/fuzz found "{CRYPt}$y$A").
+ */
+ATF_TC_WITHOUT_HEAD(crypt_cost_truncated);
+ATF_TC_BODY(crypt_cost_truncated, tc)
+{
+	static const char *const cut[] = {
+		"{CRYPT}$y$", "{CRYPT}$y$A", "{CRYPT}$y$j9", "{CRYPT}$gy$j",
+		"{CRYPT}$7$", "{CRYPT}$7$C6..", "{CRYPT}$sha1$",
+		"{CRYPT}$md5,", "{CRYPT}$md5,rounds=", "{CRYPT}$2b$",
+		"{CRYPT}$2b$1", "{SHA512-CRYPT}$6$rounds=",
+	};
+	const char	*s;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		s = at_page_end(cut[i]);
+		ATF_CHECK_MSG(!passwd_hash_valid(s), "valid: %s", s);
+		ATF_CHECK_EQ_MSG(passwd_verify(s, "x"), -1, "%s", s);
+	}
+}
+
 ATF_TC_WITHOUT_HEAD(hash_valid_accepts);
 ATF_TC_BODY(hash_valid_accepts, tc)
 {
@@ -357,6 +402,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, hash_valid_refusals);
 	ATF_TP_ADD_TC(tp, crypt_cost_bounded);
 	ATF_TP_ADD_TC(tp, crypt_other_costs_bounded);
+	ATF_TP_ADD_TC(tp, crypt_cost_truncated);
 	ATF_TP_ADD_TC(tp, hash_valid_accepts);
 	ATF_TP_ADD_TC(tp, verify_unknown);
 	return atf_no_error();

@@ -22,6 +22,19 @@ number_after(const char *s, const char *key)
 	return strtoul(p + strlen(key), NULL, 10);
 }
 
+/* The value of a digit of crypt(3)'s base 64; 64 for any other byte. */
+static int
+digit(char c)
+{
+	static const char b64[] = "./0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	const char	*p;
+
+	if (c == '\0' || (p = strchr(b64, c)) == NULL)
+		return 64;
+	return p - b64;
+}
+
 /* 1 if verifying body would take more than a few milliseconds. */
 static int
 costly(const char *stored)
@@ -42,6 +55,20 @@ costly(const char *stored)
 		    number_after(body, "p=") > 2;
 	if (strncasecmp(stored, "{PBKDF2}", 8) == 0)
 		return number_after(body + 3, "$") > 5000;
+	if (strncmp(body, "$sha1$", 6) == 0)
+		return strtoul(body + 6, NULL, 10) > 20000;
+	if (strncmp(body, "$md5,rounds=", 12) == 0)
+		return strtoul(body + 12, NULL, 10) > 20000;
+	/* yescrypt and scrypt: log2(N) above 2^12, as crypt(3) writes it. */
+	if (strncmp(body, "$y$", 3) == 0 && strlen(body) >= 5)
+		return digit(body[4]) > 11;
+	if (strncmp(body, "$gy$", 4) == 0 && strlen(body) >= 6)
+		return digit(body[5]) > 11;
+	if (strncmp(body, "$7$", 3) == 0)
+		return digit(body[3]) > 12;
+	/* BSDi: 24 bits of DES rounds, least significant digit first. */
+	if (body[0] == '_' && strlen(body) >= 5)
+		return digit(body[3]) > 0 || digit(body[4]) > 0;
 	return 0;
 }
 
