@@ -27,12 +27,12 @@ lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
 run: deps
-	$(MAKE) all
+	@$(MAKE) -s --no-print-directory all
 	@sh mk/run.sh
 
 install: all
 	@for d in $(PROGDIRS); do $(MAKE) -C $$d install || exit 1; done
-	@sh mk/install-data.sh "$(DESTDIR)" "$(PREFIX)"
+	@sh mk/install-data.sh "$(DESTDIR)" "$(PREFIX)" "$(ETCDIR)"
 
 clean:
 	$(MAKE) -C lib/libmail clean

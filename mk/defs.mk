@@ -16,7 +16,7 @@ BINDIR=		$(PREFIX)/bin
 SBINDIR=	$(PREFIX)/sbin
 LIBEXECDIR=	$(PREFIX)/libexec
 MANDIR=		$(PREFIX)/share/man
-ETCDIR=		$(PREFIX)/etc/mail
+ETCDIR?=	$(PREFIX)/etc/mail
 INSTALL?=	install
 
 %.o: %.c

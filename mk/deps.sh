@@ -5,7 +5,7 @@
 # and smtp-sink(1) from it, and Dovecot only through doveadm(1).
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
 libcrypt-dev libargon2-dev libtls-dev kyua atf-sh libatf-dev mandoc
-dovecot-core swaks postfix python3 python3-aiosmtpd dnsmasq-base
+dovecot-core dovecot-imapd swaks postfix python3 python3-aiosmtpd dnsmasq-base
 netcat-openbsd openssl"
 
 missing=

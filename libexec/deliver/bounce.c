@@ -36,6 +36,7 @@ static void	 dsn_report(FILE *, const struct conf *,
 		    const struct queue_msg *, const size_t *, size_t, int);
 static void	 dsn_original(FILE *, const struct conf *,
 		    const struct queue_msg *);
+static int	 header_8bit(const struct conf *, const struct queue_msg *);
 
 static void
 rfc5322_date(time_t t, char *buf, size_t len)
@@ -134,7 +135,9 @@ dsn_headers(FILE *fp, const struct conf *conf, const struct queue_msg *m,
 	fprintf(fp, "MIME-Version: 1.0\n");
 	fprintf(fp, "Content-Type: multipart/report; "
 	    "report-type=delivery-status;\n\tboundary=\"%s\"\n", boundary);
-	fprintf(fp, "Content-Transfer-Encoding: 7bit\n\n");
+	/* The original header may carry 8-bit text (RFC 6532). */
+	fprintf(fp, "Content-Transfer-Encoding: %s\n\n",
+	    header_8bit(conf, m) ? "8bit" : "7bit");
 }
 
 static void
@@ -212,6 +215,26 @@ dsn_report(FILE *fp, const struct conf *conf, const struct queue_msg *m,
 			fprintf(fp, "Will-Retry-Until: %s\n", date);
 		}
 	}
+}
+
+/* 1 if the header section of the original has a byte above 127. */
+static int
+header_8bit(const struct conf *conf, const struct queue_msg *m)
+{
+	FILE	*body;
+	int	 c, prev = '\n', found = 0;
+
+	if ((body = queue_body_open(conf->spool, m)) == NULL)
+		return 0;
+	while ((c = getc(body)) != EOF && !(c == '\n' && prev == '\n')) {
+		if (c & 0x80) {
+			found = 1;
+			break;
+		}
+		prev = c;
+	}
+	fclose(body);
+	return found;
 }
 
 /* The header section of the original, up to its empty line. */

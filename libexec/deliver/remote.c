@@ -55,7 +55,8 @@ static int	 routes_mx(const char *, struct route *, size_t, char *,
 static int	 session_open(const struct conf *, const char *,
 		    struct route *, int, struct smtp_conn *, char *, size_t);
 static int	 greets_as_us(const struct conf *, const struct smtp_conn *);
-static int	 session_greet(const struct conf *, struct smtp_conn *);
+static int	 session_greet(const struct conf *, struct smtp_conn *,
+		    const char *, int);
 static void	 session_rset(struct smtp_conn *);
 static void	 transaction(const struct worker_ctx *, struct smtp_conn *,
 		    struct job *, struct txn *);
@@ -239,50 +240,77 @@ static int
 session_open(const struct conf *conf, const char *dest, struct route *r,
     int n, struct smtp_conn *c, char *reason, size_t rlen)
 {
-	int	 i, code;
+	int	 i, code, rc, tls;
 
 	reasonf(reason, rlen, "4.4.1 no route");
 	for (i = 0; i < n; i++) {
-		if (smtp_connect(c, (struct sockaddr *)&r[i].ss, r[i].len,
-		    r[i].name, CONNECT_TIMEOUT, reason + 6,
-		    rlen - 6) == -1) {
-			memcpy(reason, "4.4.1 ", 6);
-			continue;
-		}
-		smtp_timeout(c, COMMAND_TIMEOUT);
-		code = smtp_reply(c, 0);
-		if (code >= 200 && code < 300 && greets_as_us(conf, c)) {
-			reasonf(reason, rlen, "5.4.6 mail for %s loops back "
-			    "to myself (%s)", dest, c->host);
+		/* A failed TLS handshake: once more, in the clear. */
+		for (tls = 1; tls >= 0; tls--) {
+			if (smtp_connect(c, (struct sockaddr *)&r[i].ss,
+			    r[i].len, r[i].name, CONNECT_TIMEOUT, reason + 6,
+			    rlen - 6) == -1) {
+				memcpy(reason, "4.4.1 ", 6);
+				break;
+			}
+			smtp_timeout(c, COMMAND_TIMEOUT);
+			code = smtp_reply(c, 0);
+			if (code >= 200 && code < 300 && greets_as_us(conf, c)) {
+				reasonf(reason, rlen, "5.4.6 mail for %s loops "
+				    "back to myself (%s)", dest, c->host);
+				smtp_close(c);
+				return -2;
+			}
+			rc = -1;
+			if (code >= 200 && code < 300 &&
+			    (rc = session_greet(conf, c, r[i].name, tls)) == 0)
+				return 0;
+			reasonf(reason, rlen, "%s %s said: %s", code == -1 ?
+			    "4.4.2" : "4.4.1", c->host, c->reply);
 			smtp_close(c);
-			return -2;
+			if (rc != -2)
+				break;
 		}
-		if (code >= 200 && code < 300 && session_greet(conf, c) == 0)
-			return 0;
-		reasonf(reason, rlen, "%s %s said: %s", code == -1 ? "4.4.2" :
-		    "4.4.1", c->host, c->reply);
-		smtp_close(c);
 	}
 	return -1;
 }
 
+/*
+ * EHLO (HELO if refused), then STARTTLS when offered and tls is set,
+ * and EHLO again over TLS.  0, -1, or -2 when the TLS handshake failed
+ * and the connection is lost: the caller connects again without TLS.
+ */
 static int
-session_greet(const struct conf *conf, struct smtp_conn *c)
+session_greet(const struct conf *conf, struct smtp_conn *c,
+    const char *servername, int tls)
 {
 	int	 code;
 
 	if (smtp_cmd(c, "EHLO %s", conf->hostname) == -1)
 		return -1;
 	code = smtp_reply(c, 1);
-	if (code >= 200 && code < 300)
-		return 0;
 	if (code == -1)
 		return -1;
-	c->pipelining = c->eightbit = c->size = 0;
-	c->maxsize = 0;
-	if (smtp_cmd(c, "HELO %s", conf->hostname) == -1)
+	if (code < 200 || code >= 300) {
+		c->pipelining = c->eightbit = c->size = c->starttls = 0;
+		c->maxsize = 0;
+		if (smtp_cmd(c, "HELO %s", conf->hostname) == -1)
+			return -1;
+		code = smtp_reply(c, 0);
+		return code >= 200 && code < 300 ? 0 : -1;
+	}
+	if (!c->starttls || !tls)
+		return 0;
+	if (smtp_cmd(c, "STARTTLS") == -1 || (code = smtp_reply(c, 0)) == -1)
 		return -1;
-	code = smtp_reply(c, 0);
+	/* Refused: the session goes on in the clear. */
+	if (code != 220)
+		return 0;
+	if (smtp_starttls(c, servername) == -1)
+		return -2;
+	log_info("TLS with %s: %s", c->host, c->tlsinfo);
+	if (smtp_cmd(c, "EHLO %s", conf->hostname) == -1)
+		return -1;
+	code = smtp_reply(c, 1);
 	return code >= 200 && code < 300 ? 0 : -1;
 }
 

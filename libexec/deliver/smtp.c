@@ -3,7 +3,8 @@
  * replies (RFC 5321 section 4.2), and writing commands and the message
  * through one buffer, so that a pipelined group (RFC 2920) leaves in
  * one write.  Every byte read is hostile: replies are checked for
- * their form and cut to size.
+ * their form and cut to size.  After STARTTLS (RFC 3207) the same
+ * goes through libtls.
  */
 
 #include <sys/types.h>
@@ -17,14 +18,14 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <tls.h>
 #include <unistd.h>
-
-#include <signal.h>
 
 #include "libmail.h"
 #include "deliver.h"
@@ -36,6 +37,7 @@
 static int	 smtp_fill(struct smtp_conn *);
 static int	 smtp_getline(struct smtp_conn *, char *, size_t);
 static int	 smtp_write(struct smtp_conn *, const char *, size_t);
+static ssize_t	 smtp_io(struct smtp_conn *, char *, size_t, int);
 static void	 smtp_ehlo_line(struct smtp_conn *, const char *);
 static void	 reply_append(struct smtp_conn *, size_t *, const char *,
 		    size_t);
@@ -107,10 +109,86 @@ smtp_timeout(struct smtp_conn *c, int seconds)
 void
 smtp_close(struct smtp_conn *c)
 {
+	if (c->tls != NULL) {
+		(void)tls_close(c->tls);
+		tls_free(c->tls);
+		c->tls = NULL;
+	}
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
 	c->broken = 1;
+}
+
+/* One read or write, in the clear or through TLS; as read(2). */
+static ssize_t
+smtp_io(struct smtp_conn *c, char *buf, size_t len, int writing)
+{
+	ssize_t	 n;
+	int	 tries;
+
+	if (c->tls == NULL)
+		return writing ? write(c->fd, buf, len) :
+		    read(c->fd, buf, len);
+	/*
+	 * On a blocking socket, TLS_WANT_* means a record that was not
+	 * data (a TLS 1.3 session ticket): read on; or the time limit of
+	 * SO_RCVTIMEO or SO_SNDTIMEO (EAGAIN).  A server that sends such
+	 * records without end is cut off.
+	 */
+	for (tries = 0; tries < 64; tries++) {
+		errno = 0;
+		n = writing ? tls_write(c->tls, buf, len) :
+		    tls_read(c->tls, buf, len);
+		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
+			break;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT || (n == -1 &&
+	    errno == 0)) {
+		errno = EPROTO;
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * STARTTLS, opportunistic as RFC 3207 allows for relaying: the
+ * certificate is not checked, since MX hosts rarely have one that
+ * matches, and any encryption beats none.  0, or -1 with the
+ * connection unusable (the caller tries again without TLS).
+ */
+int
+smtp_starttls(struct smtp_conn *c, const char *servername)
+{
+	struct tls_config	*cfg;
+
+	if ((cfg = tls_config_new()) == NULL)
+		return -1;
+	tls_config_insecure_noverifycert(cfg);
+	tls_config_insecure_noverifyname(cfg);
+	if ((c->tls = tls_client()) == NULL ||
+	    tls_configure(c->tls, cfg) == -1 ||
+	    tls_connect_socket(c->tls, c->fd, servername) == -1 ||
+	    tls_handshake(c->tls) != 0) {
+		snprintf(c->reply, sizeof(c->reply), "TLS with %s failed: %s",
+		    c->host, c->tls != NULL && tls_error(c->tls) != NULL ?
+		    tls_error(c->tls) : "no memory");
+		tls_config_free(cfg);
+		smtp_close(c);
+		return -1;
+	}
+	tls_config_free(cfg);
+	snprintf(c->tlsinfo, sizeof(c->tlsinfo), "%s %s",
+	    tls_conn_version(c->tls), tls_conn_cipher(c->tls));
+	/* What came before the handshake is void (RFC 3207 section 4.2). */
+	c->rlen = c->roff = 0;
+	c->pipelining = c->eightbit = c->size = c->starttls = 0;
+	c->maxsize = 0;
+	return 0;
 }
 
 static int
@@ -125,8 +203,8 @@ smtp_fill(struct smtp_conn *c)
 	}
 	if (c->rlen == sizeof(c->rbuf))
 		return -1;
-	while ((n = read(c->fd, c->rbuf + c->rlen,
-	    sizeof(c->rbuf) - c->rlen)) == -1 && errno == EINTR)
+	while ((n = smtp_io(c, c->rbuf + c->rlen,
+	    sizeof(c->rbuf) - c->rlen, 0)) == -1 && errno == EINTR)
 		;
 	if (n <= 0) {
 		if (n == 0)
@@ -233,6 +311,8 @@ smtp_ehlo_line(struct smtp_conn *c, const char *kw)
 
 	if (line_is(kw, "PIPELINING"))
 		c->pipelining = 1;
+	else if (line_is(kw, "STARTTLS"))
+		c->starttls = 1;
 	else if (line_is(kw, "8BITMIME"))
 		c->eightbit = 1;
 	else if (strncasecmp(kw, "SIZE", 4) == 0 &&
@@ -261,7 +341,7 @@ smtp_write(struct smtp_conn *c, const char *p, size_t n)
 	ssize_t	 w;
 
 	while (n > 0) {
-		w = write(c->fd, p, n);
+		w = smtp_io(c, (char *)p, n, 1);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0) {

@@ -2,12 +2,17 @@
  * deliver(8)'s SMTP client connection (smtp.c).
  */
 
+struct tls;
+
 struct smtp_conn {
 	int		 fd;
+	struct tls	*tls;			/* after STARTTLS */
+	char		 tlsinfo[96];		/* "TLSv1.3 cipher" */
 	int		 broken;		/* closed after an error */
 	char		 host[ADDR_DOMAIN_MAX + 64];	/* name[addr] */
 	char		 relay[ADDR_DOMAIN_MAX + 72];	/* name[addr]:port */
 	/* EHLO extensions */
+	int		 starttls;
 	int		 pipelining;
 	int		 eightbit;
 	int		 size;
@@ -26,6 +31,8 @@ int	 smtp_connect(struct smtp_conn *, const struct sockaddr *, socklen_t,
 	    const char *host, int timeout, char *err, size_t errlen);
 void	 smtp_timeout(struct smtp_conn *, int seconds);
 void	 smtp_close(struct smtp_conn *);
+/* TLS on the connection, after the server's 220 to STARTTLS; 0 or -1. */
+int	 smtp_starttls(struct smtp_conn *, const char *servername);
 /* Flushes what is buffered, then reads a reply; its code or -1. */
 int	 smtp_reply(struct smtp_conn *, int ehlo);
 int	 smtp_cmd(struct smtp_conn *, const char *, ...)

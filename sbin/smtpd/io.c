@@ -4,6 +4,11 @@
  * command or DATA timeout.  Replies are buffered and sent when the
  * server would wait for input, which is what PIPELINING (RFC 2920)
  * asks of a server: one write for a whole pipelined group.
+ *
+ * Once TLS is on (tls.c), the socket is non-blocking and every read
+ * and write goes through libtls, which says when it must wait for the
+ * socket (TLS_WANT_POLLIN, TLS_WANT_POLLOUT); it is asked first, since
+ * it may hold decrypted input that poll(2) on the socket cannot see.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -17,15 +22,57 @@
 
 #include "smtpd.h"
 
+/* Nothing waits on a close_notify: it is sent if it can be, soon. */
+#define IO_CLOSE_MS	1000
+
 static int	io_fill(struct io *, int);
+static int	io_fill_tls(struct io *, int);
+static ssize_t	io_send(struct io *, const char *, size_t);
 
 void
-io_init(struct io *io, int fd)
+io_init(struct io *io, int fd, int wtimeout_ms)
 {
 	io->fd = fd;
+	io->tls = NULL;
+	io->wtimeout_ms = wtimeout_ms;
 	io->inpos = io->inlen = 0;
 	io->outlen = 0;
 	io->error = 0;
+}
+
+int
+io_wait(struct io *io, int want, int timeout_ms)
+{
+	struct pollfd	 pfd;
+	int		 r;
+
+	pfd.fd = io->fd;
+	pfd.events = want == TLS_WANT_POLLOUT ? POLLOUT : POLLIN;
+	do
+		r = poll(&pfd, 1, timeout_ms);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+/* Sends some of buf; -1 when the client is gone or too slow to read. */
+static ssize_t
+io_send(struct io *io, const char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	for (;;) {
+		if (io->tls == NULL) {
+			n = send(io->fd, buf, len, MSG_NOSIGNAL);
+			if (n == -1 && errno == EINTR)
+				continue;
+			return n;
+		}
+		n = tls_write(io->tls, buf, len);
+		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
+			return n < 0 ? -1 : n;
+		if (io_wait(io, n, io->wtimeout_ms) <= 0)
+			return -1;
+	}
 }
 
 int
@@ -35,10 +82,7 @@ io_flush(struct io *io)
 	ssize_t	 n;
 
 	while (off < io->outlen && !io->error) {
-		n = send(io->fd, io->out + off, io->outlen - off, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((n = io_send(io, io->out + off, io->outlen - off)) == -1) {
 			io->error = 1;
 			break;
 		}
@@ -88,6 +132,8 @@ io_fill(struct io *io, int timeout_ms)
 		io->inlen -= io->inpos;
 		io->inpos = 0;
 	}
+	if (io->tls != NULL)
+		return io_fill_tls(io, timeout_ms);
 	pfd.fd = io->fd;
 	pfd.events = POLLIN;
 	for (;;) {
@@ -107,6 +153,30 @@ io_fill(struct io *io, int timeout_ms)
 			return IO_EOF;
 		io->inlen += n;
 		return IO_OK;
+	}
+}
+
+static int
+io_fill_tls(struct io *io, int timeout_ms)
+{
+	ssize_t	 n;
+	int	 r;
+
+	for (;;) {
+		n = tls_read(io->tls, io->in + io->inlen,
+		    sizeof(io->in) - io->inlen);
+		if (n > 0) {
+			io->inlen += n;
+			return IO_OK;
+		}
+		if (n == 0)
+			return IO_EOF;
+		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
+			return IO_ERROR;
+		if ((r = io_wait(io, n, timeout_ms)) == 0)
+			return IO_TIMEOUT;
+		if (r == -1)
+			return IO_ERROR;
 	}
 }
 
@@ -156,10 +226,47 @@ io_pending(struct io *io, int timeout_ms)
 
 	if (io->inpos < io->inlen)
 		return 1;
+	/* Bytes on the socket may be no more than a part of a record. */
+	if (io->tls != NULL)
+		return io_fill(io, timeout_ms) != IO_TIMEOUT;
 	pfd.fd = io->fd;
 	pfd.events = POLLIN;
 	do
 		r = poll(&pfd, 1, timeout_ms);
 	while (r == -1 && errno == EINTR);
 	return r > 0;
+}
+
+size_t
+io_discard(struct io *io)
+{
+	size_t	 n = io->inlen - io->inpos;
+
+	explicit_bzero(io->in, io->inlen);
+	io->inpos = io->inlen = 0;
+	return n;
+}
+
+/* Moving input down (io_fill) leaves copies behind the unread part. */
+void
+io_scrub(struct io *io)
+{
+	explicit_bzero(io->in, io->inpos);
+	explicit_bzero(io->in + io->inlen, sizeof(io->in) - io->inlen);
+}
+
+void
+io_tls_close(struct io *io)
+{
+	int	 r;
+
+	if (io->tls == NULL)
+		return;
+	/* A client that is gone or does not read gets no close_notify. */
+	while ((r = tls_close(io->tls)) == TLS_WANT_POLLIN ||
+	    r == TLS_WANT_POLLOUT)
+		if (io_wait(io, r, IO_CLOSE_MS) <= 0)
+			break;
+	tls_free(io->tls);
+	io->tls = NULL;
 }

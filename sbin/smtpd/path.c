@@ -23,6 +23,7 @@ static const char	*path_close(const char *);
 static const char	*path_skip_route(const char *, const char *);
 static int		 path_mailbox(const char *, size_t, struct path_args *);
 static int		 path_params(const char *, int, struct path_args *);
+static int		 path_xtext(const char *, size_t);
 static int		 path_param(const char *, size_t, int,
 			    struct path_args *);
 
@@ -87,6 +88,26 @@ path_mailbox(const char *s, size_t len, struct path_args *pa)
 	return PATH_OK;
 }
 
+/* RFC 3461 xtext: printable ASCII, '+' and '=' only as "+XX". */
+static int
+path_xtext(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '+') {
+			if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]))
+				return 0;
+			i += 2;
+		} else if (s[i] < 33 || s[i] > 126 || s[i] == '=')
+			return 0;
+	}
+	return 1;
+}
+
 /* One "KEY[=VALUE]" of RFC 5321 Mail-parameters. */
 static int
 path_param(const char *s, size_t len, int from, struct path_args *pa)
@@ -113,6 +134,18 @@ path_param(const char *s, size_t len, int from, struct path_args *pa)
 	if ((len == 9 && strncasecmp(s, "BODY=7BIT", 9) == 0) ||
 	    (len == 13 && strncasecmp(s, "BODY=8BITMIME", 13) == 0))
 		return PATH_OK;
+	/*
+	 * RFC 4954 5: the sender as another server authenticated it.  We
+	 * trust no such claim (that is its "AUTH=<>"), so it is only
+	 * checked for syntax and dropped.
+	 */
+	if (len > 5 && strncasecmp(s, "AUTH=", 5) == 0) {
+		if ((len == 7 && memcmp(s + 5, "<>", 2) == 0) ||
+		    path_xtext(s + 5, len - 5))
+			return PATH_OK;
+		pa->errstr = "bad AUTH parameter";
+		return PATH_PARAM;
+	}
 	return PATH_PARAM;
 bad:
 	pa->errstr = "bad SIZE parameter";

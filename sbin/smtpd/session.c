@@ -8,6 +8,15 @@
  * the session is closed with 421.  4xx replies do not count: a client
  * that pipelines more recipients than maxrcpt gets one 452 each, and
  * that is not misbehaviour.
+ *
+ * TLS (tls.c) starts at the connection on an smtps listener, or with
+ * STARTTLS (RFC 3207) where tls_cert is set.  STARTTLS forgets the
+ * session: the HELO name and the extensions are asked again, and what
+ * the client sent after the STARTTLS line, before the handshake, is
+ * thrown away unread (a command slipped in there would otherwise run
+ * as if it came over TLS).  AUTH (auth.c) is offered only over TLS; an
+ * authenticated client may relay, and a submission listener takes MAIL
+ * only from one.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -28,10 +37,10 @@
 
 #include "smtpd.h"
 
-static void	session_reply(struct session *, int, const char *,
-		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static void	session_lookup(struct session *);
+static int	session_tls(struct session *);
 static int	session_greet(struct session *);
+static int	session_long_line(const char *, size_t);
 static void	session_command(struct session *, char *, size_t);
 static void	session_txn_reset(struct session *);
 static int	session_helo_valid(const char *);
@@ -40,6 +49,7 @@ static int	rcpt_verdict(struct session *, const struct path_args *,
 		    const char *);
 static void	session_path_error(struct session *, int, struct path_args *,
 		    int);
+static const char *session_protocol(const struct session *);
 static int	session_received(struct session *, time_t);
 static void	session_data_done(struct session *, struct data_result *);
 static void	cmd_helo(struct session *, char *);
@@ -52,6 +62,8 @@ static void	cmd_noop(struct session *, char *);
 static void	cmd_quit(struct session *, char *);
 static void	cmd_vrfy(struct session *, char *);
 static void	cmd_help(struct session *, char *);
+static void	cmd_starttls(struct session *, char *);
+static void	cmd_auth(struct session *, char *);
 static void	cmd_unimplemented(struct session *, char *);
 
 static const struct {
@@ -68,13 +80,13 @@ static const struct {
 	{ "QUIT", cmd_quit },
 	{ "VRFY", cmd_vrfy },
 	{ "HELP", cmd_help },
+	{ "STARTTLS", cmd_starttls },
+	{ "AUTH", cmd_auth },
 	/* Known to RFC 5321 or its extensions, and not offered here. */
 	{ "EXPN", cmd_unimplemented },
 	{ "TURN", cmd_unimplemented },
 	{ "ETRN", cmd_unimplemented },
 	{ "BDAT", cmd_unimplemented },
-	{ "AUTH", cmd_unimplemented },
-	{ "STARTTLS", cmd_unimplemented },
 	{ "SEND", cmd_unimplemented },
 	{ "SOML", cmd_unimplemented },
 	{ "SAML", cmd_unimplemented },
@@ -98,7 +110,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen, int mode)
 	s->trusted = conf_relaynet_match(&env->conf, sa);
 	s->msg.fp = NULL;
 	s->msg.fd = s->msg.spooldirfd = -1;
-	io_init(&s->io, fd);
+	io_init(&s->io, fd, env->conf.command_timeout * 1000);
 	return s;
 }
 
@@ -113,7 +125,7 @@ session_free(struct session *s)
 	free(s);
 }
 
-static void
+void
 session_reply(struct session *s, int code, const char *esc,
     const char *fmt, ...)
 {
@@ -167,6 +179,23 @@ session_lookup(struct session *s)
 	freeaddrinfo(res);
 }
 
+/* smtps: the handshake before the greeting. */
+static int
+session_tls(struct session *s)
+{
+	char	 err[256];
+
+	if (smtpd_tls_start(&s->io, env->conf.command_timeout * 1000,
+	    s->tlsinfo, sizeof(s->tlsinfo), err, sizeof(err)) == -1) {
+		log_info("%s[%s]: TLS handshake failed: %s", s->name, s->addr,
+		    err);
+		s->tlsinfo[0] = '\0';
+		return -1;
+	}
+	log_info("%s[%s]: TLS: %s", s->name, s->addr, s->tlsinfo);
+	return 0;
+}
+
 /*
  * A client outside relaynets waits SMTPD_GREET_PAUSE_MS for the
  * greeting; one that talks meanwhile is a spam engine that does not
@@ -198,11 +227,12 @@ session_run(void *arg)
 
 	session_lookup(s);
 	log_info("connect from %s[%s]", s->name, s->addr);
-	if (session_greet(s) == -1)
+	if ((s->mode == LISTEN_SMTPS && session_tls(s) == -1) ||
+	    session_greet(s) == -1)
 		s->quit = 1;
 	while (!s->quit) {
-		r = io_getline(&s->io, s->line, SMTP_CMD_MAX, &len, &crlf,
-		    timeout);
+		r = io_getline(&s->io, s->line, SMTPD_AUTH_LINE_MAX, &len,
+		    &crlf, timeout);
 		if (r == IO_EOF || r == IO_ERROR) {
 			if (server_stopping())
 				session_reply(s, 421, "4.3.2", "%s Service "
@@ -216,7 +246,7 @@ session_run(void *arg)
 			break;
 		}
 		s->ncommands++;
-		if (r == IO_LONG)
+		if (r == IO_LONG || session_long_line(s->line, len))
 			session_reply(s, 500, "5.5.2", "Error: line too long");
 		else
 			session_command(s, s->line, len - (crlf ? 2 : 1));
@@ -229,11 +259,19 @@ session_run(void *arg)
 	}
 	session_txn_reset(s);
 	(void)io_flush(&s->io);
+	io_tls_close(&s->io);
 	log_info("disconnect from %s[%s] commands=%zu mail=%zu rcpt=%zu "
 	    "data=%zu errors=%zu", s->name, s->addr, s->ncommands, s->nmail,
 	    s->nrcpt, s->ndata, s->nerrors);
 	server_session_done(s);
 	return NULL;
+}
+
+/* Only AUTH may go beyond the 512 octets of RFC 5321 (RFC 4954). */
+static int
+session_long_line(const char *line, size_t len)
+{
+	return len > SMTP_CMD_MAX && strncasecmp(line, "AUTH ", 5) != 0;
 }
 
 /* A command ends at CRLF; a bare LF is taken, a CR or a NUL is not. */
@@ -332,6 +370,10 @@ cmd_ehlo(struct session *s, char *arg)
 	io_printf(&s->io, "250-SIZE %llu\r\n",
 	    (unsigned long long)env->conf.maxsize);
 	io_printf(&s->io, "250-8BITMIME\r\n");
+	if (env->tls != NULL && s->io.tls == NULL)
+		io_printf(&s->io, "250-STARTTLS\r\n");
+	if (s->io.tls != NULL)
+		io_printf(&s->io, "250-AUTH PLAIN LOGIN\r\n");
 	io_printf(&s->io, "250 ENHANCEDSTATUSCODES\r\n");
 }
 
@@ -368,7 +410,7 @@ cmd_mail(struct session *s, char *arg)
 		session_reply(s, 503, "5.5.1", "Error: nested MAIL command");
 		return;
 	}
-	if (s->mode == LISTEN_SUBMISSION) {
+	if (s->mode == LISTEN_SUBMISSION && s->login[0] == '\0') {
 		session_reply(s, 530, "5.7.0", "Authentication required");
 		return;
 	}
@@ -396,8 +438,9 @@ cmd_mail(struct session *s, char *arg)
 		    pa.addr.local, pa.addr.domain);
 	s->state = S_MAIL;
 	s->nmail++;
-	log_info("%s: client=%s[%s], helo=%s, from=<%s>", s->msg.id, s->name,
-	    s->addr, s->helo, s->sender);
+	log_info("%s: client=%s[%s], helo=%s, %s%s%sfrom=<%s>", s->msg.id,
+	    s->name, s->addr, s->helo, s->login[0] != '\0' ? "login=<" : "",
+	    s->login, s->login[0] != '\0' ? ">, " : "", s->sender);
 	session_reply(s, 250, "2.1.0", "Ok");
 }
 
@@ -412,7 +455,7 @@ rcpt_verdict(struct session *s, const struct path_args *pa,
 	case RESOLVE_LOCAL:
 		return 0;
 	case RESOLVE_REMOTE:
-		if (s->trusted)
+		if (s->trusted || s->login[0] != '\0')
 			return 0;
 		session_reply(s, 554, "5.7.1", "Relaying denied");
 		return -1;
@@ -470,6 +513,17 @@ cmd_rcpt(struct session *s, char *arg)
 	session_reply(s, 250, "2.1.5", "Ok");
 }
 
+/* RFC 3848: S for TLS, A for AUTH. */
+static const char *
+session_protocol(const struct session *s)
+{
+	if (!s->esmtp)
+		return "SMTP";
+	if (s->io.tls != NULL)
+		return s->login[0] != '\0' ? "ESMTPSA" : "ESMTPS";
+	return s->login[0] != '\0' ? "ESMTPA" : "ESMTP";
+}
+
 /* RFC 5321 4.4, and RFC 3848 for "with". */
 static int
 session_received(struct session *s, time_t now)
@@ -481,9 +535,17 @@ session_received(struct session *s, time_t now)
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
 	    &tm) == 0)
 		return -1;
-	if (fprintf(s->msg.fp, "Received: from %s (%s [%s])\n"
-	    "\tby %s (basemail) with %s id %s", s->helo, s->name, s->addr,
-	    env->conf.hostname, s->esmtp ? "ESMTP" : "SMTP", s->msg.id) < 0)
+	if (fprintf(s->msg.fp, "Received: from %s (%s [%s])\n", s->helo,
+	    s->name, s->addr) < 0)
+		return -1;
+	if (s->tlsinfo[0] != '\0' &&
+	    fprintf(s->msg.fp, "\t(using %s)\n", s->tlsinfo) < 0)
+		return -1;
+	if (s->login[0] != '\0' &&
+	    fprintf(s->msg.fp, "\t(authenticated as %s)\n", s->login) < 0)
+		return -1;
+	if (fprintf(s->msg.fp, "\tby %s (basemail) with %s id %s",
+	    env->conf.hostname, session_protocol(s), s->msg.id) < 0)
 		return -1;
 	/* One recipient only: more would tell each about the others. */
 	if (s->nrcpts == 1 &&
@@ -614,7 +676,8 @@ static void
 cmd_help(struct session *s, char *arg)
 {
 	io_printf(&s->io, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
-	    "RSET NOOP QUIT VRFY HELP\r\n");
+	    "RSET NOOP QUIT VRFY HELP%s\r\n", env->tls != NULL ?
+	    " STARTTLS AUTH" : "");
 	session_reply(s, 214, "2.0.0", "See smtpd(8)");
 }
 
@@ -622,4 +685,72 @@ static void
 cmd_unimplemented(struct session *s, char *arg)
 {
 	session_reply(s, 502, "5.5.1", "Error: command not implemented");
+}
+
+/*
+ * RFC 3207: after the handshake the client starts over with EHLO;
+ * nothing it said before counts.
+ */
+static void
+cmd_starttls(struct session *s, char *arg)
+{
+	size_t	 n;
+
+	if (*arg != '\0') {
+		session_reply(s, 501, "5.5.4", "Syntax: STARTTLS");
+		return;
+	}
+	if (s->io.tls != NULL) {
+		session_reply(s, 503, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (env->tls == NULL) {
+		session_reply(s, 454, "4.7.0", "TLS not available");
+		return;
+	}
+	if (s->state == S_MAIL) {
+		session_reply(s, 503, "5.5.1", "Error: MAIL transaction in "
+		    "progress");
+		return;
+	}
+	session_reply(s, 220, "2.0.0", "Ready to start TLS");
+	if (io_flush(&s->io) == -1) {
+		s->quit = 1;
+		return;
+	}
+	if ((n = io_discard(&s->io)) > 0)
+		log_info("%s[%s]: discarded %zu bytes sent after STARTTLS",
+		    s->name, s->addr, n);
+	if (session_tls(s) == -1) {
+		s->quit = 1;
+		return;
+	}
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	s->state = S_CONNECTED;
+}
+
+static void
+cmd_auth(struct session *s, char *arg)
+{
+	if (s->io.tls == NULL) {
+		session_reply(s, 538, "5.7.11", "Encryption required for "
+		    "requested authentication mechanism");
+		return;
+	}
+	if (s->state == S_CONNECTED || !s->esmtp) {
+		session_reply(s, 503, "5.5.1", "Error: send EHLO first");
+		return;
+	}
+	if (s->login[0] != '\0') {
+		session_reply(s, 503, "5.5.1", "Error: already authenticated");
+		return;
+	}
+	if (s->state == S_MAIL) {
+		session_reply(s, 503, "5.5.1", "Error: MAIL transaction in "
+		    "progress");
+		return;
+	}
+	auth_session(s, arg);
+	explicit_bzero(s->line, sizeof(s->line));
 }

@@ -42,19 +42,28 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-/* What mail.conf(5) allows and this smtpd cannot do yet. */
+/*
+ * What mail.conf(5) lets through and smtpd cannot serve: a submission
+ * listener without TLS could never take a message, since AUTH is
+ * offered only over TLS.  (conf.c refuses smtps without TLS.)
+ */
 static void
 smtpd_check_conf(const struct conf *conf)
 {
+	const struct conf_listen *cl;
 	size_t	 i;
 
 	if (conf->nlisten == 0)
 		errx(EX_CONFIG, "%s: no listen line", conf->path);
-	for (i = 0; i < conf->nlisten; i++)
-		if (conf->listen[i].mode == LISTEN_SMTPS)
-			errx(EX_CONFIG, "%s: listen %s:%s smtps: TLS is not "
-			    "supported by this smtpd", conf->path,
-			    conf->listen[i].host, conf->listen[i].port);
+	for (i = 0; i < conf->nlisten; i++) {
+		cl = &conf->listen[i];
+		if (cl->mode == LISTEN_SUBMISSION && conf->tls_cert[0] == '\0')
+			errx(EX_CONFIG, "%s: listen %s%s%s:%s submission needs "
+			    "tls_cert and tls_key: AUTH is offered only over "
+			    "TLS", conf->path, cl->family == AF_INET6 ? "[" : "",
+			    cl->host, cl->family == AF_INET6 ? "]" : "",
+			    cl->port);
+	}
 }
 
 /* As root, a missing spool is made for the mail user. */
@@ -167,6 +176,8 @@ main(int argc, char *argv[])
 	if (conf_user_ids(&env->conf, &uid, &gid, e, sizeof(e)) == -1)
 		errx(EX_CONFIG, "%s: %s", env->conf.path, e);
 	smtpd_check_conf(&env->conf);
+	/* As root: the key may be readable by nobody else. */
+	env->tls = smtpd_tls_load(&env->conf);
 	if (check) {
 		fprintf(stderr, "configuration OK\n");
 		return EX_OK;
@@ -194,6 +205,7 @@ main(int argc, char *argv[])
 		log_info("removed %d stale files from %s/tmp", n,
 		    env->conf.spool);
 	pthread_mutex_init(&env->maplock, NULL);
+	pthread_mutex_init(&env->tlslock, NULL);
 	/* A map missing now is opened when it appears; until then, 451. */
 	if (resolver_open(&env->resolver, &env->conf) == -1)
 		log_warn("maps in %s", env->conf.mapdir);

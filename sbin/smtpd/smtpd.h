@@ -6,7 +6,10 @@
  *	session.c	the SMTP dialogue, one state machine per client
  *	path.c		MAIL FROM and RCPT TO arguments: paths, parameters
  *	data.c		DATA: the message into the spool, and the commit
- *	io.c		buffered line I/O on a socket, with time limits
+ *	io.c		buffered line I/O on a socket, plain or TLS, with
+ *			time limits
+ *	tls.c		the TLS server context; STARTTLS and smtps handshakes
+ *	auth.c		AUTH PLAIN and LOGIN against the users map
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -15,6 +18,7 @@
 
 #include <netdb.h>
 #include <pthread.h>
+#include <tls.h>
 
 #include "libmail.h"
 
@@ -37,6 +41,16 @@
 /* Time to let sessions finish their commit after SIGTERM. */
 #define SMTPD_STOP_GRACE_S	10
 
+/*
+ * An AUTH command line or response: RFC 4954 allows longer lines for
+ * AUTH than for other commands; this holds a PLAIN initial response
+ * with a login and a password of 255 octets each (RFC 4616).
+ */
+#define SMTPD_AUTH_LINE_MAX	2048
+
+/* A failed AUTH is answered no sooner than this after it began. */
+#define SMTPD_AUTH_FAIL_MS	1000
+
 struct session;
 
 /* ---- io.c ---- */
@@ -52,6 +66,8 @@ struct session;
 
 struct io {
 	int	 fd;
+	struct tls *tls;	/* once TLS is on: all I/O goes through it */
+	int	 wtimeout_ms;	/* how long a reply may wait to be sent */
 	char	 in[IO_INSIZE];
 	size_t	 inpos;
 	size_t	 inlen;
@@ -60,7 +76,7 @@ struct io {
 	int	 error;		/* a write failed: the client is gone */
 };
 
-void	 io_init(struct io *, int fd);
+void	 io_init(struct io *, int fd, int wtimeout_ms);
 /*
  * Reads one line up to and including its LF into buf (max + 1 bytes:
  * NUL-terminated, len bytes without the NUL).  A line longer than max
@@ -75,12 +91,40 @@ void	 io_printf(struct io *, const char *, ...)
 int	 io_flush(struct io *);
 /* 1 if input is waiting (in the buffer or on the socket) within ms. */
 int	 io_pending(struct io *, int timeout_ms);
+/*
+ * Drops the input read but not yet taken; returns how many bytes.
+ * Zeroes the input already taken, which may hold a password.
+ */
+size_t	 io_discard(struct io *);
+void	 io_scrub(struct io *);
+/* Waits for what tls_* asked (TLS_WANT_POLLIN or _POLLOUT): poll(2). */
+int	 io_wait(struct io *, int want, int timeout_ms);
+/* Sends close_notify if it can, and frees the TLS context. */
+void	 io_tls_close(struct io *);
+
+/* ---- tls.c ---- */
+
+/*
+ * The server context from tls_cert and tls_key, read now (before the
+ * privileges are dropped: the key may be readable by root only); NULL
+ * when they are not set.  Exits with EX_CONFIG if they do not load.
+ */
+struct tls	*smtpd_tls_load(const struct conf *);
+/*
+ * Starts TLS on the session's socket: the handshake, within timeout.
+ * 0, or -1 with the reason in err (the session must end: the state of
+ * the connection is unknown).  info gets "TLSv1.3 with cipher NAME".
+ */
+int		 smtpd_tls_start(struct io *, int timeout_ms, char *info,
+		    size_t infolen, char *err, size_t errlen);
 
 /* ---- server.c ---- */
 
 struct smtpd {
 	struct conf	 conf;
 	int		 foreground;
+	struct tls	*tls;		/* NULL: no tls_cert, no TLS */
+	pthread_mutex_t	 tlslock;	/* tls_accept_socket on tls */
 	pthread_mutex_t	 maplock;	/* the resolver is not thread safe */
 	struct resolver	 resolver;
 };
@@ -124,10 +168,12 @@ struct session {
 	char		 name[NI_MAXHOST];	/* checked reverse DNS, or "unknown" */
 	char		 helo[ADDR_DOMAIN_MAX + 1];
 	int		 esmtp;
+	char		 tlsinfo[128];	/* "" until TLS is on */
+	char		 login[SMTPD_ADDRLEN];	/* "" until AUTH succeeds */
 	int		 state;		/* S_* */
 	int		 quit;
 	struct io	 io;
-	char		 line[SMTP_CMD_MAX + 1];
+	char		 line[SMTPD_AUTH_LINE_MAX + 1];
 	struct spool_msg msg;
 	char		 sender[SMTPD_ADDRLEN];
 	char		**rcpts;
@@ -144,6 +190,18 @@ struct session	*session_new(int fd, const struct sockaddr *, socklen_t,
 /* The thread of one client, from greeting to close. */
 void		*session_run(void *);
 void		 session_free(struct session *);
+void		 session_reply(struct session *, int, const char *,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- auth.c ---- */
+
+/*
+ * The AUTH exchange once session.c has checked that it may happen
+ * (TLS on, after EHLO, outside a transaction, not yet authenticated):
+ * arg is what follows "AUTH ".  Replies 235 and sets s->login, or
+ * replies the failure.
+ */
+void		 auth_session(struct session *, char *arg);
 
 /* ---- path.c ---- */
 

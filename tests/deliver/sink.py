@@ -2,7 +2,9 @@
 
 Each accepted message is written to DIR/N.eml: the envelope as
 "MAIL FROM:<...>" and "RCPT TO:<...>" lines, "SESSION n", an empty
-line, then the DATA content exactly as received (CRLF, dot-unstuffed).
+and "TLS yes|no" lines, an empty line, then the DATA content exactly as
+received (CRLF, dot-unstuffed).  --tls CERT,KEY offers STARTTLS;
+--broken-tls accepts it and then breaks the handshake.
 The answer to a recipient depends on its local part: "defer..." gets
 451, "reject..." gets 550, anything else 250.  --data-reply CODE makes
 the end of DATA answer CODE; --data-delay S waits S seconds first.  DIR/sessions counts the connections.
@@ -12,6 +14,7 @@ import argparse
 import asyncio
 import os
 import signal
+import ssl
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -70,14 +73,30 @@ class Handler:
                 " ".join(envelope.mail_options).encode()))
             for r in envelope.rcpt_tos:
                 f.write(b"RCPT TO:<%s>\n" % r.encode())
-            f.write(b"SESSION %d\n\n" % getattr(session, "number", 0))
+            f.write(b"SESSION %d\n" % getattr(session, "number", 0))
+            f.write(b"TLS %s\n\n" % (b"yes" if session.ssl else b"no"))
             f.write(envelope.original_content)
         os.rename(path + ".tmp", path)
         return "250 2.0.0 Ok: queued as S%d" % self.count
 
 
-class Server(SMTP):
-    pass
+class BrokenTLS(SMTP):
+    """Says yes to STARTTLS, then sends no handshake but garbage."""
+
+    async def smtp_STARTTLS(self, arg):
+        await self.push("220 2.0.0 Ready to start TLS")
+        self.transport.write(b"this is not TLS\r\n" * 8)
+        self.transport.close()
+
+
+class Ctl(Controller):
+    def __init__(self, *args, broken_tls=False, **kwargs):
+        self.broken_tls = broken_tls
+        super().__init__(*args, **kwargs)
+
+    def factory(self):
+        cls = BrokenTLS if self.broken_tls else SMTP
+        return cls(self.handler, **self.SMTP_kwargs)
 
 
 def main():
@@ -88,11 +107,20 @@ def main():
     p.add_argument("--size", type=int, default=10 * 1024 * 1024)
     p.add_argument("--hostname", default="sink.test")
     p.add_argument("--data-delay", type=float, default=0)
+    p.add_argument("--tls", help="CERT,KEY: offer STARTTLS")
+    p.add_argument("--broken-tls", action="store_true")
     args = p.parse_args()
     handler = Handler(args)
-    ctl = Controller(handler, hostname="127.0.0.1", port=args.port,
-                     server_hostname=args.hostname, decode_data=False,
-                     enable_SMTPUTF8=False, data_size_limit=args.size)
+    kwargs = {}
+    if args.tls:
+        cert, key = args.tls.split(",")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        kwargs["tls_context"] = ctx
+    ctl = Ctl(handler, hostname="127.0.0.1", port=args.port,
+              server_hostname=args.hostname, decode_data=False,
+              enable_SMTPUTF8=False, data_size_limit=args.size,
+              broken_tls=args.broken_tls, **kwargs)
     ctl.start()
     open(os.path.join(args.dir, "ready"), "w").close()
     signal.sigwait({signal.SIGTERM, signal.SIGINT})

@@ -98,3 +98,53 @@ queue_file()
 	[ "$(queue_count)" -eq 1 ] || atf_fail "expected one queued message"
 	find "$SB/spool/queue" -type f
 }
+
+# pw_line ADDRESS PASSWORD [EXTRA]: a users map line with a real
+# SHA512-CRYPT hash of PASSWORD.
+pw_line()
+{
+	_h=$(printf '%s' "$2" | openssl passwd -6 -stdin) ||
+	    atf_fail "openssl passwd failed"
+	echo "$1:{SHA512-CRYPT}$_h:$(id -u):$(id -g)::$SB/vhosts/${1#*@}/${1%@*}::$3"
+}
+
+# tls_conf [mail.conf lines...]: smtpd_conf with a self-signed
+# certificate for mx.test.invalid (tls_cert, tls_key), and passwords:
+# alice@example.org has "alice-secret", the locked bob@example.org
+# "bob-secret".  Sets CHAT_TLS, a raw dialogue over implicit TLS.
+tls_conf()
+{
+	smtpd_conf "$@"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test.invalid \
+	    -days 2 -keyout "$SB/etc/key.pem" -out "$SB/etc/cert.pem" \
+	    2>/dev/null || atf_fail "openssl req failed"
+	printf 'tls_cert %s\ntls_key %s\n' "$SB/etc/cert.pem" \
+	    "$SB/etc/key.pem" >>"$CONF"
+	{
+		pw_line alice@example.org alice-secret
+		pw_line bob@example.org bob-secret nologin
+		user_line carol@catchall.test
+	} >"$SB/maps/users"
+	maps_compile
+	CHAT_TLS="python3 $SMTPCHAT --tls $PORT"
+}
+
+# listen_mode submission|smtps: the listener of the sandbox in that mode.
+listen_mode()
+{
+	sed -i "s/^listen .*/& $1/" "$CONF"
+}
+
+# b64 STRING: STRING in base64, on one line; \0 in STRING is a NUL.
+b64()
+{
+	printf "$1" | base64 -w 0
+}
+
+# swaks_tls: skips the test when swaks cannot speak TLS (its TLS
+# support is Net::SSLeay, package libnet-ssleay-perl).
+swaks_tls()
+{
+	swaks --support 2>&1 | grep -q "^=== TLS supported" ||
+	    atf_skip "swaks without TLS: install libnet-ssleay-perl"
+}

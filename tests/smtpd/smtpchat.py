@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A raw SMTP dialogue for the tests: what swaks cannot send.
 
-usage: smtpchat.py PORT [HOST] < script
+usage: smtpchat.py [--tls] PORT [HOST] < script
+
+--tls starts TLS at the connection (smtps).
 
 Script lines (Python string escapes are decoded in TEXT):
   S TEXT    send TEXT as is (write the \\r\\n yourself)
@@ -9,9 +11,12 @@ Script lines (Python string escapes are decoded in TEXT):
   R N       read N replies
   E         read until the server closes, print what came, then "<EOF>"
   P SECONDS sleep (only to hold a session open)
+  T         start TLS on the connection (after the 220 to STARTTLS);
+            prints "<TLS FAILED>" and stops if the handshake fails
 Every read gives up after 10 seconds and prints "<TIMEOUT>".
 """
 import socket
+import ssl
 import sys
 import time
 
@@ -29,10 +34,28 @@ def reply(f):
             return lines, True
 
 
+def tls(s):
+    """The test certificate is self-signed: no verification."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx.wrap_socket(s)
+
+
 def main():
-    port = int(sys.argv[1])
-    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    args = sys.argv[1:]
+    implicit = args[0] == "--tls"
+    if implicit:
+        args = args[1:]
+    port = int(args[0])
+    host = args[1] if len(args) > 1 else "127.0.0.1"
     s = socket.create_connection((host, port), timeout=10)
+    if implicit:
+        try:
+            s = tls(s)
+        except (ssl.SSLError, OSError):
+            print("<TLS FAILED>", flush=True)
+            return
     f = s.makefile("rb")
     for raw in sys.stdin.read().splitlines():
         if not raw:
@@ -55,6 +78,13 @@ def main():
                 return
             elif op == "P":
                 time.sleep(float(arg))
+            elif op == "T":
+                try:
+                    s = tls(s)
+                except ssl.SSLError:
+                    print("<TLS FAILED>", flush=True)
+                    return
+                f = s.makefile("rb")
         except socket.timeout:
             print("<TIMEOUT>", flush=True)
             return
