@@ -6,7 +6,7 @@
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
 libcrypt-dev libargon2-dev libtls-dev kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd swaks postfix python3 python3-aiosmtpd dnsmasq-base
-netcat-openbsd openssl"
+netcat-openbsd openssl libnet-ssleay-perl"
 
 missing=
 for p in $PKGS; do

@@ -78,6 +78,10 @@ stop_pidfile()
 # empty main.cf of our own (Postfix is installed unconfigured).
 postmap_q()
 {
-	mkdir -p pfconf && : >pfconf/main.cf
+	# Postfix waits a few seconds for a main.cf changed just now.
+	if [ ! -f pfconf/main.cf ]; then
+		mkdir -p pfconf && : >pfconf/main.cf
+		touch -d '1 hour ago' pfconf/main.cf
+	fi
 	postmap -c pfconf -q "$1" "hash:$2"
 }

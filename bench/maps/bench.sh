@@ -35,7 +35,7 @@ gid=$(id -g "$mailuser")
 hash='{BLF-CRYPT}$2y$05$ivUquEdhMjlGO8q1h7y15.jdEFIXEKkSAa2UCAaZZxFj4hhnMy7hO'
 
 now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", b - a }'; }
 
 # mkmaps DIR: a mapdir and its mail.conf
 mkmaps() {
@@ -90,7 +90,7 @@ tn=$(elapsed "$t0" "$t1")
 tp=$(elapsed "$t1" "$t2")
 printf '  newmaps (with every check): %.2f s\n' "$tn"
 printf '  postmap:                    %.2f s\n' "$tp"
-printf '  newmaps / postmap = %.2f\n' "$(echo "$tn / $tp" | bc -l)"
+awk -v n="$tn" -v p="$tp" 'BEGIN { printf "  newmaps / postmap = %.2f\n", n / p }'
 for k in user4242@d42.example alias777@d77.example d9.example; do
 	case $k in user*) map=users;; alias*) map=aliases;; *) map=domains;; esac
 	a=$("$NEWMAPS" -C "$work/big/mail.conf" -q "$k" "$map")

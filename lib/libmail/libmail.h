@@ -257,16 +257,22 @@ struct mapsrc {
 	size_t			 nerrors;	/* reported for this map */
 	/* The rest is mapsrc.c's own. */
 	size_t			 cap;
-	size_t			 nkeys;
+	size_t			 nkeys;		/* keyed lines */
 	struct mapsrc_chunk	*arena;
 	struct mapsrc_slot	*index;		/* key -> line */
 	size_t			 indexsize;
 	int			 indexstale;
+	size_t			 nscans;	/* lookups without an index */
 	char			**changed;	/* keys changed since read */
 	size_t			 nchanged;
 	size_t			 changedcap;
 	int			 exists;	/* the text file was there */
 	struct timespec		 mtime;		/* of the text file as read */
+	int			 textfd;	/* the text file as read, */
+	int			 hastextfd;	/* kept open to copy from */
+	char			*textbuf;	/* its bytes, '\n' now NUL */
+	size_t			 textlen;
+	struct timespec		 textmtime;
 	int			 dbmatch;	/* the .db was built from it */
 	int			 trusted;	/* read without checking */
 };

@@ -39,6 +39,10 @@
 #define PBKDF2_MAX_ROUNDS	10000000
 #define BCRYPT_LIMIT_COST	16		/* 64 times cost 10: ~5 s */
 #define SHACRYPT_LIMIT_ROUNDS	5000000		/* 1000 times the default */
+/* {CRYPT} also takes libxcrypt's other methods, with costs of their own. */
+#define SHA1CRYPT_LIMIT_ROUNDS	5000000		/* $sha1$: ~5 s */
+#define SUNMD5_LIMIT_ROUNDS	2000000		/* $md5,rounds=: ~4 s */
+#define SCRYPT_LIMIT_MEMORY	(1024ULL * 1024 * 1024)	/* as Argon2's */
 #define PBKDF2_KEYLEN		SHA_DIGEST_LENGTH	/* one block, as Dovecot */
 
 #define HASH_MAX		512
@@ -76,6 +80,10 @@ static const struct scheme *scheme_split(const char *, const char **);
 static int	 span_of(const char *, size_t, const char *);
 static int	 crypt_chars(const char *);
 static int	 crypt_cost_ok(const char *);
+static int	 b64crypt_digit(char);
+static int	 yescrypt_cost_ok(const char *);
+static int	 scrypt_cost_ok(const char *);
+static int	 rounds_ok(const char *, unsigned long, char);
 static int	 crypt_body_valid(const struct scheme *, const char *);
 static int	 argon2_body_valid(const struct scheme *, const char *);
 static int	 pbkdf2_body_parse(const char *, const char **, size_t *,
@@ -193,17 +201,94 @@ crypt_chars(const char *s)
 	return 1;
 }
 
+/* The value of a digit of crypt(3)'s base 64, or -1. */
+static int
+b64crypt_digit(char c)
+{
+	const char *p;
+
+	if (c == '\0' || (p = strchr(b64crypt, c)) == NULL)
+		return -1;
+	return p - b64crypt;
+}
+
+/*
+ * yescrypt's parameters after "$y$" or "$gy$", as crypt_gensalt(3)
+ * writes them: three digits, the flavour, log2(N) - 1 and r - 1.  A
+ * longer form sets parameters whose cost is not read off as simply,
+ * and is refused.  The memory is 128 * r * N bytes.
+ */
+static int
+yescrypt_cost_ok(const char *p)
+{
+	int	 d[3], nlog, r, i;
+
+	/* One at a time: the string may end at any of them. */
+	for (i = 0; i < 3; i++) {
+		d[i] = b64crypt_digit(p[i]);
+		/* Digits above 47 begin a longer encoding of the number. */
+		if (d[i] < 0 || d[i] > 47)
+			return 0;
+	}
+	if (p[3] != '$')
+		return 0;
+	nlog = d[1] + 1;
+	r = d[2] + 1;
+	return nlog <= 30 && ((uint64_t)128 * r << nlog) <= SCRYPT_LIMIT_MEMORY;
+}
+
+/*
+ * scrypt's "$7$": a digit of log2(N), then r and p in five digits each,
+ * least significant first.  Memory is 128 * r * N bytes, and p times
+ * that is the work; both within SCRYPT_LIMIT_MEMORY.
+ */
+static int
+scrypt_cost_ok(const char *p)
+{
+	uint64_t v[2], work;
+	int	 nlog, d, i, j;
+
+	if ((nlog = b64crypt_digit(p[0])) < 0 || nlog > 30)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		v[i] = 0;
+		for (j = 0; j < 5; j++) {
+			if ((d = b64crypt_digit(p[1 + 5 * i + j])) < 0)
+				return 0;
+			v[i] |= (uint64_t)d << (6 * j);
+		}
+	}
+	work = (uint64_t)128 << nlog;
+	if (v[0] == 0 || v[0] > SCRYPT_LIMIT_MEMORY / work)
+		return 0;
+	work *= v[0];
+	return v[1] != 0 && v[1] <= SCRYPT_LIMIT_MEMORY / work;
+}
+
+/* Decimal rounds at s, at most max, ended by end. */
+static int
+rounds_ok(const char *s, unsigned long max, char end)
+{
+	unsigned long	 n;
+	char		*ep;
+
+	if (!isdigit((unsigned char)s[0]))
+		return 0;
+	errno = 0;
+	n = strtoul(s, &ep, 10);
+	return errno == 0 && *ep == end && n <= max;
+}
+
 /*
  * The cost a crypt(3) setting asks for, within the bounds above:
  * bcrypt's "$2b$NN$" and SHA-crypt's "$6$rounds=N$", under their own
- * scheme or under {CRYPT}, which takes either.
+ * scheme or under {CRYPT}, which takes either; and under {CRYPT} the
+ * rounds of sha1crypt and SunMD5 and the memory of yescrypt and
+ * scrypt.  BSDi's "_" has at most 2^24 DES rounds, about 3 s.
  */
 static int
 crypt_cost_ok(const char *body)
 {
-	unsigned long	 n;
-	char		*end;
-
 	if (strncmp(body, "$2", 2) == 0 && body[2] != '\0' &&
 	    body[3] == '$') {
 		if (!isdigit((unsigned char)body[4]) ||
@@ -213,13 +298,19 @@ crypt_cost_ok(const char *body)
 		    BCRYPT_LIMIT_COST;
 	}
 	if (strncmp(body, "$5$rounds=", 10) == 0 ||
-	    strncmp(body, "$6$rounds=", 10) == 0) {
-		if (!isdigit((unsigned char)body[10]))
-			return 0;
-		errno = 0;
-		n = strtoul(body + 10, &end, 10);
-		return errno == 0 && *end == '$' && n <= SHACRYPT_LIMIT_ROUNDS;
-	}
+	    strncmp(body, "$6$rounds=", 10) == 0)
+		return rounds_ok(body + 10, SHACRYPT_LIMIT_ROUNDS, '$');
+	if (strncmp(body, "$sha1$", 6) == 0)
+		return rounds_ok(body + 6, SHA1CRYPT_LIMIT_ROUNDS, '$');
+	if (strncmp(body, "$md5,", 5) == 0)
+		return strncmp(body + 5, "rounds=", 7) == 0 &&
+		    rounds_ok(body + 12, SUNMD5_LIMIT_ROUNDS, '$');
+	if (strncmp(body, "$y$", 3) == 0)
+		return yescrypt_cost_ok(body + 3);
+	if (strncmp(body, "$gy$", 4) == 0)
+		return yescrypt_cost_ok(body + 4);
+	if (strncmp(body, "$7$", 3) == 0)
+		return scrypt_cost_ok(body + 3);
 	return 1;
 }
 

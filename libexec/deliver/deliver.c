@@ -45,6 +45,7 @@ static int		 run_once(const struct conf *);
 static int		 run_daemon(const struct conf *, int);
 static int		 fifo_open(const struct conf *);
 static int		 fd_drain(int);
+static void		 wait_workers(struct runner *, const struct conf *);
 static void		 sig_handler(int);
 static void		 sig_setup(void);
 
@@ -190,11 +191,36 @@ run_once(const struct conf *conf)
 		runner_dispatch(r);
 		if (runner_workers(r) == 0)
 			break;
-		runner_reap(r, 1);
+		wait_workers(r, conf);
 	}
 	runner_clean(r);
 	runner_free(r);
 	return rv;
+}
+
+/*
+ * Waits for workers: the one-shot ones end (SIGCHLD, through the
+ * signal pipe), the local ones that stay answer on their socket.
+ */
+static void
+wait_workers(struct runner *r, const struct conf *conf)
+{
+	struct pollfd	*pfd;
+	size_t		 n;
+
+	if ((pfd = calloc(conf->max_deliveries + 1, sizeof(*pfd))) == NULL)
+		fatal("wait");
+	pfd[0].fd = sig_pipe[0];
+	pfd[0].events = POLLIN;
+	n = runner_pollfds(r, pfd + 1, conf->max_deliveries);
+	if (poll(pfd, n + 1, -1) == -1 && errno != EINTR)
+		fatal("poll");
+	if (pfd[0].revents & POLLIN) {
+		(void)fd_drain(sig_pipe[0]);
+		runner_reap(r, 0);
+	}
+	runner_pollin(r, pfd + 1, n);
+	free(pfd);
 }
 
 static void
@@ -267,8 +293,9 @@ fd_drain(int fd)
 static int
 run_daemon(const struct conf *conf, int foreground)
 {
-	struct pollfd	 pfd[2];
+	struct pollfd	*pfd;
 	struct runner	*r;
+	size_t		 npool;
 	time_t		 now, last_scan = 0, last_full = 0, next;
 	int		 scan = 1, full = 1, failed = 0, timeout;
 
@@ -278,7 +305,8 @@ run_daemon(const struct conf *conf, int foreground)
 		err(EX_OSERR, "daemon");
 	if (pidfile_write(pidfh) == -1)
 		log_warn("pidfile");
-	if ((r = runner_new(conf)) == NULL)
+	if ((r = runner_new(conf)) == NULL ||
+	    (pfd = calloc(conf->max_deliveries + 2, sizeof(*pfd))) == NULL)
 		fatal("runner");
 	sig_setup();
 	log_info("started, spool %s", conf->spool);
@@ -315,11 +343,13 @@ run_daemon(const struct conf *conf, int foreground)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = sig_pipe[0];
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, timeout) == -1) {
+		npool = runner_pollfds(r, pfd + 2, conf->max_deliveries);
+		if (poll(pfd, npool + 2, timeout) == -1) {
 			if (errno != EINTR)
 				fatal("poll");
 			continue;
 		}
+		runner_pollin(r, pfd + 2, npool);
 		if (pfd[1].revents & POLLIN) {
 			full |= fd_drain(sig_pipe[0]);
 			scan |= full;
@@ -335,8 +365,9 @@ run_daemon(const struct conf *conf, int foreground)
 	log_info("stopping: waiting for %zu workers", runner_workers(r));
 	runner_stop(r);
 	while (runner_workers(r) > 0)
-		runner_reap(r, 1);
+		wait_workers(r, conf);
 	runner_clean(r);
 	runner_free(r);
+	free(pfd);
 	return EX_OK;
 }

@@ -58,6 +58,11 @@ void		 runner_dispatch(struct runner *);
 /* Reaps finished workers; blocking waits for one.  Count reaped. */
 int		 runner_reap(struct runner *, int blocking);
 size_t		 runner_workers(const struct runner *);
+/* The sockets of the busy local workers, to poll for their answers. */
+struct pollfd;
+size_t		 runner_pollfds(const struct runner *, struct pollfd *,
+		    size_t);
+void		 runner_pollin(struct runner *, const struct pollfd *, size_t);
 /* Stops the remote workers, which may wait long on the network. */
 void		 runner_stop(struct runner *);
 /* Removes the states of the messages removed (queue_clean_orphans). */
@@ -77,6 +82,10 @@ void		 reasonf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 time_t		 retry_next(const struct conf *, unsigned int attempts,
 		    time_t now);
+
+/* pool.c: local workers that stay. */
+int		 pool_send(int fd, const struct job *);
+__dead void	 pool_main(const struct conf *, int fd);
 
 /* local.c: Maildir delivery, in a worker. */
 void		 local_run(const struct worker_ctx *, struct job *);

@@ -15,12 +15,14 @@
  */
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,10 +37,16 @@
 /* A message that failed to make progress is looked at again after this. */
 #define STALL_DELAY	60
 
+/*
+ * A worker process: one-shot, forked for a slice of a destination's
+ * jobs (sock -1), or a local one that stays and takes a job at a time
+ * over sock (pool.c); -2 once that socket is closed.
+ */
 struct worker {
 	pid_t		 pid;
+	int		 sock;
 	struct dest	*dest;
-	struct job	*jobs;
+	struct job	*jobs;		/* in hand; NULL: an idle local one */
 	struct worker	*next;
 };
 
@@ -54,7 +62,8 @@ struct runner {
 	struct qentry		*active;
 	struct dest		*dests;
 	struct worker		*workers;
-	size_t			 nworkers;
+	size_t			 nworkers;	/* busy ones */
+	size_t			 npool;		/* local ones that stay */
 	struct cache_ent	*cache;
 	size_t			 ncache;
 	size_t			 removed;	/* states to clean */
@@ -89,6 +98,10 @@ static void	 finalize_bounces(struct runner *, struct queue_msg *,
 static void	 finalize_warning(struct runner *, struct queue_msg *,
 		    struct statefd *, time_t);
 static void	 worker_start(struct runner *, struct dest *, size_t);
+static void	 worker_child(struct runner *);
+static struct worker *pool_spawn(struct runner *, struct dest *);
+static void	 pool_dispatch(struct runner *, struct dest *);
+static void	 pool_done(struct runner *, struct worker *);
 static void	 worker_done(struct runner *, struct worker *, int);
 static void	 job_free(struct job *);
 static int	 maps_gave_up(const struct runner *, const struct queue_msg *,
@@ -116,7 +129,15 @@ void
 runner_free(struct runner *r)
 {
 	struct dest	*d;
+	struct worker	*w;
 
+	/* The local workers read the end of their socket, and exit. */
+	while ((w = r->workers) != NULL) {
+		r->workers = w->next;
+		if (w->sock >= 0)
+			close(w->sock);
+		free(w);
+	}
 	resolver_close(&r->res);
 	while ((d = r->dests) != NULL) {
 		r->dests = d->next;
@@ -697,8 +718,11 @@ runner_dispatch(struct runner *r)
 	size_t		 limit, slots, take;
 
 	for (d = r->dests; d != NULL && !deliver_quit; d = d->next) {
-		limit = d->local ? r->conf->max_deliveries :
-		    r->conf->max_per_destination;
+		if (d->local) {
+			pool_dispatch(r, d);
+			continue;
+		}
+		limit = r->conf->max_per_destination;
 		if (limit == 0)
 			limit = 1;
 		while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries &&
@@ -725,6 +749,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 		log_warn("worker");
 		return;
 	}
+	w->sock = -1;
 	w->dest = d;
 	w->jobs = d->jobs;
 	tail = &d->jobs;
@@ -748,13 +773,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 		free(w);
 		return;
 	case 0:
-#ifdef __linux__
-		/* Workers die with the runner: no delivery outlives it. */
-		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() == 1)
-			_exit(0);
-#endif
-		deliver_child_init();
+		worker_child(r);
 		ctx.conf = r->conf;
 		ctx.now = time(NULL);
 		if (d->local)
@@ -768,6 +787,155 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 	r->workers = w;
 	r->nworkers++;
 	d->running++;
+}
+
+/* In a new worker: what it must not hold, and death with the runner. */
+static void
+worker_child(struct runner *r)
+{
+	struct worker	*w;
+
+#ifdef __linux__
+	/* Workers die with the runner: no delivery outlives it. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(0);
+#endif
+	/* The local workers must see the end of their socket. */
+	for (w = r->workers; w != NULL; w = w->next)
+		if (w->sock >= 0)
+			close(w->sock);
+	deliver_child_init();
+}
+
+static struct worker *
+pool_spawn(struct runner *r, struct dest *d)
+{
+	struct worker	*w;
+	int		 sv[2];
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair");
+		free(w);
+		return NULL;
+	}
+	switch (w->pid = fork()) {
+	case -1:
+		log_warn("fork");
+		close(sv[0]);
+		close(sv[1]);
+		free(w);
+		return NULL;
+	case 0:
+		close(sv[0]);
+		worker_child(r);
+		pool_main(r->conf, sv[1]);
+	}
+	close(sv[1]);
+	w->sock = sv[0];
+	w->dest = d;
+	w->next = r->workers;
+	r->workers = w;
+	r->npool++;
+	return w;
+}
+
+/*
+ * Local jobs go one at a time to the local workers that stay, as many
+ * as max_deliveries allows; a job too big to send goes to a one-shot
+ * worker instead.
+ */
+static void
+pool_dispatch(struct runner *r, struct dest *d)
+{
+	struct worker	*w;
+	struct job	*j;
+
+	while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries) {
+		for (w = r->workers; w != NULL; w = w->next)
+			if (w->sock >= 0 && w->jobs == NULL)
+				break;
+		if (w == NULL && (r->npool >= r->conf->max_deliveries ||
+		    (w = pool_spawn(r, d)) == NULL)) {
+			worker_start(r, d, 1);
+			return;
+		}
+		j = d->jobs;
+		if (pool_send(w->sock, j) == -1) {
+			worker_start(r, d, 1);
+			continue;
+		}
+		d->jobs = j->next;
+		if (d->jobs == NULL)
+			d->jobs_tail = &d->jobs;
+		d->njobs--;
+		j->next = NULL;
+		w->jobs = j;
+		r->nworkers++;
+		d->running++;
+	}
+}
+
+/* A local worker answered, or closed its socket. */
+static void
+pool_done(struct runner *r, struct worker *w)
+{
+	struct job	*j;
+	char		 c;
+	ssize_t		 n;
+
+	n = recv(w->sock, &c, 1, MSG_DONTWAIT);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if ((j = w->jobs) != NULL) {
+		w->jobs = NULL;
+		r->nworkers--;
+		w->dest->running--;
+		if (--j->qe->jobs == 0)
+			finalize(r, j->qe);
+		job_free(j);
+	}
+	if (n <= 0) {
+		/* Gone: reaped and forgotten at its SIGCHLD. */
+		close(w->sock);
+		w->sock = -2;
+		r->npool--;
+	}
+}
+
+size_t
+runner_pollfds(const struct runner *r, struct pollfd *pfd, size_t max)
+{
+	struct worker	*w;
+	size_t		 n = 0;
+
+	for (w = r->workers; w != NULL && n < max; w = w->next)
+		if (w->sock >= 0 && w->jobs != NULL) {
+			pfd[n].fd = w->sock;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			n++;
+		}
+	return n;
+}
+
+void
+runner_pollin(struct runner *r, const struct pollfd *pfd, size_t n)
+{
+	struct worker	*w;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		for (w = r->workers; w != NULL; w = w->next)
+			if (w->sock == pfd[i].fd)
+				break;
+		if (w != NULL)
+			pool_done(r, w);
+	}
 }
 
 int
@@ -806,6 +974,16 @@ worker_done(struct runner *r, struct worker *w, int status)
 	else if (WEXITSTATUS(status) != 0)
 		log_warnx("worker %ld for %s exited %d", (long)w->pid,
 		    w->dest->key, WEXITSTATUS(status));
+	if (w->sock != -1) {
+		if (w->sock >= 0) {
+			close(w->sock);
+			r->npool--;
+		}
+		if (w->jobs == NULL) {
+			free(w);
+			return;
+		}
+	}
 	r->nworkers--;
 	w->dest->running--;
 	for (j = w->jobs; j != NULL; j = next) {

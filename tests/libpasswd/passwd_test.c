@@ -4,7 +4,10 @@
  * Dovecot 2.3.19), and the checks of -H input.
  */
 
+#include <sys/mman.h>
+
 #include <string.h>
+#include <unistd.h>
 
 #include <atf-c.h>
 
@@ -264,6 +267,97 @@ ATF_TC_BODY(crypt_cost_bounded, tc)
 	    "tWrxK62PHtQTWPsxzzx7jvadHNKb5r."));
 }
 
+/*
+ * {CRYPT} takes libxcrypt's other methods too, and bounds their costs:
+ * sha1crypt's and SunMD5's rounds go up to 2^32 (hours of CPU for one
+ * login), yescrypt's and scrypt's N to gigabytes of memory.  Found by
+ * tools/fuzz.  Hashes of "Tr0ub4dor&3" from crypt(3) at low costs pass;
+ * the same with a cost raised are refused, and never computed.
+ */
+ATF_TC_WITHOUT_HEAD(crypt_other_costs_bounded);
+ATF_TC_BODY(crypt_other_costs_bounded, tc)
+{
+	static const char *const good[] = {
+		"{CRYPT}$sha1$1000$abcdefgh$A5C./Zedk7RFwIu6c2TQyEZb.k9R",
+		"{CRYPT}$md5,rounds=1000$abcdefgh$$9i6XsoFJHP5yUTgH3/TL60",
+		("{CRYPT}$y$j9T$abcdefgh$re7T7rFzlV4tY8idp98aRxY691eFpw6e5OO2"
+		     "COaqZCD"),
+		("{CRYPT}$gy$j75$abcdefgh$JGB/X5I6lo.s1Wim9CnFEBf1ojyGPxSKEV60"
+		     "xTzkm54"),
+		("{CRYPT}$7$C6..../....abcdefgh$6qbrS7rEp46S1vmGD0MF/9.joMUql"
+		     "ML4WMasmHvpw93"),
+	};
+	static const char *const bad[] = {
+		"{CRYPT}$sha1$4294967295$abcdefgh$A5C./Zedk7RFwIu6c2TQyEZb.k9R",
+		"{CRYPT}$sha1$5000001$abcdefgh$A5C./Zedk7RFwIu6c2TQyEZb.k9R",
+		("{CRYPT}$md5,rounds=2147483647$abcdefgh$$9i6XsoFJHP5yUTgH3/"
+		     "TL60"),
+		"{CRYPT}$md5,round=1000$abcdefgh$$9i6XsoFJHP5yUTgH3/TL60",
+		/* N = 2^19, r = 32: 2 GiB. */
+		("{CRYPT}$y$jGT$abcdefgh$re7T7rFzlV4tY8idp98aRxY691eFpw6e5OO2"
+		     "COaqZCD"),
+		("{CRYPT}$gy$jzT$abcdefgh$JGB/X5I6lo.s1Wim9CnFEBf1ojyGPxSKEV60"
+		     "xTzkm54"),
+		("{CRYPT}$7$J6..../....abcdefgh$6qbrS7rEp46S1vmGD0MF/9.joMUql"
+		     "ML4WMasmHvpw93"),
+		/* p = 2^29. */
+		("{CRYPT}$7$C6..../...zabcdefgh$6qbrS7rEp46S1vmGD0MF/9.joMUql"
+		     "ML4WMasmHvpw93"),
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ATF_CHECK_MSG(passwd_hash_valid(good[i]), "refused: %s",
+		    good[i]);
+		ATF_CHECK_EQ_MSG(passwd_verify(good[i], "Tr0ub4dor&3"), 1, "%s",
+		    good[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ATF_CHECK_MSG(!passwd_hash_valid(bad[i]), "valid: %s", bad[i]);
+}
+
+/*
+ * A copy of s whose NUL is the last byte before an unmapped page: a
+ * read past the end of the string faults.
+ */
+static const char *
+at_page_end(const char *s)
+{
+	size_t	 page = sysconf(_SC_PAGESIZE), len = strlen(s) + 1;
+	char	*p;
+
+	ATF_REQUIRE(len <= page);
+	p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ATF_REQUIRE(p != MAP_FAILED);
+	ATF_REQUIRE(mprotect(p + page, page, PROT_NONE) == 0);
+	memcpy(p + page - len, s, len);
+	return p + page - len;
+}
+
+/*
+ * Hashes cut short inside the cost parameters are refused without a
+ * read past their end (tools/fuzz found "{CRYPt}$y$A").
+ */
+ATF_TC_WITHOUT_HEAD(crypt_cost_truncated);
+ATF_TC_BODY(crypt_cost_truncated, tc)
+{
+	static const char *const cut[] = {
+		"{CRYPT}$y$", "{CRYPT}$y$A", "{CRYPT}$y$j9", "{CRYPT}$gy$j",
+		"{CRYPT}$7$", "{CRYPT}$7$C6..", "{CRYPT}$sha1$",
+		"{CRYPT}$md5,", "{CRYPT}$md5,rounds=", "{CRYPT}$2b$",
+		"{CRYPT}$2b$1", "{SHA512-CRYPT}$6$rounds=",
+	};
+	const char	*s;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		s = at_page_end(cut[i]);
+		ATF_CHECK_MSG(!passwd_hash_valid(s), "valid: %s", s);
+		ATF_CHECK_EQ_MSG(passwd_verify(s, "x"), -1, "%s", s);
+	}
+}
+
 ATF_TC_WITHOUT_HEAD(hash_valid_accepts);
 ATF_TC_BODY(hash_valid_accepts, tc)
 {
@@ -307,6 +401,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, pbkdf2_malformed);
 	ATF_TP_ADD_TC(tp, hash_valid_refusals);
 	ATF_TP_ADD_TC(tp, crypt_cost_bounded);
+	ATF_TP_ADD_TC(tp, crypt_other_costs_bounded);
+	ATF_TP_ADD_TC(tp, crypt_cost_truncated);
 	ATF_TP_ADD_TC(tp, hash_valid_accepts);
 	ATF_TP_ADD_TC(tp, verify_unknown);
 	return atf_no_error();

@@ -10,6 +10,7 @@ Script lines (Python string escapes are decoded in TEXT):
   R         read one whole reply (all its lines) and print it
   R N       read N replies
   E         read until the server closes, print what came, then "<EOF>"
+  F PATH    send the bytes of the file PATH as they are
   P SECONDS sleep (only to hold a session open)
   T         start TLS on the connection (after the 220 to STARTTLS);
             prints "<TLS FAILED>" and stops if the handshake fails
@@ -76,6 +77,9 @@ def main():
                     print(line.decode("latin-1").rstrip("\r\n"))
                 print("<EOF>", flush=True)
                 return
+            elif op == "F":
+                with open(arg, "rb") as src:
+                    s.sendall(src.read())
             elif op == "P":
                 time.sleep(float(arg))
             elif op == "T":
