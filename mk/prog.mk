@@ -10,7 +10,7 @@ all: $(PROG)
 $(PROG): $(OBJS) $(LIBMAIL)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
-$(OBJS): $(TOP)/lib/libmail/libmail.h
+$(OBJS): $(TOP)/lib/libmail/libmail.h $(wildcard *.h)
 
 install: $(PROG)
 	$(INSTALL) -d $(DESTDIR)$(PROGDIR)

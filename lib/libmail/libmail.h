@@ -268,6 +268,11 @@ struct mapsrc {
 	size_t			 changedcap;
 	int			 exists;	/* the text file was there */
 	struct timespec		 mtime;		/* of the text file as read */
+	int			 textfd;	/* the text file as read, */
+	int			 hastextfd;	/* kept open to copy from */
+	char			*textbuf;	/* its bytes, '\n' now NUL */
+	size_t			 textlen;
+	struct timespec		 textmtime;
 	int			 dbmatch;	/* the .db was built from it */
 	int			 trusted;	/* read without checking */
 };

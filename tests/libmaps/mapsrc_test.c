@@ -363,6 +363,56 @@ ATF_TC_BODY(rewrite_keeps_comments, tc)
 	map_close(m);
 }
 
+/*
+ * The lines kept are copied from the file as read, in runs, and the
+ * others written: every mix gives the lines in order, one newline each,
+ * also for a last line that had none.
+ */
+ATF_TC_WITHOUT_HEAD(rewrite_mixes_kept_and_new_lines);
+ATF_TC_BODY(rewrite_mixes_kept_and_new_lines, tc)
+{
+	struct mapset		 ms;
+	struct mapsrc		*src;
+	char			*text;
+
+	mapdir("example.org\n", NULL,
+	    "a@example.org: x@remote.test\n"
+	    "# one\n"
+	    "b@example.org: x@remote.test\n"
+	    "c@example.org: x@remote.test\n"
+	    "\n"
+	    "d@example.org: x@remote.test\n"
+	    "e@example.org: x@remote.test");
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	src = &ms.src[MAP_ALIASES];
+	mapsrc_remove(src, mapsrc_find(src, "b@example.org"));
+	ATF_REQUIRE_EQ(mapsrc_replace(src, mapsrc_find(src, "d@example.org"),
+	    "d@example.org: y@remote.test"), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(src, "f@example.org: z@remote.test"), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_ALIASES, getgid()), 0);
+	text = read_file("m/aliases");
+	ATF_CHECK_STREQ(text, "a@example.org: x@remote.test\n"
+	    "# one\n"
+	    "c@example.org: x@remote.test\n"
+	    "\n"
+	    "d@example.org: y@remote.test\n"
+	    "e@example.org: x@remote.test\n"
+	    "f@example.org: z@remote.test\n");
+	free(text);
+	/* Again in the same session, from the file read first. */
+	mapsrc_remove(src, mapsrc_find(src, "a@example.org"));
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_ALIASES, getgid()), 0);
+	mapset_close(&ms);
+	text = read_file("m/aliases");
+	ATF_CHECK_STREQ(text, "# one\n"
+	    "c@example.org: x@remote.test\n"
+	    "\n"
+	    "d@example.org: y@remote.test\n"
+	    "e@example.org: x@remote.test\n"
+	    "f@example.org: z@remote.test\n");
+	free(text);
+}
+
 ATF_TC_WITHOUT_HEAD(add_replace_remove_refusals);
 ATF_TC_BODY(add_replace_remove_refusals, tc)
 {
@@ -602,6 +652,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, user_parse_format_roundtrip);
 	ATF_TP_ADD_TC(tp, domain_attr_lookup);
 	ATF_TP_ADD_TC(tp, rewrite_keeps_comments);
+	ATF_TP_ADD_TC(tp, rewrite_mixes_kept_and_new_lines);
 	ATF_TP_ADD_TC(tp, add_replace_remove_refusals);
 	ATF_TP_ADD_TC(tp, install_modes);
 	ATF_TP_ADD_TC(tp, install_failure_changes_nothing);
