@@ -9,25 +9,50 @@
 #include "smtpd.h"
 #include "fuzz.h"
 
+/* 1 if s is empty or " PARAM..." of parameters path_parse may take. */
+static int
+only_params(const char *s)
+{
+	size_t	 len;
+
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		if (*s == '\0')
+			return 1;
+		len = strcspn(s, " ");
+		if (len < 5 || (strncasecmp(s, "SIZE=", 5) != 0 &&
+		    strncasecmp(s, "BODY=", 5) != 0 &&
+		    strncasecmp(s, "AUTH=", 5) != 0))
+			return 0;
+		s += len;
+	}
+}
+
 /*
  * The domain relaying is decided on must be the one the client wrote
- * right before the closing '>' (or a parameter's space).
+ * right before a '>' that ends the path: one followed by nothing but
+ * parameters (which may hold a '>' of their own, as AUTH=<> does).
  */
 static void
 check_ok(const char *arg, const struct path_args *pa)
 {
 	const char	*errstr, *close;
 	size_t		 dlen;
+	int		 found = 0;
 
 	if (pa->null || pa->postmaster)
 		return;
 	CHECK(addr_domain_valid(pa->addr.domain, &errstr) == 0);
-	/* The parameters that pass hold no '>': the last one closes the path. */
-	CHECK((close = strrchr(arg, '>')) != NULL);
 	dlen = strlen(pa->addr.domain);
-	CHECK((size_t)(close - arg) > dlen);
-	CHECK(close[-(ptrdiff_t)dlen - 1] == '@');
-	CHECK(strncasecmp(close - dlen, pa->addr.domain, dlen) == 0);
+	for (close = arg; !found && (close = strchr(close, '>')) != NULL;
+	    close++)
+		found = (size_t)(close - arg) > dlen &&
+		    close[-(ptrdiff_t)dlen - 1] == '@' &&
+		    strncasecmp(close - dlen, pa->addr.domain, dlen) == 0 &&
+		    (close[1] == '\0' || close[1] == ' ') &&
+		    only_params(close + 1);
+	CHECK(found);
 }
 
 int
