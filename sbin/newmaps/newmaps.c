@@ -84,8 +84,8 @@ compile(const struct conf *conf, int which, int check_only)
 	    sizeof(ms.delimiter));
 	errors += mapset_check(&ms);
 	if (errors > 0) {
-		warnx("%d error%s; %s", errors, errors == 1 ? "" : "s",
-		    check_only ? "no map is valid" : "no map installed");
+		warnx("%d error%s%s", errors, errors == 1 ? "" : "s",
+		    check_only ? "" : "; no map installed");
 		mapset_close(&ms);
 		return EX_DATAERR;
 	}
