@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -560,19 +561,56 @@ user_split(const char *value, struct user_fields *uf, const char **errstr)
 	return 0;
 }
 
-/* "*:storage=BYTES" (or with K, M, G): the quota in bytes. */
+/*
+ * "*:storage=N" as Dovecot reads it: a bare number is KiB, or a
+ * suffix B, K, M, G or T (any case).  The quota in bytes.
+ */
 static const char *
 quota_rule(const char *rule, size_t len, uint64_t *quota)
 {
-	char	buf[64];
+	const char	*p, *end;
+	uint64_t	 v, unit;
 
-	if (len <= 10 || strncmp(rule, "*:storage=", 10) != 0 ||
-	    len - 10 >= sizeof(buf))
-		return "bad userdb_quota_rule (want *:storage=BYTES)";
-	memcpy(buf, rule + 10, len - 10);
-	buf[len - 10] = '\0';
-	if (conf_parse_size(buf, quota) == -1)
+	if (len <= 10 || strncmp(rule, "*:storage=", 10) != 0)
+		return "bad userdb_quota_rule (want *:storage=N[BKMGT])";
+	p = rule + 10;
+	end = rule + len;
+	if (!isdigit((unsigned char)*p))
 		return "bad size in userdb_quota_rule";
+	for (v = 0; p < end && isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return "size in userdb_quota_rule too large";
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == end)
+		unit = 1024;
+	else if (p + 1 != end)
+		return "bad size in userdb_quota_rule";
+	else {
+		switch (tolower((unsigned char)*p)) {
+		case 'b':
+			unit = 1;
+			break;
+		case 'k':
+			unit = 1024;
+			break;
+		case 'm':
+			unit = 1024ULL * 1024;
+			break;
+		case 'g':
+			unit = 1024ULL * 1024 * 1024;
+			break;
+		case 't':
+			unit = 1024ULL * 1024 * 1024 * 1024;
+			break;
+		default:
+			return "bad unit in userdb_quota_rule (B, K, M, G "
+			    "or T)";
+		}
+	}
+	if (v > UINT64_MAX / unit)
+		return "size in userdb_quota_rule too large";
+	*quota = v * unit;
 	return NULL;
 }
 
@@ -1259,6 +1297,28 @@ mapsrc_user_parse(const char *value, struct mapsrc_user *u,
 	return 0;
 }
 
+/*
+ * With the largest unit that is exact, because Dovecot would take a
+ * bare number for KiB.
+ */
+static void
+quota_format(uint64_t q, char *buf, size_t buflen)
+{
+	static const char	 units[] = "GMK";
+	int			 shift;
+	size_t			 i;
+
+	for (i = 0, shift = 30; i < sizeof(units) - 1; i++, shift -= 10)
+		if ((q & ((1ULL << shift) - 1)) == 0) {
+			snprintf(buf, buflen, "userdb_quota_rule=*:storage="
+			    "%llu%c", (unsigned long long)(q >> shift),
+			    units[i]);
+			return;
+		}
+	snprintf(buf, buflen, "userdb_quota_rule=*:storage=%lluB",
+	    (unsigned long long)q);
+}
+
 int
 mapsrc_user_format(const struct mapsrc_user *u, char *buf, size_t buflen)
 {
@@ -1267,9 +1327,7 @@ mapsrc_user_format(const struct mapsrc_user *u, char *buf, size_t buflen)
 
 	quota[0] = '\0';
 	if (u->quota > 0)
-		snprintf(quota, sizeof(quota),
-		    "userdb_quota_rule=*:storage=%llu",
-		    (unsigned long long)u->quota);
+		quota_format(u->quota, quota, sizeof(quota));
 	n = snprintf(buf, buflen, "%s:%lu:%lu:%s:%s:%s:%s%s%s%s%s",
 	    u->hash, (unsigned long)u->uid, (unsigned long)u->gid, u->gecos,
 	    u->home, u->shell, quota,

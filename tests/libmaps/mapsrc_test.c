@@ -115,7 +115,7 @@ static const char good_domains[] =
     "Example.NET alias=Example.org\n";
 static const char good_users[] =
     "alice@example.org:" HASH ":1000:1000::/var/mail/example.org/alice::"
-    "userdb_quota_rule=*:storage=1073741824\n"
+    "userdb_quota_rule=*:storage=1G\n"
     "# bob is locked\n"
     "bob@example.org:" HASH ":1000:1000:Bob:/var/mail/example.org/bob::"
     "nologin\n";
@@ -278,6 +278,82 @@ ATF_TC_BODY(aliases_errors, tc)
 	mapset_close(&ms);
 }
 
+static int
+quota_of(const char *rule, uint64_t *q)
+{
+	struct mapsrc_user	 u;
+	const char		*errstr;
+	char			 v[256];
+
+	snprintf(v, sizeof(v), "h:1:1::/a::userdb_quota_rule=*:storage=%s",
+	    rule);
+	if (mapsrc_user_parse(v, &u, &errstr) == -1)
+		return -1;
+	*q = u.quota;
+	return 0;
+}
+
+static const char *
+quota_text(uint64_t q, char *buf, size_t len)
+{
+	struct mapsrc_user	 u;
+
+	memset(&u, 0, sizeof(u));
+	strlcpy(u.hash, "h", sizeof(u.hash));
+	u.uid = u.gid = 1;
+	strlcpy(u.home, "/a", sizeof(u.home));
+	u.quota = q;
+	ATF_REQUIRE_EQ(mapsrc_user_format(&u, buf, len), 0);
+	return strstr(buf, "storage=");
+}
+
+/* As Dovecot: a bare number is KiB; B, K, M, G, T in any case. */
+ATF_TC_WITHOUT_HEAD(user_quota_units);
+ATF_TC_BODY(user_quota_units, tc)
+{
+	uint64_t	 q;
+	char		 buf[256];
+
+	ATF_REQUIRE_EQ(quota_of("10", &q), 0);
+	ATF_CHECK_EQ(q, 10240);
+	ATF_REQUIRE_EQ(quota_of("1000B", &q), 0);
+	ATF_CHECK_EQ(q, 1000);
+	ATF_REQUIRE_EQ(quota_of("1b", &q), 0);
+	ATF_CHECK_EQ(q, 1);
+	ATF_REQUIRE_EQ(quota_of("3k", &q), 0);
+	ATF_CHECK_EQ(q, 3072);
+	ATF_REQUIRE_EQ(quota_of("2m", &q), 0);
+	ATF_CHECK_EQ(q, 2097152);
+	ATF_REQUIRE_EQ(quota_of("1G", &q), 0);
+	ATF_CHECK_EQ(q, 1073741824);
+	ATF_REQUIRE_EQ(quota_of("1t", &q), 0);
+	ATF_CHECK_EQ(q, 1099511627776ULL);
+	ATF_REQUIRE_EQ(quota_of("16777215T", &q), 0);
+	ATF_CHECK_EQ(q, 16777215ULL << 40);
+	ATF_CHECK_EQ(quota_of("16777216T", &q), -1);
+	ATF_CHECK_EQ(quota_of("18014398509481984", &q), -1);
+	ATF_CHECK_EQ(quota_of("18446744073709551616B", &q), -1);
+	ATF_CHECK_EQ(quota_of("", &q), -1);
+	ATF_CHECK_EQ(quota_of("x", &q), -1);
+	ATF_CHECK_EQ(quota_of("10X", &q), -1);
+	ATF_CHECK_EQ(quota_of("1KB", &q), -1);
+	ATF_CHECK_EQ(quota_of("-1K", &q), -1);
+	ATF_CHECK_EQ(quota_of("10%", &q), -1);
+
+	ATF_CHECK_STREQ(quota_text(1073741824, buf, sizeof(buf)),
+	    "storage=1G");
+	ATF_CHECK_STREQ(quota_text(1099511627776ULL, buf, sizeof(buf)),
+	    "storage=1024G");
+	ATF_CHECK_STREQ(quota_text(10485760, buf, sizeof(buf)),
+	    "storage=10M");
+	ATF_CHECK_STREQ(quota_text(1536 * 1024, buf, sizeof(buf)),
+	    "storage=1536K");
+	ATF_CHECK_STREQ(quota_text(1000, buf, sizeof(buf)), "storage=1000B");
+	ATF_CHECK_STREQ(quota_text(1, buf, sizeof(buf)), "storage=1B");
+	ATF_REQUIRE_EQ(quota_of("1536K", &q), 0);
+	ATF_CHECK_EQ(q, 1536 * 1024);
+}
+
 ATF_TC_WITHOUT_HEAD(user_parse_format_roundtrip);
 ATF_TC_BODY(user_parse_format_roundtrip, tc)
 {
@@ -299,7 +375,7 @@ ATF_TC_BODY(user_parse_format_roundtrip, tc)
 	ATF_CHECK_STREQ(u.extra, "mail=maildir:~/M");
 	ATF_REQUIRE_EQ(mapsrc_user_format(&u, buf, sizeof(buf)), 0);
 	ATF_CHECK_STREQ(buf, HASH ":1000:1001:Al:/h/a:/bin/false:"
-	    "userdb_quota_rule=*:storage=1048576 nologin mail=maildir:~/M");
+	    "userdb_quota_rule=*:storage=1M nologin mail=maildir:~/M");
 
 	memset(&w, 0, sizeof(w));
 	strlcpy(w.hash, "{SHA512-CRYPT}$6$x", sizeof(w.hash));
@@ -660,5 +736,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, edited_text_not_incremental);
 	ATF_TP_ADD_TC(tp, trusted_reading_agrees);
 	ATF_TP_ADD_TC(tp, lock_is_exclusive);
+	ATF_TP_ADD_TC(tp, user_quota_units);
 	return atf_no_error();
 }

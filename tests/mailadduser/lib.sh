@@ -52,3 +52,56 @@ users_hash()
 {
 	users_value "$1" | cut -d: -f1
 }
+
+# dovecot_start: a minimal Dovecot, run as the test user, serving the
+# users map (as in tests/deliver/lib.sh).
+dovecot_start()
+{
+	_d=$(pwd)/dovecot
+	mkdir -p "$_d/run" "$_d/state"
+	cat >"$_d/dovecot.conf" <<EOD
+base_dir = $_d/run
+state_dir = $_d/state
+log_path = $_d/log
+instance_name = basemail-mailadduser-$$
+protocols =
+ssl = no
+default_internal_user = $(id -un)
+default_internal_group = $(id -gn)
+default_login_user = $(id -un)
+mail_location = maildir:~
+mail_plugins = quota
+passdb {
+  driver = passwd-file
+  args = $SB/maps/users
+}
+userdb {
+  driver = passwd-file
+  args = $SB/maps/users
+}
+plugin {
+  quota = maildir:User quota
+}
+service anvil {
+  chroot =
+}
+service stats {
+  chroot =
+}
+EOD
+	dovecot -c "$_d/dovecot.conf" || atf_fail "dovecot did not start"
+	_n=0
+	while [ ! -S "$_d/run/auth-userdb" ]; do
+		_n=$((_n + 1))
+		[ $_n -lt 200 ] || atf_fail "no dovecot auth"
+		sleep 0.05
+	done
+}
+
+# dovecot_stop: stops the Dovecot of dovecot_start, if there is one.
+dovecot_stop()
+{
+	[ -f dovecot/dovecot.conf ] &&
+	    doveadm -c dovecot/dovecot.conf stop 2>/dev/null
+	return 0
+}
