@@ -67,10 +67,17 @@ struct user_fields {
 	int		 nfields;
 };
 
-/* The files a mapset_write() has made, to rename or to remove. */
+/*
+ * The files a mapset_write() has made, to rename or to remove, and
+ * hard links of the files they replace, to put back on a failure.
+ */
 struct pending {
 	struct map_builder	*db;
 	char			 tmp[PATH_MAX];	/* the new text, or "" */
+	char			 undodb[PATH_MAX];	/* old .db, or "" */
+	char			 undotext[PATH_MAX];	/* old text, or "" */
+	int			 hadb, hadtext;	/* the old ones existed */
+	int			 done;	/* 1: .db in place, 2: text too */
 };
 
 static void	*arena_alloc(struct mapsrc *, size_t);
@@ -1813,9 +1820,90 @@ db_write(struct mapsrc *src, const char *dbpath, int text, mode_t mode,
 }
 
 /*
+ * Keeps a hard link of path aside, for undo_restore: its name in undo,
+ * or "" if there is no path or it cannot be linked (a file of another
+ * user under fs.protected_hardlinks); in that case only it will not be
+ * put back.  1 if path exists, else 0.
+ */
+static int
+undo_keep(const char *path, char *undo, size_t len)
+{
+	const char	*slash, *base;
+	int		 n, tries;
+
+	slash = strrchr(path, '/');
+	base = slash == NULL ? path : slash + 1;
+	for (tries = 0; tries < 10; tries++) {
+		n = snprintf(undo, len, "%.*s.%s.undo.%08x",
+		    slash == NULL ? 0 : (int)(slash - path + 1), path, base,
+		    arc4random());
+		if (n < 0 || (size_t)n >= len)
+			break;
+		if (link(path, undo) == 0)
+			return 1;
+		if (errno != EEXIST)
+			break;
+	}
+	undo[0] = '\0';
+	return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
+/*
+ * Puts back the file undo_keep kept, or removes path if there was
+ * none; the link is gone after.
+ */
+static void
+undo_restore(const char *path, char *undo, int existed)
+{
+	if (undo[0] != '\0') {
+		if (rename(undo, path) == -1)
+			warn("%s: cannot put the old file back", path);
+		/* Still there if path was that file already. */
+		unlink(undo);
+	} else if (!existed && unlink(path) == -1 && errno != ENOENT)
+		warn("%s: cannot remove the new file", path);
+	undo[0] = '\0';
+}
+
+/*
+ * Renames the new .db of src, then its new text, into place, keeping
+ * the old ones aside first.  0 or -1 (warn(3) done; pp->done says
+ * what is to be undone).
+ */
+static int
+commit_one(struct mapsrc *src, struct pending *pp)
+{
+	char	dbpath[PATH_MAX];
+
+	snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
+	pp->hadb = undo_keep(dbpath, pp->undodb, sizeof(pp->undodb));
+	if (pp->tmp[0] != '\0')
+		pp->hadtext = undo_keep(src->path, pp->undotext,
+		    sizeof(pp->undotext));
+	/* A failed commit may have renamed before its fsync failed. */
+	pp->done = 1;
+	if (map_build_commit(pp->db) == -1) {
+		pp->db = NULL;
+		warn("%s", dbpath);
+		return -1;
+	}
+	pp->db = NULL;
+	if (pp->tmp[0] == '\0')
+		return 0;
+	if (rename(pp->tmp, src->path) == -1) {
+		warn("%s", src->path);
+		return -1;
+	}
+	pp->tmp[0] = '\0';
+	pp->done = 2;
+	return 0;
+}
+
+/*
  * Writes the .db (and, if text, the text file) of each map in which,
  * all of them ready before any rename, then renames each .db and its
- * text file into place.
+ * text file into place.  If one fails, the maps already renamed get
+ * their old files back, so that -1 means that nothing changed.
  */
 static int
 mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
@@ -1857,33 +1945,38 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 		else if (text && text_sync(src->path, p[kind].tmp) == -1)
 			ret = -1;
 	}
+	for (kind = 0; kind < MAP_COUNT && ret == 0; kind++)
+		if ((which & (1 << kind)) != 0 &&
+		    commit_one(&ms->src[kind], &p[kind]) == -1)
+			ret = -1;
 	for (kind = 0; kind < MAP_COUNT; kind++) {
 		src = &ms->src[kind];
-		if (ret == 0 && (which & (1 << kind)) != 0) {
-			snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
-			if (map_build_commit(p[kind].db) == -1) {
-				warn("%s", dbpath);
-				ret = -1;
-			} else if (p[kind].tmp[0] != '\0' &&
-			    rename(p[kind].tmp, src->path) == -1) {
-				warn("%s", src->path);
-				ret = -1;
-			} else {
-				renamed = 1;
-				p[kind].tmp[0] = '\0';
-				src->mtime = mtime[kind];
-				src->exists = src->exists || text;
-				src->dbmatch = src->nerrors == 0;
-				src->nchanged = 0;
-			}
-			p[kind].db = NULL;
-		}
+		snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
+		if (ret == -1 && p[kind].done == 2)
+			undo_restore(src->path, p[kind].undotext,
+			    p[kind].hadtext);
+		if (ret == -1 && p[kind].done >= 1)
+			undo_restore(dbpath, p[kind].undodb, p[kind].hadb);
+		renamed = renamed || p[kind].done > 0;
+		if (p[kind].undodb[0] != '\0')
+			unlink(p[kind].undodb);
+		if (p[kind].undotext[0] != '\0')
+			unlink(p[kind].undotext);
 		map_build_abort(p[kind].db);
 		if (p[kind].tmp[0] != '\0')
 			unlink(p[kind].tmp);
+		if (ret == 0 && (which & (1 << kind)) != 0) {
+			src->mtime = mtime[kind];
+			src->exists = src->exists || text;
+			src->dbmatch = src->nerrors == 0;
+			src->nchanged = 0;
+		}
 	}
-	/* The renames of the text files, durable too. */
-	if (text && renamed && dir_sync(ms->mapdir) == -1) {
+	/*
+	 * map_build_commit made the last .db durable, but not the text
+	 * renamed after it, nor the files put back.
+	 */
+	if (renamed && dir_sync(ms->mapdir) == -1) {
 		warn("%s", ms->mapdir);
 		ret = -1;
 	}

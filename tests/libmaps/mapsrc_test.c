@@ -572,6 +572,52 @@ ATF_TC_BODY(install_failure_changes_nothing, tc)
 	free(after);
 }
 
+/*
+ * The install of three maps fails at the last .db: the two installed
+ * already get their old text and .db back, and no link is left.
+ */
+ATF_TC_WITHOUT_HEAD(install_failure_puts_back);
+ATF_TC_BODY(install_failure_puts_back, tc)
+{
+	static const char *const files[] = {
+		"m/domains", "m/domains.db", "m/users", "m/users.db"
+	};
+	struct mapset	 ms;
+	char		*before[4], *after;
+	struct stat	 st[4], st2;
+	size_t		 i;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 7, getgid()), 0);
+	for (i = 0; i < 4; i++) {
+		before[i] = read_file(files[i]);
+		ATF_REQUIRE(stat(files[i], &st[i]) == 0);
+	}
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_DOMAINS], "new.org"), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "carol@example.org:"
+	    HASH ":1:1::/x"), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_ALIASES],
+	    "x@example.org: alice@example.org"), 0);
+	ATF_REQUIRE(unlink("m/aliases.db") == 0);
+	ATF_REQUIRE(mkdir("m/aliases.db", 0755) == 0);
+	ATF_REQUIRE(mkdir("m/aliases.db/x", 0755) == 0);
+	ATF_CHECK_EQ(mapset_install(&ms, 7, getgid()), -1);
+	mapset_close(&ms);
+	for (i = 0; i < 4; i++) {
+		after = read_file(files[i]);
+		ATF_REQUIRE(stat(files[i], &st2) == 0);
+		ATF_CHECK_MSG(st2.st_size == st[i].st_size &&
+		    memcmp(before[i], after, st2.st_size) == 0 &&
+		    st2.st_ino == st[i].st_ino, "%s changed", files[i]);
+		free(before[i]);
+		free(after);
+	}
+	ATF_CHECK(strstr(read_file("m/aliases"), "x@example.org") == NULL);
+	/* the three sources, domains.db, users.db, aliases.db, the lock */
+	ATF_CHECK_EQ(count_files("m"), 7);
+}
+
 /* The incremental path (copy of the .db) gives the same answers. */
 ATF_TC_WITHOUT_HEAD(incremental_install_agrees);
 ATF_TC_BODY(incremental_install_agrees, tc)
@@ -732,6 +778,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, add_replace_remove_refusals);
 	ATF_TP_ADD_TC(tp, install_modes);
 	ATF_TP_ADD_TC(tp, install_failure_changes_nothing);
+	ATF_TP_ADD_TC(tp, install_failure_puts_back);
 	ATF_TP_ADD_TC(tp, incremental_install_agrees);
 	ATF_TP_ADD_TC(tp, edited_text_not_incremental);
 	ATF_TP_ADD_TC(tp, trusted_reading_agrees);
