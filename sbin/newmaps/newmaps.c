@@ -77,6 +77,10 @@ compile(const struct conf *conf, int which, int check_only)
 	gid_t		 gid;
 	int		 errors;
 
+	/* A configuration error, found before the lock is taken. */
+	if (!check_only &&
+	    conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
 	if ((errors = mapset_open_flags(&ms, conf->mapdir, MAPSET_VERIFY |
 	    (check_only ? 0 : MAPSET_LOCK))) == -1)
 		exit(EX_NOINPUT);
@@ -93,8 +97,6 @@ compile(const struct conf *conf, int which, int check_only)
 		mapset_close(&ms);
 		return 0;
 	}
-	if (conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1)
-		errx(EX_NOUSER, "%s", errbuf);
 	if (mapset_compile(&ms, which, gid) == -1)
 		exit(EX_CANTCREAT);
 	mapset_close(&ms);
