@@ -781,6 +781,16 @@ alias_targets(struct mapsrc *src, const char *p, char **out)
 				    "given twice", target);
 				return reason;
 			}
+		/*
+		 * The readers of the .db (resolve.c, newmaps -q) take a
+		 * value of at most a line; "a,b" grows as it is stored.
+		 */
+		if (vlen + (vlen > 0 ? 2 : 0) + len > MAPSRC_LINE_MAX) {
+			snprintf(reason, sizeof(reason), "targets longer than "
+			    "%d bytes when joined by \", \"",
+			    MAPSRC_LINE_MAX);
+			return reason;
+		}
 		if (vlen > 0) {
 			memcpy(val + vlen, ", ", 2);
 			vlen += 2;

@@ -240,6 +240,45 @@ ATF_TC_BODY(users_errors, tc)
 	mapset_close(&ms);
 }
 
+/*
+ * "big@example.org:" and n - 1 targets of 30 characters, then one of
+ * 11 + a + b, without spaces: stored with ", ", that is
+ * 32 * (n - 1) + 11 + a + b bytes.
+ */
+static void
+long_alias(FILE *fp, const char *key, int n, int a, int b)
+{
+	int	i;
+
+	fprintf(fp, "%s:", key);
+	for (i = 0; i < n - 1; i++)
+		fprintf(fp, "abcdefghijklmnop%04d@r.example,", i);
+	fprintf(fp, "last@%0*d.%0*d.test\n", a, 0, b, 0);
+}
+
+/* A value that grows past what the readers take is refused. */
+ATF_TC_WITHOUT_HEAD(alias_value_too_long);
+ATF_TC_BODY(alias_value_too_long, tc)
+{
+	struct mapset		 ms;
+	struct mapsrc_line	*l;
+	FILE			*fp;
+
+	mapdir("example.org\n", NULL, NULL);
+	ATF_REQUIRE((fp = fopen("m/aliases", "w")) != NULL);
+	/* 32 * 2044 + 11 + 58 + 58 = 65535 and 65536 */
+	long_alias(fp, "fits@example.org", 2045, 58, 58);
+	long_alias(fp, "big@example.org", 2045, 59, 58);
+	ATF_REQUIRE(fclose(fp) == 0);
+	ATF_CHECK_EQ(open_quiet(&ms, 0), 1);
+	ATF_CHECK(err_has("m/aliases:2: big@example.org: targets longer "
+	    "than 65535 bytes when joined by \", \""));
+	l = mapsrc_find(&ms.src[MAP_ALIASES], "fits@example.org");
+	ATF_REQUIRE(l != NULL);
+	ATF_CHECK_EQ(strlen(l->value), MAPSRC_LINE_MAX);
+	mapset_close(&ms);
+}
+
 ATF_TC_WITHOUT_HEAD(aliases_errors);
 ATF_TC_BODY(aliases_errors, tc)
 {
@@ -771,6 +810,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, domains_errors);
 	ATF_TP_ADD_TC(tp, users_errors);
 	ATF_TP_ADD_TC(tp, aliases_errors);
+	ATF_TP_ADD_TC(tp, alias_value_too_long);
 	ATF_TP_ADD_TC(tp, user_parse_format_roundtrip);
 	ATF_TP_ADD_TC(tp, domain_attr_lookup);
 	ATF_TP_ADD_TC(tp, rewrite_keeps_comments);
