@@ -1,12 +1,16 @@
 #!/bin/sh
 # Installs the Debian packages that basemail builds, runs and tests with,
-# when some are missing; says which.  Postfix is preseeded to "No
-# configuration" so that no daemon of it runs: we only use postmap(1)
-# and smtp-sink(1) from it, and Dovecot only through doveadm(1).
+# when some are missing; says which.  Beyond the libraries, they are the
+# real peers of the tests: swaks (SMTP client, with Net::SSLeay for TLS),
+# Dovecot (doveadm, and IMAP logins on our users file and Maildirs),
+# Postfix (postmap, smtp-sink; preseeded to "No configuration" so that
+# no daemon of it runs), aiosmtpd and dnsmasq (a remote SMTP server and
+# a DNS server on loopback), openssl (test certificates) and systemd
+# (systemd-analyze verify of our units; nothing is started).
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
 libcrypt-dev libargon2-dev libtls-dev kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd swaks postfix python3 python3-aiosmtpd dnsmasq-base
-netcat-openbsd openssl libnet-ssleay-perl"
+netcat-openbsd openssl libnet-ssleay-perl systemd"
 
 missing=
 for p in $PKGS; do

@@ -85,3 +85,57 @@ postmap_q()
 	fi
 	postmap -c pfconf -q "$1" "hash:$2"
 }
+
+# dovecot_start: a minimal Dovecot, run as the test user, serving the
+# users map of mkconf's sandbox ($SB/maps/users) for logins and mail,
+# with the Maildir++ quota; its files under ./dovecot.  Stop it with
+# dovecot_stop from the test's cleanup.
+dovecot_start()
+{
+	_d=$(pwd)/dovecot
+	mkdir -p "$_d/run" "$_d/state"
+	cat >"$_d/dovecot.conf" <<EOD
+base_dir = $_d/run
+state_dir = $_d/state
+log_path = $_d/log
+instance_name = basemail-test-$$
+protocols =
+ssl = no
+default_internal_user = $(id -un)
+default_internal_group = $(id -gn)
+default_login_user = $(id -un)
+mail_location = maildir:~
+mail_plugins = quota
+passdb {
+  driver = passwd-file
+  args = $SB/maps/users
+}
+userdb {
+  driver = passwd-file
+  args = $SB/maps/users
+}
+plugin {
+  quota = maildir:User quota
+}
+service anvil {
+  chroot =
+}
+service stats {
+  chroot =
+}
+EOD
+	dovecot -c "$_d/dovecot.conf" || atf_fail "dovecot did not start"
+	_n=0
+	while [ ! -S "$_d/run/auth-userdb" ]; do
+		_n=$((_n + 1))
+		[ $_n -lt 400 ] || atf_fail "no dovecot auth"
+		sleep 0.05
+	done
+}
+
+dovecot_stop()
+{
+	[ -f dovecot/dovecot.conf ] &&
+	    doveadm -c dovecot/dovecot.conf stop 2>/dev/null
+	return 0
+}

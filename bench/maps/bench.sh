@@ -58,7 +58,7 @@ echo "big.example" >"$m/domains"
 : >"$m/aliases"
 awk -v n="$BIG" -v h="$hash" -v uid="$uid" -v gid="$gid" -v d="$work/add/vhosts" 'BEGIN {
 	for (i = 0; i < n; i++)
-		printf "user%d@big.example:%s:%d:%d::%s/big.example/user%d::userdb_quota_rule=*:storage=1073741824\n",
+		printf "user%d@big.example:%s:%d:%d::%s/big.example/user%d::userdb_quota_rule=*:storage=1G\n",
 		    i, h, uid, gid, d, i
 }' >"$m/users"
 "$NEWMAPS" -C "$work/add/mail.conf"
@@ -92,7 +92,7 @@ awk 'BEGIN { for (d = 0; d < 100; d++) printf "d%d.example owner=bench\n", d }' 
     >"$m/domains"
 awk -v n="$USERS" -v h="$hash" -v uid="$uid" -v gid="$gid" 'BEGIN {
 	for (i = 0; i < n; i++)
-		printf "user%d@d%d.example:%s:%d:%d::/var/mail/vhosts/d%d.example/user%d::userdb_quota_rule=*:storage=1073741824\n",
+		printf "user%d@d%d.example:%s:%d:%d::/var/mail/vhosts/d%d.example/user%d::userdb_quota_rule=*:storage=1G\n",
 		    i, i % 100, h, uid, gid, i % 100, i
 }' >"$m/users"
 awk -v n="$ALIASES" -v u="$USERS" 'BEGIN {

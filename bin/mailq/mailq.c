@@ -26,11 +26,19 @@ struct listing {
 	int		 verbose;
 };
 
+struct arrival {
+	time_t		 when;
+	const char	*id;
+};
+
 static __dead void	 usage(void);
 static int		 spool_errno(const char *);
 static int		 list_ids(const struct conf *, char ***, size_t *);
 static int		 queue_read_err(const char *, const char *,
 			    struct queue_msg *);
+static int		 arrivalcmp(const void *, const void *);
+static int		 sort_by_arrival(const struct conf *, char **, size_t,
+			    struct arrival **, size_t *);
 static void		 list_msg(struct queue_msg *, struct listing *);
 static void		 list_rcpt(const char *, const struct queue_target *,
 			    const char **, int);
@@ -143,28 +151,79 @@ queue_read_err(const char *spool, const char *id, struct queue_msg *m)
 }
 
 static int
+arrivalcmp(const void *a, const void *b)
+{
+	const struct arrival *x = a, *y = b;
+
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/*
+ * The queue in order of arrival, oldest first, as people read it: a
+ * queue ID orders messages only to the second.  Messages gone or broken
+ * meanwhile are left out.  The array points into ids; -1 with errno.
+ */
+static int
+sort_by_arrival(const struct conf *conf, char **ids, size_t nids,
+    struct arrival **order, size_t *norder)
+{
+	struct queue_msg m;
+	struct arrival	*v;
+	size_t		 i, n = 0;
+	int		 r;
+
+	if ((v = calloc(nids ? nids : 1, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < nids; i++) {
+		if ((r = queue_read_err(conf->spool, ids[i], &m)) == 1)
+			continue;
+		if (r == -1) {
+			free(v);
+			return -1;
+		}
+		v[n].when = m.arrival;
+		v[n++].id = ids[i];
+		queue_msg_free(&m);
+	}
+	qsort(v, n, sizeof(*v), arrivalcmp);
+	*order = v;
+	*norder = n;
+	return 0;
+}
+
+static int
 cmd_list(const struct conf *conf, int verbose)
 {
 	struct listing	 l;
 	struct queue_msg m;
+	struct arrival	*order;
 	char		**ids;
-	size_t		 nids, i;
+	size_t		 nids, norder, i;
 	int		 r;
 
 	memset(&l, 0, sizeof(l));
 	l.verbose = verbose;
 	if (list_ids(conf, &ids, &nids) == -1)
 		return spool_errno(conf->spool);
-	for (i = 0; i < nids; i++) {
-		if ((r = queue_read_err(conf->spool, ids[i], &m)) == 1)
+	if (sort_by_arrival(conf, ids, nids, &order, &norder) == -1) {
+		queue_list_free(ids, nids);
+		return spool_errno(conf->spool);
+	}
+	for (i = 0; i < norder; i++) {
+		if ((r = queue_read_err(conf->spool, order[i].id, &m)) == 1)
 			continue;
 		if (r == -1) {
+			r = spool_errno(order[i].id);
+			free(order);
 			queue_list_free(ids, nids);
-			return spool_errno(ids[i]);
+			return r;
 		}
 		list_msg(&m, &l);
 		queue_msg_free(&m);
 	}
+	free(order);
 	queue_list_free(ids, nids);
 	if (l.requests == 0) {
 		printf("Mail queue is empty\n");

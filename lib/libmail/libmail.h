@@ -368,7 +368,9 @@ int	 mapsrc_user_parse(const char *value, struct mapsrc_user *,
 	    const char **errstr);
 /*
  * Formats a users value from its parts into buf (the quota as
- * "userdb_quota_rule=*:storage=BYTES", then "nologin", then extra);
+ * "userdb_quota_rule=*:storage=N" with the largest exact unit of G,
+ * M, K or B, then "nologin", then extra; Dovecot reads a bare N as
+ * KiB, and so does mapsrc_user_parse);
  * 0 or -1 if too long.  Zero the struct before filling it in.
  */
 int	 mapsrc_user_format(const struct mapsrc_user *, char *buf,

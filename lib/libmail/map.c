@@ -85,6 +85,8 @@ static int	 map_tmp_name(struct map_builder *);
 static int	 map_fsync_dir(const char *);
 static int	 map_copy_fd(int, int, off_t);
 static int	 map_build_prepare(struct map_builder *);
+static int	 map_build_store(struct map_builder *, const char *, const char *,
+	    u_int32_t);
 
 /* Berkeley DB returns errno values or its own negative codes. */
 static int
@@ -406,8 +408,13 @@ map_copy_fd(int from, int to, off_t size)
 	return n == -1 ? -1 : 0;
 }
 
-int
-map_build_put(struct map_builder *b, const char *key, const char *val)
+/*
+ * Stores key and val with their NULs, the key folded; flags are those
+ * of DB->put.  1 if DB_NOOVERWRITE found the key there, 0, or -1.
+ */
+static int
+map_build_store(struct map_builder *b, const char *key, const char *val,
+    u_int32_t flags)
 {
 	char	 kbuf[MAP_KEY_MAX + 1];
 	DBT	 k, v;
@@ -427,7 +434,7 @@ map_build_put(struct map_builder *b, const char *key, const char *val)
 	k.size = klen;
 	v.data = (void *)val;
 	v.size = strlen(val) + 1;
-	ret = b->db->put(b->db, NULL, &k, &v, DB_NOOVERWRITE);
+	ret = b->db->put(b->db, NULL, &k, &v, flags);
 	if (ret == DB_KEYEXIST)
 		return 1;
 	if (ret != 0) {
@@ -435,6 +442,12 @@ map_build_put(struct map_builder *b, const char *key, const char *val)
 		return -1;
 	}
 	return 0;
+}
+
+int
+map_build_put(struct map_builder *b, const char *key, const char *val)
+{
+	return map_build_store(b, key, val, DB_NOOVERWRITE);
 }
 
 int
@@ -462,29 +475,7 @@ map_build_del(struct map_builder *b, const char *key)
 int
 map_build_set(struct map_builder *b, const char *key, const char *val)
 {
-	char	 kbuf[MAP_KEY_MAX + 1];
-	DBT	 k, v;
-	int	 klen, ret;
-
-	if ((klen = map_key_fold(key, kbuf, sizeof(kbuf))) == 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (klen == 1 || *val == '\0') {
-		errno = EINVAL;
-		return -1;
-	}
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = kbuf;
-	k.size = klen;
-	v.data = (void *)val;
-	v.size = strlen(val) + 1;
-	if ((ret = b->db->put(b->db, NULL, &k, &v, 0)) != 0) {
-		errno = map_errno(ret);
-		return -1;
-	}
-	return 0;
+	return map_build_store(b, key, val, 0);
 }
 
 /*

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -66,10 +67,17 @@ struct user_fields {
 	int		 nfields;
 };
 
-/* The files a mapset_write() has made, to rename or to remove. */
+/*
+ * The files a mapset_write() has made, to rename or to remove, and
+ * hard links of the files they replace, to put back on a failure.
+ */
 struct pending {
 	struct map_builder	*db;
 	char			 tmp[PATH_MAX];	/* the new text, or "" */
+	char			 undodb[PATH_MAX];	/* old .db, or "" */
+	char			 undotext[PATH_MAX];	/* old text, or "" */
+	int			 hadb, hadtext;	/* the old ones existed */
+	int			 done;	/* 1: .db in place, 2: text too */
 };
 
 static void	*arena_alloc(struct mapsrc *, size_t);
@@ -560,19 +568,56 @@ user_split(const char *value, struct user_fields *uf, const char **errstr)
 	return 0;
 }
 
-/* "*:storage=BYTES" (or with K, M, G): the quota in bytes. */
+/*
+ * "*:storage=N" as Dovecot reads it: a bare number is KiB, or a
+ * suffix B, K, M, G or T (any case).  The quota in bytes.
+ */
 static const char *
 quota_rule(const char *rule, size_t len, uint64_t *quota)
 {
-	char	buf[64];
+	const char	*p, *end;
+	uint64_t	 v, unit;
 
-	if (len <= 10 || strncmp(rule, "*:storage=", 10) != 0 ||
-	    len - 10 >= sizeof(buf))
-		return "bad userdb_quota_rule (want *:storage=BYTES)";
-	memcpy(buf, rule + 10, len - 10);
-	buf[len - 10] = '\0';
-	if (conf_parse_size(buf, quota) == -1)
+	if (len <= 10 || strncmp(rule, "*:storage=", 10) != 0)
+		return "bad userdb_quota_rule (want *:storage=N[BKMGT])";
+	p = rule + 10;
+	end = rule + len;
+	if (!isdigit((unsigned char)*p))
 		return "bad size in userdb_quota_rule";
+	for (v = 0; p < end && isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return "size in userdb_quota_rule too large";
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == end)
+		unit = 1024;
+	else if (p + 1 != end)
+		return "bad size in userdb_quota_rule";
+	else {
+		switch (tolower((unsigned char)*p)) {
+		case 'b':
+			unit = 1;
+			break;
+		case 'k':
+			unit = 1024;
+			break;
+		case 'm':
+			unit = 1024ULL * 1024;
+			break;
+		case 'g':
+			unit = 1024ULL * 1024 * 1024;
+			break;
+		case 't':
+			unit = 1024ULL * 1024 * 1024 * 1024;
+			break;
+		default:
+			return "bad unit in userdb_quota_rule (B, K, M, G "
+			    "or T)";
+		}
+	}
+	if (v > UINT64_MAX / unit)
+		return "size in userdb_quota_rule too large";
+	*quota = v * unit;
 	return NULL;
 }
 
@@ -736,6 +781,16 @@ alias_targets(struct mapsrc *src, const char *p, char **out)
 				    "given twice", target);
 				return reason;
 			}
+		/*
+		 * The readers of the .db (resolve.c, newmaps -q) take a
+		 * value of at most a line; "a,b" grows as it is stored.
+		 */
+		if (vlen + (vlen > 0 ? 2 : 0) + len > MAPSRC_LINE_MAX) {
+			snprintf(reason, sizeof(reason), "targets longer than "
+			    "%d bytes when joined by \", \"",
+			    MAPSRC_LINE_MAX);
+			return reason;
+		}
 		if (vlen > 0) {
 			memcpy(val + vlen, ", ", 2);
 			vlen += 2;
@@ -1259,6 +1314,28 @@ mapsrc_user_parse(const char *value, struct mapsrc_user *u,
 	return 0;
 }
 
+/*
+ * With the largest unit that is exact, because Dovecot would take a
+ * bare number for KiB.
+ */
+static void
+quota_format(uint64_t q, char *buf, size_t buflen)
+{
+	static const char	 units[] = "GMK";
+	int			 shift;
+	size_t			 i;
+
+	for (i = 0, shift = 30; i < sizeof(units) - 1; i++, shift -= 10)
+		if ((q & ((1ULL << shift) - 1)) == 0) {
+			snprintf(buf, buflen, "userdb_quota_rule=*:storage="
+			    "%llu%c", (unsigned long long)(q >> shift),
+			    units[i]);
+			return;
+		}
+	snprintf(buf, buflen, "userdb_quota_rule=*:storage=%lluB",
+	    (unsigned long long)q);
+}
+
 int
 mapsrc_user_format(const struct mapsrc_user *u, char *buf, size_t buflen)
 {
@@ -1267,9 +1344,7 @@ mapsrc_user_format(const struct mapsrc_user *u, char *buf, size_t buflen)
 
 	quota[0] = '\0';
 	if (u->quota > 0)
-		snprintf(quota, sizeof(quota),
-		    "userdb_quota_rule=*:storage=%llu",
-		    (unsigned long long)u->quota);
+		quota_format(u->quota, quota, sizeof(quota));
 	n = snprintf(buf, buflen, "%s:%lu:%lu:%s:%s:%s:%s%s%s%s%s",
 	    u->hash, (unsigned long)u->uid, (unsigned long)u->gid, u->gecos,
 	    u->home, u->shell, quota,
@@ -1755,9 +1830,90 @@ db_write(struct mapsrc *src, const char *dbpath, int text, mode_t mode,
 }
 
 /*
+ * Keeps a hard link of path aside, for undo_restore: its name in undo,
+ * or "" if there is no path or it cannot be linked (a file of another
+ * user under fs.protected_hardlinks); in that case only it will not be
+ * put back.  1 if path exists, else 0.
+ */
+static int
+undo_keep(const char *path, char *undo, size_t len)
+{
+	const char	*slash, *base;
+	int		 n, tries;
+
+	slash = strrchr(path, '/');
+	base = slash == NULL ? path : slash + 1;
+	for (tries = 0; tries < 10; tries++) {
+		n = snprintf(undo, len, "%.*s.%s.undo.%08x",
+		    slash == NULL ? 0 : (int)(slash - path + 1), path, base,
+		    arc4random());
+		if (n < 0 || (size_t)n >= len)
+			break;
+		if (link(path, undo) == 0)
+			return 1;
+		if (errno != EEXIST)
+			break;
+	}
+	undo[0] = '\0';
+	return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
+/*
+ * Puts back the file undo_keep kept, or removes path if there was
+ * none; the link is gone after.
+ */
+static void
+undo_restore(const char *path, char *undo, int existed)
+{
+	if (undo[0] != '\0') {
+		if (rename(undo, path) == -1)
+			warn("%s: cannot put the old file back", path);
+		/* Still there if path was that file already. */
+		unlink(undo);
+	} else if (!existed && unlink(path) == -1 && errno != ENOENT)
+		warn("%s: cannot remove the new file", path);
+	undo[0] = '\0';
+}
+
+/*
+ * Renames the new .db of src, then its new text, into place, keeping
+ * the old ones aside first.  0 or -1 (warn(3) done; pp->done says
+ * what is to be undone).
+ */
+static int
+commit_one(struct mapsrc *src, struct pending *pp)
+{
+	char	dbpath[PATH_MAX];
+
+	snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
+	pp->hadb = undo_keep(dbpath, pp->undodb, sizeof(pp->undodb));
+	if (pp->tmp[0] != '\0')
+		pp->hadtext = undo_keep(src->path, pp->undotext,
+		    sizeof(pp->undotext));
+	/* A failed commit may have renamed before its fsync failed. */
+	pp->done = 1;
+	if (map_build_commit(pp->db) == -1) {
+		pp->db = NULL;
+		warn("%s", dbpath);
+		return -1;
+	}
+	pp->db = NULL;
+	if (pp->tmp[0] == '\0')
+		return 0;
+	if (rename(pp->tmp, src->path) == -1) {
+		warn("%s", src->path);
+		return -1;
+	}
+	pp->tmp[0] = '\0';
+	pp->done = 2;
+	return 0;
+}
+
+/*
  * Writes the .db (and, if text, the text file) of each map in which,
  * all of them ready before any rename, then renames each .db and its
- * text file into place.
+ * text file into place.  If one fails, the maps already renamed get
+ * their old files back, so that -1 means that nothing changed.
  */
 static int
 mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
@@ -1799,33 +1955,38 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 		else if (text && text_sync(src->path, p[kind].tmp) == -1)
 			ret = -1;
 	}
+	for (kind = 0; kind < MAP_COUNT && ret == 0; kind++)
+		if ((which & (1 << kind)) != 0 &&
+		    commit_one(&ms->src[kind], &p[kind]) == -1)
+			ret = -1;
 	for (kind = 0; kind < MAP_COUNT; kind++) {
 		src = &ms->src[kind];
-		if (ret == 0 && (which & (1 << kind)) != 0) {
-			snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
-			if (map_build_commit(p[kind].db) == -1) {
-				warn("%s", dbpath);
-				ret = -1;
-			} else if (p[kind].tmp[0] != '\0' &&
-			    rename(p[kind].tmp, src->path) == -1) {
-				warn("%s", src->path);
-				ret = -1;
-			} else {
-				renamed = 1;
-				p[kind].tmp[0] = '\0';
-				src->mtime = mtime[kind];
-				src->exists = src->exists || text;
-				src->dbmatch = src->nerrors == 0;
-				src->nchanged = 0;
-			}
-			p[kind].db = NULL;
-		}
+		snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
+		if (ret == -1 && p[kind].done == 2)
+			undo_restore(src->path, p[kind].undotext,
+			    p[kind].hadtext);
+		if (ret == -1 && p[kind].done >= 1)
+			undo_restore(dbpath, p[kind].undodb, p[kind].hadb);
+		renamed = renamed || p[kind].done > 0;
+		if (p[kind].undodb[0] != '\0')
+			unlink(p[kind].undodb);
+		if (p[kind].undotext[0] != '\0')
+			unlink(p[kind].undotext);
 		map_build_abort(p[kind].db);
 		if (p[kind].tmp[0] != '\0')
 			unlink(p[kind].tmp);
+		if (ret == 0 && (which & (1 << kind)) != 0) {
+			src->mtime = mtime[kind];
+			src->exists = src->exists || text;
+			src->dbmatch = src->nerrors == 0;
+			src->nchanged = 0;
+		}
 	}
-	/* The renames of the text files, durable too. */
-	if (text && renamed && dir_sync(ms->mapdir) == -1) {
+	/*
+	 * map_build_commit made the last .db durable, but not the text
+	 * renamed after it, nor the files put back.
+	 */
+	if (renamed && dir_sync(ms->mapdir) == -1) {
 		warn("%s", ms->mapdir);
 		ret = -1;
 	}

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <err.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ static void	 alias_name_parse(const char *, struct alias_name *);
 static const char *alias_key_domain(const char *);
 static int	 alias_addr_format(const struct mailaddr *, char *, size_t);
 static void	 mapset_load(struct mapset *, const struct conf *, int);
+static void	 check_writer(const struct conf *);
 static void	 targets_split(struct alias_targets *, const char *);
 static ssize_t	 targets_find(const struct alias_targets *, const char *);
 static void	 targets_push(struct alias_targets *, const char *);
@@ -149,6 +151,19 @@ alias_key_domain(const char *key)
 
 	at = strrchr(key, '@');
 	return at == NULL ? key : at + 1;
+}
+
+/* One who cannot write the maps is told so before anything is read. */
+static void
+check_writer(const struct conf *conf)
+{
+	char	path[PATH_MAX + 8];
+
+	if (access(conf->mapdir, W_OK) == -1)
+		err(EX_NOPERM, "cannot write the maps in %s", conf->mapdir);
+	snprintf(path, sizeof(path), "%s/aliases", conf->mapdir);
+	if (access(path, W_OK) == -1 && errno != ENOENT)
+		err(EX_NOPERM, "cannot write %s", path);
 }
 
 /*
@@ -438,6 +453,7 @@ cmd_add(const struct conf *conf, int argc, char **argv)
 	if (argc < 2)
 		usage();
 	alias_name_parse(argv[0], &an);
+	check_writer(conf);
 	mapset_load(&ms, conf, 1);
 	alias_check_domain(&ms, &an);
 	memset(&t, 0, sizeof(t));
@@ -482,6 +498,7 @@ cmd_del(const struct conf *conf, int argc, char **argv)
 		if (addr_parse_safe(argv[i], &ma, &errstr) == -1)
 			errx(EX_DATAERR, "%s: target %s: %s", an.key, argv[i],
 			    errstr);
+	check_writer(conf);
 	mapset_load(&ms, conf, 1);
 	if ((line = mapsrc_find(&ms.src[MAP_ALIASES], an.key)) == NULL)
 		errx(EX_NOUSER, "%s: no such alias", an.key);

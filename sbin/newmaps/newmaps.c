@@ -77,6 +77,10 @@ compile(const struct conf *conf, int which, int check_only)
 	gid_t		 gid;
 	int		 errors;
 
+	/* A configuration error, found before the lock is taken. */
+	if (!check_only &&
+	    conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
 	if ((errors = mapset_open_flags(&ms, conf->mapdir, MAPSET_VERIFY |
 	    (check_only ? 0 : MAPSET_LOCK))) == -1)
 		exit(EX_NOINPUT);
@@ -84,8 +88,8 @@ compile(const struct conf *conf, int which, int check_only)
 	    sizeof(ms.delimiter));
 	errors += mapset_check(&ms);
 	if (errors > 0) {
-		warnx("%d error%s; %s", errors, errors == 1 ? "" : "s",
-		    check_only ? "no map is valid" : "no map installed");
+		warnx("%d error%s%s", errors, errors == 1 ? "" : "s",
+		    check_only ? "" : "; no map installed");
 		mapset_close(&ms);
 		return EX_DATAERR;
 	}
@@ -93,8 +97,6 @@ compile(const struct conf *conf, int which, int check_only)
 		mapset_close(&ms);
 		return 0;
 	}
-	if (conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1)
-		errx(EX_NOUSER, "%s", errbuf);
 	if (mapset_compile(&ms, which, gid) == -1)
 		exit(EX_CANTCREAT);
 	mapset_close(&ms);

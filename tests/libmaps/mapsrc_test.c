@@ -115,7 +115,7 @@ static const char good_domains[] =
     "Example.NET alias=Example.org\n";
 static const char good_users[] =
     "alice@example.org:" HASH ":1000:1000::/var/mail/example.org/alice::"
-    "userdb_quota_rule=*:storage=1073741824\n"
+    "userdb_quota_rule=*:storage=1G\n"
     "# bob is locked\n"
     "bob@example.org:" HASH ":1000:1000:Bob:/var/mail/example.org/bob::"
     "nologin\n";
@@ -240,6 +240,45 @@ ATF_TC_BODY(users_errors, tc)
 	mapset_close(&ms);
 }
 
+/*
+ * "big@example.org:" and n - 1 targets of 30 characters, then one of
+ * 11 + a + b, without spaces: stored with ", ", that is
+ * 32 * (n - 1) + 11 + a + b bytes.
+ */
+static void
+long_alias(FILE *fp, const char *key, int n, int a, int b)
+{
+	int	i;
+
+	fprintf(fp, "%s:", key);
+	for (i = 0; i < n - 1; i++)
+		fprintf(fp, "abcdefghijklmnop%04d@r.example,", i);
+	fprintf(fp, "last@%0*d.%0*d.test\n", a, 0, b, 0);
+}
+
+/* A value that grows past what the readers take is refused. */
+ATF_TC_WITHOUT_HEAD(alias_value_too_long);
+ATF_TC_BODY(alias_value_too_long, tc)
+{
+	struct mapset		 ms;
+	struct mapsrc_line	*l;
+	FILE			*fp;
+
+	mapdir("example.org\n", NULL, NULL);
+	ATF_REQUIRE((fp = fopen("m/aliases", "w")) != NULL);
+	/* 32 * 2044 + 11 + 58 + 58 = 65535 and 65536 */
+	long_alias(fp, "fits@example.org", 2045, 58, 58);
+	long_alias(fp, "big@example.org", 2045, 59, 58);
+	ATF_REQUIRE(fclose(fp) == 0);
+	ATF_CHECK_EQ(open_quiet(&ms, 0), 1);
+	ATF_CHECK(err_has("m/aliases:2: big@example.org: targets longer "
+	    "than 65535 bytes when joined by \", \""));
+	l = mapsrc_find(&ms.src[MAP_ALIASES], "fits@example.org");
+	ATF_REQUIRE(l != NULL);
+	ATF_CHECK_EQ(strlen(l->value), MAPSRC_LINE_MAX);
+	mapset_close(&ms);
+}
+
 ATF_TC_WITHOUT_HEAD(aliases_errors);
 ATF_TC_BODY(aliases_errors, tc)
 {
@@ -278,6 +317,82 @@ ATF_TC_BODY(aliases_errors, tc)
 	mapset_close(&ms);
 }
 
+static int
+quota_of(const char *rule, uint64_t *q)
+{
+	struct mapsrc_user	 u;
+	const char		*errstr;
+	char			 v[256];
+
+	snprintf(v, sizeof(v), "h:1:1::/a::userdb_quota_rule=*:storage=%s",
+	    rule);
+	if (mapsrc_user_parse(v, &u, &errstr) == -1)
+		return -1;
+	*q = u.quota;
+	return 0;
+}
+
+static const char *
+quota_text(uint64_t q, char *buf, size_t len)
+{
+	struct mapsrc_user	 u;
+
+	memset(&u, 0, sizeof(u));
+	strlcpy(u.hash, "h", sizeof(u.hash));
+	u.uid = u.gid = 1;
+	strlcpy(u.home, "/a", sizeof(u.home));
+	u.quota = q;
+	ATF_REQUIRE_EQ(mapsrc_user_format(&u, buf, len), 0);
+	return strstr(buf, "storage=");
+}
+
+/* As Dovecot: a bare number is KiB; B, K, M, G, T in any case. */
+ATF_TC_WITHOUT_HEAD(user_quota_units);
+ATF_TC_BODY(user_quota_units, tc)
+{
+	uint64_t	 q;
+	char		 buf[256];
+
+	ATF_REQUIRE_EQ(quota_of("10", &q), 0);
+	ATF_CHECK_EQ(q, 10240);
+	ATF_REQUIRE_EQ(quota_of("1000B", &q), 0);
+	ATF_CHECK_EQ(q, 1000);
+	ATF_REQUIRE_EQ(quota_of("1b", &q), 0);
+	ATF_CHECK_EQ(q, 1);
+	ATF_REQUIRE_EQ(quota_of("3k", &q), 0);
+	ATF_CHECK_EQ(q, 3072);
+	ATF_REQUIRE_EQ(quota_of("2m", &q), 0);
+	ATF_CHECK_EQ(q, 2097152);
+	ATF_REQUIRE_EQ(quota_of("1G", &q), 0);
+	ATF_CHECK_EQ(q, 1073741824);
+	ATF_REQUIRE_EQ(quota_of("1t", &q), 0);
+	ATF_CHECK_EQ(q, 1099511627776ULL);
+	ATF_REQUIRE_EQ(quota_of("16777215T", &q), 0);
+	ATF_CHECK_EQ(q, 16777215ULL << 40);
+	ATF_CHECK_EQ(quota_of("16777216T", &q), -1);
+	ATF_CHECK_EQ(quota_of("18014398509481984", &q), -1);
+	ATF_CHECK_EQ(quota_of("18446744073709551616B", &q), -1);
+	ATF_CHECK_EQ(quota_of("", &q), -1);
+	ATF_CHECK_EQ(quota_of("x", &q), -1);
+	ATF_CHECK_EQ(quota_of("10X", &q), -1);
+	ATF_CHECK_EQ(quota_of("1KB", &q), -1);
+	ATF_CHECK_EQ(quota_of("-1K", &q), -1);
+	ATF_CHECK_EQ(quota_of("10%", &q), -1);
+
+	ATF_CHECK_STREQ(quota_text(1073741824, buf, sizeof(buf)),
+	    "storage=1G");
+	ATF_CHECK_STREQ(quota_text(1099511627776ULL, buf, sizeof(buf)),
+	    "storage=1024G");
+	ATF_CHECK_STREQ(quota_text(10485760, buf, sizeof(buf)),
+	    "storage=10M");
+	ATF_CHECK_STREQ(quota_text(1536 * 1024, buf, sizeof(buf)),
+	    "storage=1536K");
+	ATF_CHECK_STREQ(quota_text(1000, buf, sizeof(buf)), "storage=1000B");
+	ATF_CHECK_STREQ(quota_text(1, buf, sizeof(buf)), "storage=1B");
+	ATF_REQUIRE_EQ(quota_of("1536K", &q), 0);
+	ATF_CHECK_EQ(q, 1536 * 1024);
+}
+
 ATF_TC_WITHOUT_HEAD(user_parse_format_roundtrip);
 ATF_TC_BODY(user_parse_format_roundtrip, tc)
 {
@@ -299,7 +414,7 @@ ATF_TC_BODY(user_parse_format_roundtrip, tc)
 	ATF_CHECK_STREQ(u.extra, "mail=maildir:~/M");
 	ATF_REQUIRE_EQ(mapsrc_user_format(&u, buf, sizeof(buf)), 0);
 	ATF_CHECK_STREQ(buf, HASH ":1000:1001:Al:/h/a:/bin/false:"
-	    "userdb_quota_rule=*:storage=1048576 nologin mail=maildir:~/M");
+	    "userdb_quota_rule=*:storage=1M nologin mail=maildir:~/M");
 
 	memset(&w, 0, sizeof(w));
 	strlcpy(w.hash, "{SHA512-CRYPT}$6$x", sizeof(w.hash));
@@ -496,6 +611,52 @@ ATF_TC_BODY(install_failure_changes_nothing, tc)
 	free(after);
 }
 
+/*
+ * The install of three maps fails at the last .db: the two installed
+ * already get their old text and .db back, and no link is left.
+ */
+ATF_TC_WITHOUT_HEAD(install_failure_puts_back);
+ATF_TC_BODY(install_failure_puts_back, tc)
+{
+	static const char *const files[] = {
+		"m/domains", "m/domains.db", "m/users", "m/users.db"
+	};
+	struct mapset	 ms;
+	char		*before[4], *after;
+	struct stat	 st[4], st2;
+	size_t		 i;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 7, getgid()), 0);
+	for (i = 0; i < 4; i++) {
+		before[i] = read_file(files[i]);
+		ATF_REQUIRE(stat(files[i], &st[i]) == 0);
+	}
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_DOMAINS], "new.org"), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "carol@example.org:"
+	    HASH ":1:1::/x"), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_ALIASES],
+	    "x@example.org: alice@example.org"), 0);
+	ATF_REQUIRE(unlink("m/aliases.db") == 0);
+	ATF_REQUIRE(mkdir("m/aliases.db", 0755) == 0);
+	ATF_REQUIRE(mkdir("m/aliases.db/x", 0755) == 0);
+	ATF_CHECK_EQ(mapset_install(&ms, 7, getgid()), -1);
+	mapset_close(&ms);
+	for (i = 0; i < 4; i++) {
+		after = read_file(files[i]);
+		ATF_REQUIRE(stat(files[i], &st2) == 0);
+		ATF_CHECK_MSG(st2.st_size == st[i].st_size &&
+		    memcmp(before[i], after, st2.st_size) == 0 &&
+		    st2.st_ino == st[i].st_ino, "%s changed", files[i]);
+		free(before[i]);
+		free(after);
+	}
+	ATF_CHECK(strstr(read_file("m/aliases"), "x@example.org") == NULL);
+	/* the three sources, domains.db, users.db, aliases.db, the lock */
+	ATF_CHECK_EQ(count_files("m"), 7);
+}
+
 /* The incremental path (copy of the .db) gives the same answers. */
 ATF_TC_WITHOUT_HEAD(incremental_install_agrees);
 ATF_TC_BODY(incremental_install_agrees, tc)
@@ -649,6 +810,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, domains_errors);
 	ATF_TP_ADD_TC(tp, users_errors);
 	ATF_TP_ADD_TC(tp, aliases_errors);
+	ATF_TP_ADD_TC(tp, alias_value_too_long);
 	ATF_TP_ADD_TC(tp, user_parse_format_roundtrip);
 	ATF_TP_ADD_TC(tp, domain_attr_lookup);
 	ATF_TP_ADD_TC(tp, rewrite_keeps_comments);
@@ -656,9 +818,11 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, add_replace_remove_refusals);
 	ATF_TP_ADD_TC(tp, install_modes);
 	ATF_TP_ADD_TC(tp, install_failure_changes_nothing);
+	ATF_TP_ADD_TC(tp, install_failure_puts_back);
 	ATF_TP_ADD_TC(tp, incremental_install_agrees);
 	ATF_TP_ADD_TC(tp, edited_text_not_incremental);
 	ATF_TP_ADD_TC(tp, trusted_reading_agrees);
 	ATF_TP_ADD_TC(tp, lock_is_exclusive);
+	ATF_TP_ADD_TC(tp, user_quota_units);
 	return atf_no_error();
 }

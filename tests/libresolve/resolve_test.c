@@ -30,7 +30,7 @@ static const char *const domains[] = {
 
 static const char *const users[] = {
 	"alice@example.org",
-	    USER("/mail/example.org/alice", "userdb_quota_rule=*:storage=1048576"),
+	    USER("/mail/example.org/alice", "userdb_quota_rule=*:storage=1024"),
 	"bob@example.org", USER("/mail/example.org/bob", ""),
 	"locked@example.org", USER("/mail/example.org/locked", "nologin"),
 	"a+b@example.org", USER("/mail/example.org/a+b", ""),
