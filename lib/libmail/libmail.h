@@ -147,6 +147,11 @@ int	 addr_strip_tag(const struct mailaddr *, const char *delimiters,
 /* Lower-cases a string in place (ASCII only). */
 void	 addr_lower(char *);
 
+/* ---- file.c: durable file operations ------------------------------ */
+
+/* fsyncs the directory dir, which makes the renames in it durable. */
+int	 file_sync_dir(const char *dir);
+
 /* ---- log.c: syslog, or stderr in the foreground ------------------- */
 
 /*

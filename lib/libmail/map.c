@@ -291,7 +291,6 @@ map_fsync_dir(const char *path)
 {
 	char	 dir[PATH_MAX];
 	char	*slash;
-	int	 fd, ret;
 
 	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
 		errno = ENAMETOOLONG;
@@ -303,11 +302,7 @@ map_fsync_dir(const char *path)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
+	return file_sync_dir(dir);
 }
 
 struct map_builder *

@@ -132,7 +132,6 @@ static struct map_builder *db_write(struct mapsrc *, const char *, int,
 		    mode_t, gid_t, const struct timespec *);
 static int	 db_fill(struct mapsrc *, struct map_builder *, int);
 static int	 mapset_write(struct mapset *, int, gid_t, int);
-static int	 dir_sync(const char *);
 
 /* ---- the arena ---------------------------------------------------- */
 
@@ -1986,24 +1985,13 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 	 * map_build_commit made the last .db durable, but not the text
 	 * renamed after it, nor the files put back.
 	 */
-	if (renamed && dir_sync(ms->mapdir) == -1) {
+	if (renamed && file_sync_dir(ms->mapdir) == -1) {
 		warn("%s", ms->mapdir);
 		ret = -1;
 	}
 	return ret;
 }
 
-static int
-dir_sync(const char *dir)
-{
-	int	fd, ret;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
 
 int
 mapset_install(struct mapset *ms, int which, gid_t usersgid)

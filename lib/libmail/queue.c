@@ -67,7 +67,6 @@ static void	 state_apply(struct queue_msg *, char *);
 static struct queue_target *target_get(struct queue_msg *, size_t,
 		    const char *);
 static int	 idcmp(const void *, const void *);
-static int	 dir_fsync(const char *);
 static int	 path_of(char *, size_t, const char *, const char *,
 		    const char *);
 
@@ -563,17 +562,6 @@ queue_flush(const char *spool, const char *id, time_t now)
 	return rv;
 }
 
-static int
-dir_fsync(const char *dir)
-{
-	int	 fd, rv;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rv = fsync(fd);
-	close(fd);
-	return rv;
-}
 
 int
 queue_remove(const char *spool, const char *id)
@@ -585,7 +573,7 @@ queue_remove(const char *spool, const char *id)
 	if (unlink(path) == -1 && errno != ENOENT)
 		return -1;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
-	    sizeof(dir) || dir_fsync(dir) == -1)
+	    sizeof(dir) || file_sync_dir(dir) == -1)
 		return -1;
 	if (path_of(path, sizeof(path), spool, "state", id) == -1)
 		return -1;
@@ -618,7 +606,7 @@ queue_unlink_sync(const char *spool, const char *id)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return dir_fsync(dir);
+	return file_sync_dir(dir);
 }
 
 int
@@ -630,7 +618,7 @@ queue_clean_orphans(const char *spool)
 	int		 n = 0;
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
-	    sizeof(dir) || dir_fsync(dir) == -1)
+	    sizeof(dir) || file_sync_dir(dir) == -1)
 		return -1;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/state", spool) >=
 	    sizeof(dir)) {

@@ -42,7 +42,6 @@ static int	 quota_check(const char *, uint64_t, uint64_t, int *);
 static int	 quota_read(const char *, uint64_t, uint64_t *);
 static int	 quota_rewrite(const char *, uint64_t, uint64_t *);
 static void	 quota_add(const char *, uint64_t);
-static int	 dir_sync(const char *);
 
 void
 local_run(const struct worker_ctx *ctx, struct job *j)
@@ -156,7 +155,8 @@ maildir_deliver(const struct worker_ctx *ctx, const struct queue_msg *m,
 		unlink(tmp);
 		return DELIVER_TEMP;
 	}
-	if (close(fd) == -1 || rename(tmp, new) == -1 || dir_sync(dir) == -1) {
+	if (close(fd) == -1 || rename(tmp, new) == -1 ||
+	    file_sync_dir(dir) == -1) {
 		reasonf(reason, rlen, "4.3.0 cannot deliver into %s: %s",
 		    rt->maildir, strerror(errno));
 		unlink(tmp);
@@ -210,17 +210,6 @@ maildir_host(void)
 	return host;
 }
 
-static int
-dir_sync(const char *dir)
-{
-	int	 fd, rv;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rv = fsync(fd);
-	close(fd);
-	return rv;
-}
 
 /* *over is 1 when adding bytes would pass the limit, as in Dovecot. */
 static int
