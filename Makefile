@@ -26,7 +26,8 @@ check: deps
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
-run: deps
+run:
+	@sh mk/deps.sh run
 	@$(MAKE) -s --no-print-directory all
 	@sh mk/run.sh
 

@@ -1,16 +1,20 @@
 #!/bin/sh
 # Installs the Debian packages that basemail builds, runs and tests with,
-# when some are missing; says which.  Beyond the libraries, they are the
-# real peers of the tests: swaks (SMTP client, with Net::SSLeay for TLS),
-# Dovecot (doveadm, and IMAP logins on our users file and Maildirs),
-# Postfix (postmap, smtp-sink; preseeded to "No configuration" so that
-# no daemon of it runs), aiosmtpd and dnsmasq (a remote SMTP server and
-# a DNS server on loopback), openssl (test certificates) and systemd
-# (systemd-analyze verify of our units; nothing is started).
+# when some are missing; says which.  "deps.sh run" installs only what
+# make run needs (the build, and swaks and nc for the lines it prints),
+# so that a fresh machine serves mail soon; without an argument, also
+# what the tests need: Kyua and ATF, mandoc, and the real peers of the
+# tests: swaks with Net::SSLeay for TLS, Dovecot (doveadm, and IMAP
+# logins on our users file and Maildirs), Postfix (postmap, smtp-sink;
+# preseeded to "No configuration" so that no daemon of it runs),
+# aiosmtpd and dnsmasq (a remote SMTP server and a DNS server on
+# loopback), openssl (test certificates) and systemd (systemd-analyze
+# verify of our units; nothing is started).
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
-libcrypt-dev libargon2-dev libtls-dev kyua atf-sh libatf-dev mandoc
-dovecot-core dovecot-imapd swaks postfix python3 python3-aiosmtpd dnsmasq-base
-netcat-openbsd openssl libnet-ssleay-perl systemd"
+libcrypt-dev libargon2-dev libtls-dev swaks netcat-openbsd"
+[ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
+dovecot-core dovecot-imapd postfix python3 python3-aiosmtpd dnsmasq-base
+openssl libnet-ssleay-perl systemd"
 
 missing=
 for p in $PKGS; do
