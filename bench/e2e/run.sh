@@ -147,13 +147,17 @@ chown postfix "$pf/data"
 postfix -c "$pf/etc" check && postfix -c "$pf/etc" start ||
     { echo "e2e: postfix does not start" >&2; }
 
+# Postfix is stopped before its configuration is removed: without it,
+# "postfix stop" cannot find the master, which would outlive the run.
 stop()
 {
 	postfix -c "$pf/etc" stop >/dev/null 2>&1
 	kill "$bsmtpd" "$bdeliver" 2>/dev/null
 	wait 2>/dev/null
+	[ -n "$KEEP" ] && echo "kept $dir" || rm -rf "$dir"
 }
 trap stop EXIT
+trap 'exit 1' INT TERM
 
 wait_port "$bport" || { echo "e2e: smtpd does not listen" >&2; exit 1; }
 wait_port "$pport" || { echo "e2e: postfix does not listen" >&2; exit 1; }
@@ -183,4 +187,3 @@ paste "$dir/basemail.res" "$dir/postfix.res" | awk '
 		printf "throughput ratio basemail/postfix: %.2f\n", bt / pt
 		printf "p50 latency ratio basemail/postfix: %.2f\n", b50 / p50
 	}'
-[ -n "$KEEP" ] && echo "kept $dir" || rm -rf "$dir"
