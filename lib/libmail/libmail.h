@@ -277,6 +277,7 @@ struct mapsrc {
 	int			 hastextfd;	/* kept open to copy from */
 	char			*textbuf;	/* its bytes, '\n' now NUL */
 	size_t			 textlen;
+	const char		*texttail;	/* a last line without '\n' */
 	struct timespec		 textmtime;
 	int			 dbmatch;	/* the .db was built from it */
 	int			 trusted;	/* read without checking */

@@ -7,6 +7,7 @@
 #include <db.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,49 @@ ATF_TC_BODY(copy_then_change_keys, tc)
 	ATF_CHECK_EQ(count_files("."), 1);
 }
 
+/*
+ * A hash table reserves bucket pages a doubling ahead, as holes of the
+ * file; the copy of a writer keeps them holes rather than writing, and
+ * syncing, zeros in their place.
+ */
+ATF_TC_WITHOUT_HEAD(copy_keeps_holes);
+ATF_TC_BODY(copy_keeps_holes, tc)
+{
+	struct map_builder	*b;
+	struct map		*m;
+	struct stat		 before, after;
+	char			 key[64], val[160];
+	int			 i;
+
+	ATF_REQUIRE((b = map_build_begin_hint("./m.db", 8000)) != NULL);
+	for (i = 0; i < 8000; i++) {
+		snprintf(key, sizeof(key), "user%d@example.org", i);
+		snprintf(val, sizeof(val), "%0120d", i);
+		ATF_REQUIRE_EQ(map_build_put(b, key, val), 0);
+	}
+	ATF_REQUIRE_EQ(map_build_commit(b), 0);
+	ATF_REQUIRE_EQ(stat("m.db", &before), 0);
+	if (before.st_blocks * 512 >= before.st_size)
+		atf_tc_skip("this file system stored the table without holes");
+	ATF_REQUIRE((b = map_build_begin_copy("./m.db", "./m.db")) != NULL);
+	ATF_CHECK_EQ(map_build_set(b, "new@example.org", "1"), 0);
+	ATF_REQUIRE_EQ(map_build_commit(b), 0);
+	ATF_REQUIRE_EQ(stat("m.db", &after), 0);
+	ATF_CHECK_EQ(after.st_size, before.st_size);
+	ATF_CHECK_MSG(after.st_blocks <= before.st_blocks + 64,
+	    "copy: %jd blocks, original: %jd", (intmax_t)after.st_blocks,
+	    (intmax_t)before.st_blocks);
+	ATF_REQUIRE((m = map_open(".", "m")) != NULL);
+	for (i = 0; i < 8000; i++) {
+		snprintf(key, sizeof(key), "user%d@example.org", i);
+		ATF_REQUIRE_EQ(map_lookup(m, key, val, sizeof(val)), 1);
+		ATF_CHECK_EQ(atoi(val), i);
+	}
+	ATF_CHECK_EQ(map_lookup(m, "new@example.org", val, sizeof(val)), 1);
+	map_close(m);
+	ATF_CHECK_EQ(count_files("."), 1);
+}
+
 ATF_TC_WITHOUT_HEAD(big_build_with_hint);
 ATF_TC_BODY(big_build_with_hint, tc)
 {
@@ -291,6 +335,7 @@ ATF_TC_BODY(big_build_with_hint, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, lookup_hit_miss_fold);
+	ATF_TP_ADD_TC(tp, copy_keeps_holes);
 	ATF_TP_ADD_TC(tp, open_missing_fails);
 	ATF_TP_ADD_TC(tp, value_too_long_for_buffer);
 	ATF_TP_ADD_TC(tp, stored_with_nul_lower_case);
