@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -133,6 +134,8 @@ static struct map_builder *db_write(struct mapsrc *, const char *, int,
 		    mode_t, gid_t, const struct timespec *);
 static int	 db_fill(struct mapsrc *, struct map_builder *, int);
 static int	 mapset_write(struct mapset *, int, gid_t, int);
+static int	 leftover_name(const char *);
+static void	 leftover_sweep(const char *);
 
 /* ---- the arena ---------------------------------------------------- */
 
@@ -1911,6 +1914,55 @@ commit_one(struct mapsrc *src, struct pending *pp)
 }
 
 /*
+ * 1 if name is one a writer gives its temporary files and the files it
+ * keeps aside (".users.db.1a2b3c4d", ".users.undo.1a2b3c4d"): only a
+ * writer that crashed leaves one behind.
+ */
+static int
+leftover_name(const char *name)
+{
+	size_t	 i, n;
+
+	if (*name++ != '.')
+		return 0;
+	for (i = 0; i < MAP_COUNT; i++) {
+		n = strlen(mapsrc_names[i]);
+		if (strncmp(name, mapsrc_names[i], n) == 0 && name[n] == '.')
+			break;
+	}
+	if (i == MAP_COUNT)
+		return 0;
+	name += n;
+	if (strncmp(name, ".db.", 4) == 0)
+		name += 3;
+	if (strncmp(name, ".undo.", 6) == 0)
+		name += 5;
+	if (*name++ != '.' || strlen(name) != 8)
+		return 0;
+	return strspn(name, "0123456789abcdef") == 8;
+}
+
+/*
+ * Removes what writers that crashed left in mapdir.  Under the lock no
+ * writer is at work, and whatever a crash left, each map is its old or
+ * its new file (see mailmaps(5)); the leftovers are only disk space.
+ */
+static void
+leftover_sweep(const char *mapdir)
+{
+	DIR		*dir;
+	struct dirent	*e;
+
+	if ((dir = opendir(mapdir)) == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL)
+		if (leftover_name(e->d_name) &&
+		    unlinkat(dirfd(dir), e->d_name, 0) == -1 && errno != ENOENT)
+			warn("%s/%s", mapdir, e->d_name);
+	closedir(dir);
+}
+
+/*
  * Writes the .db (and, if text, the text file) of each map in which,
  * all of them ready before any rename, then renames each .db and its
  * text file into place.  If one fails, the maps already renamed get
@@ -1928,6 +1980,8 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 	int		 kind, ret, renamed;
 
 	memset(p, 0, sizeof(p));
+	if (ms->lockfd != -1)
+		leftover_sweep(ms->mapdir);
 	clock_gettime(CLOCK_REALTIME, &now);
 	ret = renamed = 0;
 	for (kind = 0; kind < MAP_COUNT && ret == 0; kind++) {

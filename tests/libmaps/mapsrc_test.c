@@ -528,6 +528,43 @@ ATF_TC_BODY(rewrite_mixes_kept_and_new_lines, tc)
 	free(text);
 }
 
+/*
+ * The temporary files and kept-aside copies of a writer that crashed
+ * go with the next change of the maps; nothing else does, and a
+ * writer that changes nothing removes nothing.
+ */
+ATF_TC_WITHOUT_HEAD(crash_leftovers_swept);
+ATF_TC_BODY(crash_leftovers_swept, tc)
+{
+	static const char *const leftovers[] = { "m/.users.0badc0de",
+	    "m/.users.db.12345678", "m/.aliases.undo.a1b2c3d4",
+	    "m/.domains.db.undo.00ff00ff", NULL };
+	static const char *const kept[] = { "m/.users.keep", "m/.usersx.12345678",
+	    "m/.users.db.1234567", "m/.users.db.ABCDEF12", "m/users.0badc0de",
+	    NULL };
+	const char *const *f;
+	struct mapset	 ms;
+
+	mapdir("example.org\n", NULL, "a@example.org: x@remote.test\n");
+	for (f = leftovers; *f != NULL; f++)
+		write_file(*f, "x");
+	for (f = kept; *f != NULL; f++)
+		write_file(*f, "x");
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	mapset_close(&ms);
+	for (f = leftovers; *f != NULL; f++)
+		ATF_CHECK_MSG(access(*f, F_OK) == 0, "%s gone on a read", *f);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_ALIASES],
+	    "b@example.org: y@remote.test"), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_ALIASES, getgid()), 0);
+	mapset_close(&ms);
+	for (f = leftovers; *f != NULL; f++)
+		ATF_CHECK_MSG(access(*f, F_OK) == -1, "%s left", *f);
+	for (f = kept; *f != NULL; f++)
+		ATF_CHECK_MSG(access(*f, F_OK) == 0, "%s removed", *f);
+}
+
 ATF_TC_WITHOUT_HEAD(add_replace_remove_refusals);
 ATF_TC_BODY(add_replace_remove_refusals, tc)
 {
@@ -806,6 +843,7 @@ ATF_TC_BODY(lock_is_exclusive, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, good_maps_values);
+	ATF_TP_ADD_TC(tp, crash_leftovers_swept);
 	ATF_TP_ADD_TC(tp, missing_sources_are_empty);
 	ATF_TP_ADD_TC(tp, domains_errors);
 	ATF_TP_ADD_TC(tp, users_errors);
