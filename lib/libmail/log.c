@@ -3,8 +3,10 @@
  * error lines "ident: message" when running in the foreground (-d).
  *
  * Messages carry strings from the network (HELO names, addresses), so
- * control characters are written as \ooo octal escapes: no client can
- * forge a second log line.
+ * every byte outside printable ASCII is written as a \ooo octal escape,
+ * and a backslash as two: no client can forge a second log line, send
+ * a terminal its escape sequences (C1 controls included), or pass its
+ * own text off as an escape.
  *
  * fatal() and fatalx() exit with status 1, as OpenBSD's daemons do:
  * they mark a daemon that cannot go on, and rc scripts and deliver -q's
@@ -38,7 +40,7 @@ log_init(const char *ident, int foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-/* Copies src into dst with control characters as \ooo. */
+/* Copies src into dst with bytes outside printable ASCII as \ooo. */
 static void
 log_escape(char *dst, size_t dstlen, const char *src)
 {
@@ -46,11 +48,16 @@ log_escape(char *dst, size_t dstlen, const char *src)
 	size_t			 n = 0;
 
 	for (s = (const unsigned char *)src; *s != '\0'; s++) {
-		if (*s < 0x20 || *s == 0x7f) {
+		if (*s < 0x20 || *s >= 0x7f) {
 			if (n + 4 >= dstlen)
 				break;
 			snprintf(dst + n, 5, "\\%03o", *s);
 			n += 4;
+		} else if (*s == '\\') {
+			if (n + 2 >= dstlen)
+				break;
+			dst[n++] = '\\';
+			dst[n++] = '\\';
 		} else {
 			if (n + 1 >= dstlen)
 				break;

@@ -85,6 +85,15 @@ ATF_TC_BODY(control_characters_escaped, tc)
 	check_stderr("smtpd: HELO evil\\015\\012smtpd: forged\\177\\033[0m\n");
 }
 
+ATF_TC_WITHOUT_HEAD(high_bytes_and_backslash_escaped);
+ATF_TC_BODY(high_bytes_and_backslash_escaped, tc)
+{
+	capture_stderr();
+	log_init("smtpd", 1);
+	log_info("HELO %s", "a\x9b" "2J\xc3\xa9\\012b");
+	check_stderr("smtpd: HELO a\\2332J\\303\\251\\\\012b\n");
+}
+
 ATF_TC_WITHOUT_HEAD(long_message_truncated);
 ATF_TC_BODY(long_message_truncated, tc)
 {
@@ -153,6 +162,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, warnx_without_strerror);
 	ATF_TP_ADD_TC(tp, debug_only_in_foreground);
 	ATF_TP_ADD_TC(tp, control_characters_escaped);
+	ATF_TP_ADD_TC(tp, high_bytes_and_backslash_escaped);
 	ATF_TP_ADD_TC(tp, long_message_truncated);
 	ATF_TP_ADD_TC(tp, fatalx_exits_1);
 	ATF_TP_ADD_TC(tp, fatal_exits_1_with_strerror);
