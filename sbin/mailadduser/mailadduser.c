@@ -121,7 +121,7 @@ ctx_load(struct ctx *ctx, int write)
 		errx(EX_CONFIG, "%s", errbuf);
 	if (conf_user_ids(&ctx->conf, &ctx->uid, &ctx->gid, errbuf,
 	    sizeof(errbuf)) == -1)
-		errx(EX_CONFIG, "%s", errbuf);
+		errx(EX_CONFIG, "%s: %s", ctx->conf.path, errbuf);
 	if (write)
 		check_writer(ctx);
 }
