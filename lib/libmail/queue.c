@@ -26,7 +26,9 @@
  * after each delivery's record, before it goes on, so that a crash
  * loses at most the outcome of the deliveries in flight: those are
  * tried again, the others never.  A torn last line (a crash in the
- * middle of a write) has no newline and is ignored.  Several writers
+ * middle of a write) has no newline and is ignored, and the next writer
+ * ends it with a newline first, so that its own record is not glued to
+ * the torn one and lost with it.  Several writers
  * (deliver's workers, mailq -f) may append at once: each record is a
  * single write(2) on a descriptor opened with O_APPEND.
  *
@@ -69,6 +71,7 @@ static struct queue_target *target_get(struct queue_msg *, size_t,
 static int	 idcmp(const void *, const void *);
 static int	 path_of(char *, size_t, const char *, const char *,
 		    const char *);
+static int	 state_open(const char *, int);
 
 int
 queue_id_valid(const char *s)
@@ -478,6 +481,26 @@ queue_body_open(const char *spool, const struct queue_msg *m)
 	return fp;
 }
 
+/* Opens a state file for appending, after the torn line of a crash. */
+static int
+state_open(const char *path, int flags)
+{
+	struct stat	 sb;
+	char		 c;
+	int		 fd;
+
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | flags, 0600);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1 || (sb.st_size > 0 &&
+	    (pread(fd, &c, 1, sb.st_size - 1) != 1 ||
+	    (c != '\n' && write(fd, "\n", 1) != 1)))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 queue_state_open(const char *spool, const char *id)
 {
@@ -485,7 +508,7 @@ queue_state_open(const char *spool, const char *id)
 
 	if (path_of(path, sizeof(path), spool, "state", id) == -1)
 		return -1;
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	return state_open(path, O_CREAT);
 }
 
 int
@@ -554,7 +577,7 @@ queue_flush(const char *spool, const char *id, time_t now)
 	if (path_of(path, sizeof(path), spool, "state", id) == -1)
 		return -1;
 	/* No O_CREAT: a message never tried is due anyway. */
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
+	if ((fd = state_open(path, 0)) == -1)
 		return -1;
 	rv = queue_state_append(fd, QUEUE_REC_FLUSH, NULL, now);
 	if (close(fd) == -1)

@@ -1056,6 +1056,8 @@ finalize(struct runner *r, struct qentry *qe)
  * One DSN for the targets bounced since the last one: to the sender;
  * for a message from <>, to the postmaster, unless the postmaster is
  * the one who could not be reached (then the failure is only logged).
+ * The postmaster may be an alias: what failed is then one of its
+ * targets, and its recipient is the postmaster.
  */
 static void
 finalize_bounces(struct runner *r, struct queue_msg *m, struct statefd *sf,
@@ -1078,6 +1080,8 @@ finalize_bounces(struct runner *r, struct queue_msg *m, struct statefd *sf,
 	to = m->sender[0] != '\0' ? m->sender : r->conf->postmaster;
 	for (i = 0; i < n && m->sender[0] == '\0'; i++)
 		if (strcasecmp(m->targets[tidx[i]].addr,
+		    r->conf->postmaster) == 0 ||
+		    strcasecmp(m->rcpts[m->targets[tidx[i]].rcpt],
 		    r->conf->postmaster) == 0)
 			to = NULL;
 	if (to == NULL)

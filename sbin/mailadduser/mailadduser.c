@@ -44,6 +44,7 @@ static struct mapsrc_line *find_user(struct ctx *, const char *,
 static void	 check_not_target(struct ctx *, const char *);
 static int	 target_is(struct ctx *, const char *, const char *);
 static int	 check_home(const struct ctx *, const char *, const char *);
+static int	 attic_same_fs(const char *, const char *);
 static void	 install_users(struct ctx *, const char *undo_created,
 		    const char *undo_from, const char *undo_to);
 static void	 put_user(struct ctx *, const char *key,
@@ -120,7 +121,7 @@ ctx_load(struct ctx *ctx, int write)
 		errx(EX_CONFIG, "%s", errbuf);
 	if (conf_user_ids(&ctx->conf, &ctx->uid, &ctx->gid, errbuf,
 	    sizeof(errbuf)) == -1)
-		errx(EX_CONFIG, "%s", errbuf);
+		errx(EX_CONFIG, "%s: %s", ctx->conf.path, errbuf);
 	if (write)
 		check_writer(ctx);
 }
@@ -491,6 +492,34 @@ check_home(const struct ctx *ctx, const char *key, const char *home)
 	return 1;
 }
 
+/*
+ * 0 if rename(2) cannot move home into the attic, which is on another
+ * file system: found out before maildir_attic_move makes the attic
+ * there for nothing.  The nearest existing ancestor of a missing attic
+ * tells where it would be.  1 otherwise, or when unsure: then
+ * maildir_attic_move reports what is wrong.
+ */
+static int
+attic_same_fs(const char *attic, const char *home)
+{
+	struct stat ast, hst;
+	char	 path[PATH_MAX], *slash;
+
+	if (lstat(home, &hst) == -1 ||
+	    strlcpy(path, attic, sizeof(path)) >= sizeof(path))
+		return 1;
+	while (stat(path, &ast) == -1) {
+		if (errno != ENOENT || (slash = strrchr(path, '/')) == NULL ||
+		    strcmp(path, "/") == 0)
+			return 1;
+		/* "/a" becomes "/", "/a/b" becomes "/a". */
+		if (slash == path)
+			slash++;
+		*slash = '\0';
+	}
+	return ast.st_dev == hst.st_dev;
+}
+
 static int
 cmd_del(struct ctx *ctx, int argc, char **argv)
 {
@@ -498,7 +527,7 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	struct mapsrc_line *l;
 	struct mailaddr addr;
 	char	 key[ADDR_MAX + 1], dest[PATH_MAX];
-	int	 ch, force = 0, moved = 0, exists;
+	int	 ch, force = 0, moved = 0, exists, attic;
 
 	while ((ch = getopt(argc, argv, "+f")) != -1) {
 		if (ch != 'f')
@@ -513,14 +542,19 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	l = find_user(ctx, key, &u);
 	check_not_target(ctx, key);
 	exists = check_home(ctx, key, u.home);
+	attic = exists && attic_same_fs(ctx->conf.attic, u.home);
+	if (exists && !attic && !force)
+		errx(EX_CANTCREAT, "%s: the attic %s is not on the file system "
+		    "of %s; change attic in %s, or use del -f", key,
+		    ctx->conf.attic, u.home, ctx->conf.path);
 	mapsrc_remove(&ctx->ms.src[MAP_USERS], l);
 	block_signals();
 	if (!exists)
 		warnx("%s: Maildir %s does not exist", key, u.home);
-	else if (maildir_attic_move(u.home, ctx->conf.attic, key, time(NULL),
-	    ctx->uid, ctx->gid, dest, sizeof(dest)) == 0)
+	else if (attic && maildir_attic_move(u.home, ctx->conf.attic, key,
+	    time(NULL), ctx->uid, ctx->gid, dest, sizeof(dest)) == 0)
 		moved = 1;
-	else if (!(force && errno == EXDEV))
+	else if (!force)
 		err(EX_CANTCREAT, "%s: cannot move %s into the attic %s", key,
 		    u.home, ctx->conf.attic);
 	install_users(ctx, NULL, moved ? dest : NULL, u.home);

@@ -80,7 +80,7 @@ compile(const struct conf *conf, int which, int check_only)
 	/* A configuration error, found before the lock is taken. */
 	if (!check_only &&
 	    conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1)
-		errx(EX_CONFIG, "%s", errbuf);
+		errx(EX_CONFIG, "%s: %s", conf->path, errbuf);
 	if ((errors = mapset_open_flags(&ms, conf->mapdir, MAPSET_VERIFY |
 	    (check_only ? 0 : MAPSET_LOCK))) == -1)
 		exit(EX_NOINPUT);
