@@ -125,7 +125,12 @@ path_param(const char *s, size_t len, int from, struct path_args *pa)
 			goto bad;
 		errno = 0;
 		n = strtoull(v, &end, 10);
-		if (errno != 0 || end != s + len)
+		/*
+		 * RFC 1870 allows 20 digits, more than 64 bits hold: such a
+		 * size is too big (552, strtoull gives ULLONG_MAX), not a
+		 * bad parameter.
+		 */
+		if (end != s + len || (errno != 0 && errno != ERANGE))
 			goto bad;
 		pa->has_size = 1;
 		pa->size = n;

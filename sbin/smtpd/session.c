@@ -535,8 +535,10 @@ session_received(struct session *s, time_t now)
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
 	    &tm) == 0)
 		return -1;
-	if (fprintf(s->msg.fp, "Received: from %s (%s [%s])\n", s->helo,
-	    s->name, s->addr) < 0)
+	/* RFC 5321 4.1.3: an IPv6 address literal is tagged "IPv6:". */
+	if (fprintf(s->msg.fp, "Received: from %s (%s [%s%s])\n", s->helo,
+	    s->name, s->ss.ss_family == AF_INET6 ? "IPv6:" : "",
+	    s->addr) < 0)
 		return -1;
 	if (s->tlsinfo[0] != '\0' &&
 	    fprintf(s->msg.fp, "\t(using %s)\n", s->tlsinfo) < 0)
