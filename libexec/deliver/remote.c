@@ -373,7 +373,7 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
     struct job *j, struct txn *tx)
 {
 	struct queue_msg *m = &j->qe->msg;
-	char		 ext[64] = "";
+	char		 ext[64] = "", mailreply[sizeof(c->reply)];
 	FILE		*body;
 	size_t		 i, accepted = 0;
 	int		 code, mail, data, pipe = c->pipelining;
@@ -426,9 +426,12 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		(void)smtp_cmd(c, "DATA");
 	if (pipe) {
 		if ((mail = smtp_reply(c, 0)) < 200 || mail >= 300) {
+			/* The reason is the reply to MAIL, not the last one. */
+			strlcpy(mailreply, c->reply, sizeof(mailreply));
 			for (i = 0; i < j->ntargets + 1; i++)
 				if (smtp_reply(c, 0) == -1)
 					break;
+			strlcpy(c->reply, mailreply, sizeof(c->reply));
 			goto mail_failed;
 		}
 		for (i = 0; i < j->ntargets; i++) {

@@ -254,9 +254,11 @@ reply_append(struct smtp_conn *c, size_t *o, const char *s, size_t n)
 
 /*
  * Reads a whole reply: its code, or -1 when the connection failed or
- * the reply is malformed (c->reply then says what happened).  The text
- * of every line goes into c->reply, joined by spaces; an EHLO reply
- * also records the extensions.
+ * the reply is malformed (c->reply then says what happened, and keeps
+ * saying it on a connection already lost).  The text of every line
+ * goes into c->reply, joined by spaces; an EHLO reply also records the
+ * extensions.  After a 421 the server closes the connection (RFC 5321
+ * section 3.8), and so do we: it is of no use for another message.
  */
 int
 smtp_reply(struct smtp_conn *c, int ehlo)
@@ -265,6 +267,8 @@ smtp_reply(struct smtp_conn *c, int ehlo)
 	size_t	 o = 0;
 	int	 code = -1, first = 1;
 
+	if (c->broken)
+		return -1;
 	c->reply[0] = '\0';
 	if (smtp_flush(c) == -1)
 		return -1;
@@ -300,6 +304,8 @@ smtp_reply(struct smtp_conn *c, int ehlo)
 			break;
 	}
 	c->code = code;
+	if (code == 421)
+		smtp_close(c);
 	return code;
 }
 

@@ -428,8 +428,8 @@ target_is(struct ctx *ctx, const char *target, const char *key)
 
 /*
  * An alias that still names the mailbox would point at nothing once it
- * is gone (and newmaps -n would call the aliases map broken): refuse,
- * and name the aliases to change first.
+ * is gone (and newmaps -n would call the aliases map broken), and so
+ * would mail.conf's postmaster: refuse, and name what to change first.
  */
 static void
 check_not_target(struct ctx *ctx, const char *key)
@@ -461,6 +461,10 @@ check_not_target(struct ctx *ctx, const char *key)
 		errx(EX_DATAERR, "%s: still a target of %zu alias%s; remove it "
 		    "there first (mailalias del ALIAS %s)", key, n,
 		    n == 1 ? "" : "es", key);
+	/* postmaster@ and abuse@ of every domain reach mail.conf's. */
+	if (target_is(ctx, ctx->conf.postmaster, key))
+		errx(EX_DATAERR, "%s: the postmaster of %s (%s); change it "
+		    "there first", key, ctx->conf.path, ctx->conf.postmaster);
 }
 
 /*

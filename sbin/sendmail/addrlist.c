@@ -43,11 +43,16 @@ addrlist_put(struct addrlist_state *st, char c)
 	return 0;
 }
 
+/*
+ * An empty element of the list ("a, , b", an empty group) is skipped;
+ * an empty <> is no address at all, and "@domain" without a route's
+ * ':' goes to cb, which refuses it, rather than being dropped.
+ */
 static int
 addrlist_flush(struct addrlist_state *st, int (*cb)(const char *, void *),
     void *arg)
 {
-	char	*a;
+	char	*a, *route;
 	int	 r = 0;
 
 	while (st->nplain > 0 && st->plain[st->nplain - 1] == ' ')
@@ -57,10 +62,14 @@ addrlist_flush(struct addrlist_state *st, int (*cb)(const char *, void *),
 	a = st->sawangle ? st->angle : st->plain;
 	while (*a == ' ')
 		a++;
-	if (a[0] == '@' && (a = strchr(a, ':')) != NULL)
-		a++;
-	if (a != NULL && a[0] != '\0')
+	if (a[0] == '@' && (route = strchr(a, ':')) != NULL)
+		a = route + 1;
+	if (a[0] != '\0')
 		r = cb(a, arg);
+	else if (st->sawangle) {
+		errno = EINVAL;
+		r = -1;
+	}
 	st->nplain = st->nangle = 0;
 	st->sawangle = st->inangle = 0;
 	return r;
@@ -69,8 +78,8 @@ addrlist_flush(struct addrlist_state *st, int (*cb)(const char *, void *),
 /*
  * Calls cb for each address of the list s; stops at the first non-zero
  * return of cb (which must be positive) and returns it.  -1 (errno
- * EINVAL) for a list that does not parse: an unbalanced quote, comment or angle bracket, or an
- * address longer than ADDR_MAX.
+ * EINVAL) for a list that does not parse: an unbalanced quote, comment
+ * or angle bracket, an empty <>, or an address longer than ADDR_MAX.
  */
 int
 addrlist_split(const char *s, int (*cb)(const char *, void *), void *arg)

@@ -7,7 +7,9 @@ received (CRLF, dot-unstuffed).  --tls CERT,KEY offers STARTTLS;
 --broken-tls accepts it and then breaks the handshake.
 The answer to a recipient depends on its local part: "defer..." gets
 451, "reject..." gets 550, anything else 250.  --data-reply CODE makes
-the end of DATA answer CODE; --data-delay S waits S seconds first.  DIR/sessions counts the connections.
+the end of DATA answer CODE; --data-delay S waits S seconds first.
+--mail-reply REPLY answers MAIL with REPLY; --pipelining announces
+PIPELINING (aiosmtpd reads pipelined commands in order anyway).  DIR/sessions counts the connections.
 """
 
 import argparse
@@ -29,6 +31,8 @@ class Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self._session(session)
         session.host_name = hostname
+        if self.args.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
     async def handle_HELO(self, server, session, envelope, hostname):
@@ -46,6 +50,8 @@ class Handler:
             f.write("%d\n" % self.sessions)
 
     async def handle_MAIL(self, server, session, envelope, address, options):
+        if self.args.mail_reply:
+            return self.args.mail_reply
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 2.1.0 Ok"
@@ -104,6 +110,8 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--dir", required=True)
     p.add_argument("--data-reply")
+    p.add_argument("--mail-reply")
+    p.add_argument("--pipelining", action="store_true")
     p.add_argument("--size", type=int, default=10 * 1024 * 1024)
     p.add_argument("--hostname", default="sink.test")
     p.add_argument("--data-delay", type=float, default=0)
