@@ -556,6 +556,8 @@ struct queue_target {
 	time_t		 next;			/* deferred: next retry */
 	int		 notified;		/* bounced: in a DSN already */
 	char		 reason[QUEUE_REASONLEN]; /* last failure or reply */
+	int		 xseen;			/* its X record was read */
+	unsigned int	 xcount;		/* targets of rcpt, its X says */
 };
 
 struct queue_msg {
@@ -574,7 +576,7 @@ struct queue_msg {
 };
 
 /* State records, written by deliver and by mailq -f. */
-#define QUEUE_REC_EXPAND	'X'	/* rcpt has target addr */
+#define QUEUE_REC_EXPAND	'X'	/* rcpt has target addr (of attempts) */
 #define QUEUE_REC_DELIVERED	'D'
 #define QUEUE_REC_DEFERRED	'Q'
 #define QUEUE_REC_BOUNCED	'B'
