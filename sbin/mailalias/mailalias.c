@@ -547,7 +547,12 @@ list_cmp(const void *a, const void *b)
 	int				 c;
 
 	c = strcmp(alias_key_domain(la->key), alias_key_domain(lb->key));
-	return c != 0 ? c : strcmp(la->key, lb->key);
+	if (c != 0)
+		return c;
+	/* Not by strcmp alone: '-' and digits sort before '@'. */
+	if ((la->key[0] == '@') != (lb->key[0] == '@'))
+		return la->key[0] == '@' ? -1 : 1;
+	return strcmp(la->key, lb->key);
 }
 
 static int
