@@ -45,6 +45,8 @@ static void	 check_not_target(struct ctx *, const char *);
 static int	 target_is(struct ctx *, const char *, const char *);
 static int	 check_home(const struct ctx *, const char *, const char *);
 static int	 attic_same_fs(const char *, const char *);
+static int	 attic_move(const struct ctx *, const char *, const char *,
+		    char *, size_t);
 static void	 install_users(struct ctx *, const char *undo_created,
 		    const char *undo_from, const char *undo_to);
 static void	 put_user(struct ctx *, const char *key,
@@ -428,8 +430,8 @@ target_is(struct ctx *ctx, const char *target, const char *key)
 
 /*
  * An alias that still names the mailbox would point at nothing once it
- * is gone (and newmaps -n would call the aliases map broken): refuse,
- * and name the aliases to change first.
+ * is gone (and newmaps -n would call the aliases map broken), and so
+ * would mail.conf's postmaster: refuse, and name what to change first.
  */
 static void
 check_not_target(struct ctx *ctx, const char *key)
@@ -461,6 +463,10 @@ check_not_target(struct ctx *ctx, const char *key)
 		errx(EX_DATAERR, "%s: still a target of %zu alias%s; remove it "
 		    "there first (mailalias del ALIAS %s)", key, n,
 		    n == 1 ? "" : "es", key);
+	/* postmaster@ and abuse@ of every domain reach mail.conf's. */
+	if (target_is(ctx, ctx->conf.postmaster, key))
+		errx(EX_DATAERR, "%s: the postmaster of %s (%s); change it "
+		    "there first", key, ctx->conf.path, ctx->conf.postmaster);
 }
 
 /*
@@ -520,6 +526,30 @@ attic_same_fs(const char *attic, const char *home)
 	return ast.st_dev == hst.st_dev;
 }
 
+/*
+ * Moves home into the attic, named after this second.  The same
+ * address deleted twice within one second (a script that adds and
+ * removes a mailbox) finds that name taken: it waits for the next
+ * second, once, rather than refuse.
+ */
+static int
+attic_move(const struct ctx *ctx, const char *key, const char *home,
+    char *dest, size_t destlen)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	time_t	 now = time(NULL);
+
+	if (maildir_attic_move(home, ctx->conf.attic, key, now, ctx->uid,
+	    ctx->gid, dest, destlen) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	while (time(NULL) == now)
+		nanosleep(&tick, NULL);
+	return maildir_attic_move(home, ctx->conf.attic, key, time(NULL),
+	    ctx->uid, ctx->gid, dest, destlen);
+}
+
 static int
 cmd_del(struct ctx *ctx, int argc, char **argv)
 {
@@ -551,8 +581,8 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	block_signals();
 	if (!exists)
 		warnx("%s: Maildir %s does not exist", key, u.home);
-	else if (attic && maildir_attic_move(u.home, ctx->conf.attic, key,
-	    time(NULL), ctx->uid, ctx->gid, dest, sizeof(dest)) == 0)
+	else if (attic && attic_move(ctx, key, u.home, dest,
+	    sizeof(dest)) == 0)
 		moved = 1;
 	else if (!force)
 		err(EX_CANTCREAT, "%s: cannot move %s into the attic %s", key,

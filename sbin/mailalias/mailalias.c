@@ -315,7 +315,9 @@ alias_led_through(struct mapset *ms, const struct conf *conf,
 /*
  * Once the alias an is gone from the maps (in memory), no other alias
  * may keep a target that led through it and now leads nowhere: deliver
- * would bounce it, and newmaps -n would call the map broken.  Refuses,
+ * would bounce it, and newmaps -n would call the map broken.  Nor may
+ * the postmaster of mail.conf, which every domain's postmaster@ and
+ * abuse@ reach: smtpd would accept them, and deliver bounce.  Refuses,
  * naming those aliases, as mailadduser del does for a mailbox.
  */
 static void
@@ -328,6 +330,7 @@ alias_check_orphans(struct mapset *ms, const struct conf *conf,
 	struct mailaddr		 ma;
 	const char		*errstr;
 	size_t			 i, j, n;
+	int			 pm = 0;
 
 	resolver_open_mapset(&res, conf, ms);
 	memset(&t, 0, sizeof(t));
@@ -347,11 +350,22 @@ alias_check_orphans(struct mapset *ms, const struct conf *conf,
 		}
 		targets_free(&t);
 	}
+	/* postmaster@ and abuse@ of every domain reach mail.conf's. */
+	if (addr_parse(conf->postmaster, &ma, &errstr) == 0 &&
+	    alias_led_through(ms, conf, &ma, an) &&
+	    resolve_rcpt(&res, &ma) == RESOLVE_UNKNOWN) {
+		warnx("%s: the postmaster %s of %s would lead nowhere",
+		    an->key, conf->postmaster, conf->path);
+		pm = 1;
+	}
 	resolver_close(&res);
 	if (n > 0)
 		errx(EX_DATAERR, "%s: still needed by %zu alias%s; change "
 		    "%s first", an->key, n, n == 1 ? "" : "es",
 		    n == 1 ? "it" : "them");
+	if (pm)
+		errx(EX_DATAERR, "%s: still needed by the postmaster of %s; "
+		    "change it first", an->key, conf->path);
 }
 
 /* The alias's domain must be hosted, and not as an alias domain. */
@@ -533,7 +547,12 @@ list_cmp(const void *a, const void *b)
 	int				 c;
 
 	c = strcmp(alias_key_domain(la->key), alias_key_domain(lb->key));
-	return c != 0 ? c : strcmp(la->key, lb->key);
+	if (c != 0)
+		return c;
+	/* Not by strcmp alone: '-' and digits sort before '@'. */
+	if ((la->key[0] == '@') != (lb->key[0] == '@'))
+		return la->key[0] == '@' ? -1 : 1;
+	return strcmp(la->key, lb->key);
 }
 
 static int
