@@ -115,6 +115,9 @@ auth_response(struct session *s, const char *initial, const char *challenge,
 			if (r == IO_TIMEOUT)
 				session_reply(s, 421, "4.4.2", "%s Error: "
 				    "timeout exceeded", env->conf.hostname);
+			else if (server_stopping())
+				session_reply(s, 421, "4.3.2", "%s Service "
+				    "shutting down", env->conf.hostname);
 			s->quit = 1;
 			return AUTH_ABORT;
 		}

@@ -9,6 +9,12 @@
  * and write goes through libtls, which says when it must wait for the
  * socket (TLS_WANT_POLLIN, TLS_WANT_POLLOUT); it is asked first, since
  * it may hold decrypted input that poll(2) on the socket cannot see.
+ *
+ * Every wait for input also watches env->stopfd, which server.c makes
+ * readable at SIGTERM: the session then ends as if the client had left,
+ * and still sends its 421.  The stop is not made by shutdown(2) of the
+ * socket: a TLS library that reads an end of input takes it for an
+ * attack and ends the connection with an alert, and no 421 gets out.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -25,6 +31,7 @@
 /* Nothing waits on a close_notify: it is sent if it can be, soon. */
 #define IO_CLOSE_MS	1000
 
+static int	io_poll(struct io *, short, int);
 static int	io_fill(struct io *, int);
 static int	io_fill_tls(struct io *, int);
 static ssize_t	io_send(struct io *, const char *, size_t);
@@ -40,18 +47,32 @@ io_init(struct io *io, int fd, int wtimeout_ms)
 	io->error = 0;
 }
 
+/* 1 when the socket is ready, 0 on timeout, -1 on error or stop. */
+static int
+io_poll(struct io *io, short events, int timeout_ms)
+{
+	struct pollfd	 pfd[2];
+	int		 r;
+
+	pfd[0].fd = io->fd;
+	pfd[0].events = events;
+	pfd[1].fd = env->stopfd;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	/* A reply being sent is not cut short: it may be the 421. */
+	do
+		r = poll(pfd, events == POLLIN ? 2 : 1, timeout_ms);
+	while (r == -1 && errno == EINTR);
+	if (r > 0 && (pfd[1].revents & POLLIN))
+		return -1;
+	return r > 0 ? 1 : r;
+}
+
 int
 io_wait(struct io *io, int want, int timeout_ms)
 {
-	struct pollfd	 pfd;
-	int		 r;
-
-	pfd.fd = io->fd;
-	pfd.events = want == TLS_WANT_POLLOUT ? POLLOUT : POLLIN;
-	do
-		r = poll(&pfd, 1, timeout_ms);
-	while (r == -1 && errno == EINTR);
-	return r;
+	return io_poll(io, want == TLS_WANT_POLLOUT ? POLLOUT : POLLIN,
+	    timeout_ms);
 }
 
 /* Sends some of buf; -1 when the client is gone or too slow to read. */
@@ -121,7 +142,6 @@ io_printf(struct io *io, const char *fmt, ...)
 static int
 io_fill(struct io *io, int timeout_ms)
 {
-	struct pollfd	 pfd;
 	ssize_t		 n;
 	int		 r;
 
@@ -134,12 +154,8 @@ io_fill(struct io *io, int timeout_ms)
 	}
 	if (io->tls != NULL)
 		return io_fill_tls(io, timeout_ms);
-	pfd.fd = io->fd;
-	pfd.events = POLLIN;
 	for (;;) {
-		r = poll(&pfd, 1, timeout_ms);
-		if (r == -1 && errno == EINTR)
-			continue;
+		r = io_poll(io, POLLIN, timeout_ms);
 		if (r == -1)
 			return IO_ERROR;
 		if (r == 0)
@@ -221,20 +237,12 @@ io_getline(struct io *io, char *buf, size_t max, size_t *len, int *crlf,
 int
 io_pending(struct io *io, int timeout_ms)
 {
-	struct pollfd	 pfd;
-	int		 r;
-
 	if (io->inpos < io->inlen)
 		return 1;
 	/* Bytes on the socket may be no more than a part of a record. */
 	if (io->tls != NULL)
 		return io_fill(io, timeout_ms) != IO_TIMEOUT;
-	pfd.fd = io->fd;
-	pfd.events = POLLIN;
-	do
-		r = poll(&pfd, 1, timeout_ms);
-	while (r == -1 && errno == EINTR);
-	return r > 0;
+	return io_poll(io, POLLIN, timeout_ms) > 0;
 }
 
 size_t

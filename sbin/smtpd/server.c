@@ -28,6 +28,7 @@
  * safe without DB_THREAD) under maplock; lookups are short.
  */
 #include <sys/types.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -175,24 +176,25 @@ server_session_done(struct session *s)
 
 /*
  * SIGTERM: no new clients; each session sees end of input at its next
- * read, so one in DATA drops its message from tmp/ and one committing
- * finishes its commit and its 250 first.  Then we wait for them all.
+ * wait for input (io.c watches stopfd), so one in DATA drops its message
+ * from tmp/ and one committing finishes its commit and its 250 first.
+ * Then we wait for them all.
  */
 static void
 server_stop(struct listener *l, size_t nl)
 {
-	struct session	*s;
 	struct timespec	 deadline;
 	size_t		 i;
 
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < nl; i++)
 		close(l[i].fd);
+	/* Never read: it stays readable for every session. */
+	if (eventfd_write(env->stopfd, 1) == -1)
+		log_warn("eventfd_write");
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += SMTPD_STOP_GRACE_S;
 	pthread_mutex_lock(&slock);
-	for (s = sessions; s != NULL; s = s->next)
-		(void)shutdown(s->fd, SHUT_RD);
 	while (nsessions > 0)
 		if (pthread_cond_timedwait(&sdone, &slock, &deadline) ==
 		    ETIMEDOUT)
@@ -218,6 +220,8 @@ server_run(struct listener *l, size_t nl)
 	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
+	if ((env->stopfd = eventfd(0, EFD_CLOEXEC)) == -1)
+		fatal("eventfd");
 	if ((pfd = calloc(nl + 1, sizeof(*pfd))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < nl; i++) {

@@ -103,7 +103,10 @@ int	 io_pending(struct io *, int timeout_ms);
  */
 size_t	 io_discard(struct io *);
 void	 io_scrub(struct io *);
-/* Waits for what tls_* asked (TLS_WANT_POLLIN or _POLLOUT): poll(2). */
+/*
+ * Waits for what tls_* asked (TLS_WANT_POLLIN or _POLLOUT): poll(2).
+ * 1, 0 on timeout, -1 on error or, for input, once the server stops.
+ */
 int	 io_wait(struct io *, int want, int timeout_ms);
 /* Sends close_notify if it can, and frees the TLS context. */
 void	 io_tls_close(struct io *);
@@ -133,6 +136,7 @@ struct smtpd {
 	pthread_mutex_t	 tlslock;	/* tls_accept_socket on tls */
 	pthread_mutex_t	 maplock;	/* the resolver is not thread safe */
 	struct resolver	 resolver;
+	int		 stopfd;	/* readable once SIGTERM came */
 };
 
 extern struct smtpd	*env;
