@@ -38,6 +38,8 @@ static uint64_t	 parse_quota(const char *);
 static void	 check_writer(const struct ctx *);
 static void	 check_new(struct ctx *, const struct mailaddr *,
 		    const char *);
+static void	 check_compiled(struct ctx *, const char *, const char *,
+		    const char *);
 static uint64_t	 domain_quota(struct ctx *, const char *);
 static struct mapsrc_line *find_user(struct ctx *, const char *,
 		    struct mapsrc_user *);
@@ -204,8 +206,8 @@ parse_quota(const char *s)
 }
 
 /*
- * The checks of add: the domain is hosted here and not an alias
- * domain, the address names no mailbox and no alias, the local part
+ * The checks of add: the domain is hosted here (compiled too) and not
+ * an alias domain, the address names no mailbox and no alias, the local part
  * holds no recipient delimiter (user+tag@ would never reach it), and
  * the domain's maxusers leaves room.
  */
@@ -222,6 +224,7 @@ check_new(struct ctx *ctx, const struct mailaddr *addr, const char *key)
 	if ((d = mapsrc_find(&ctx->ms.src[MAP_DOMAINS], addr->domain)) == NULL)
 		errx(EX_DATAERR, "%s: domain %s is not hosted here", key,
 		    addr->domain);
+	check_compiled(ctx, key, addr->domain, d->value);
 	if (mapsrc_domain_attr(d->value, "alias", buf, sizeof(buf)) != NULL)
 		errx(EX_DATAERR, "%s: %s is an alias domain of %s; add the "
 		    "mailbox there", key, addr->domain, buf);
@@ -248,6 +251,25 @@ check_new(struct ctx *ctx, const struct mailaddr *addr, const char *key)
 	if ((long long)n >= max)
 		errx(EX_DATAERR, "%s: domain %s has its maxusers=%lld "
 		    "mailboxes", key, addr->domain, max);
+}
+
+/*
+ * smtpd and deliver read domains.db: a domain as the domains file
+ * gives it but not yet compiled there is not hosted for them, and a
+ * mailbox in it would get no mail.
+ */
+static void
+check_compiled(struct ctx *ctx, const char *key, const char *domain,
+    const char *value)
+{
+	switch (resolve_domain_compiled(&ctx->conf, domain, value)) {
+	case 0:
+		errx(EX_DATAERR, "%s: domain %s is not in %s/domains.db as "
+		    "the domains file has it; run newmaps first", key, domain,
+		    ctx->conf.mapdir);
+	case -1:
+		err(EX_NOINPUT, "%s/domains.db", ctx->conf.mapdir);
+	}
 }
 
 /* The domain's quota= attribute in bytes, 0 if none. */
