@@ -103,6 +103,7 @@ static int	 is_duplicate(const struct queue_msg *, size_t, struct job *);
 static int	 job_add(struct job *, size_t, const struct resolve_target *);
 static struct dest *dest_get(struct runner *, const char *, int);
 static void	 finalize(struct runner *, struct qentry *);
+static int	 unnotified(const struct queue_msg *);
 static void	 finalize_bounces(struct runner *, struct queue_msg *,
 		    struct statefd *, time_t);
 static void	 finalize_warning(struct runner *, struct queue_msg *,
@@ -1100,7 +1101,8 @@ finalize(struct runner *r, struct qentry *qe)
 	finalize_bounces(r, &m, &sf, now);
 	finalize_warning(r, &m, &sf, now);
 	state_close(&sf);
-	if (queue_msg_done(&m)) {
+	/* A bounce that could not be queued keeps the message here. */
+	if (queue_msg_done(&m) && !unnotified(&m)) {
 		if (queue_unlink(r->conf->spool, m.id) == -1)
 			log_warn("%s: cannot remove", m.id);
 		else {
@@ -1116,6 +1118,19 @@ finalize(struct runner *r, struct qentry *qe)
 		due = now + STALL_DELAY;
 	cache_set(r, m.id, due);
 	queue_msg_free(&m);
+}
+
+/* 1 if a target bounced and its DSN is not queued yet. */
+static int
+unnotified(const struct queue_msg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->ntargets; i++)
+		if (m->targets[i].status == QUEUE_BOUNCED &&
+		    !m->targets[i].notified)
+			return 1;
+	return 0;
 }
 
 /*
