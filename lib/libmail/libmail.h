@@ -509,6 +509,15 @@ void	 resolver_close(struct resolver *);
  * only when the address is neither a mailbox nor an alias.
  */
 int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
+/*
+ * For the admin commands, which judge "hosted" by the domains text map
+ * they read: 1 if conf->mapdir/domains.db holds domain with value (its
+ * value in the text map), so that smtpd and deliver host it as well;
+ * 0 if not (an edit newmaps has not compiled, or no domains.db); -1
+ * (errno set) if domains.db cannot be read.
+ */
+int	 resolve_domain_compiled(const struct conf *, const char *domain,
+	    const char *value);
 
 /* One final destination of a recipient after alias expansion. */
 struct resolve_target {
@@ -556,6 +565,8 @@ struct queue_target {
 	time_t		 next;			/* deferred: next retry */
 	int		 notified;		/* bounced: in a DSN already */
 	char		 reason[QUEUE_REASONLEN]; /* last failure or reply */
+	int		 xseen;			/* its X record was read */
+	unsigned int	 xcount;		/* targets of rcpt, its X says */
 };
 
 struct queue_msg {
@@ -574,7 +585,7 @@ struct queue_msg {
 };
 
 /* State records, written by deliver and by mailq -f. */
-#define QUEUE_REC_EXPAND	'X'	/* rcpt has target addr */
+#define QUEUE_REC_EXPAND	'X'	/* rcpt has target addr (of attempts) */
 #define QUEUE_REC_DELIVERED	'D'
 #define QUEUE_REC_DEFERRED	'Q'
 #define QUEUE_REC_BOUNCED	'B'

@@ -14,13 +14,18 @@
  * none), ADDR the final target, REASON the last reply or failure, made
  * of printable characters only.  The records:
  *
- *	X	alias expansion: recipient RCPT has the target ADDR
+ *	X	alias expansion: recipient RCPT has the target ADDR, one of
+ *		ATTEMPTS targets (0: not said)
  *	D	ADDR was delivered (REASON: the reply, for the log)
  *	Q	ADDR was deferred; retry at NEXT
  *	B	ADDR bounced: it failed permanently or for too long
  *	N	the bounce of ADDR has been sent (a DSN is in the queue)
  *	W	a delay warning was sent (RCPT, ADDR unused)
  *	F	mailq -f: every deferred target is due now
+ *
+ * The X records of a recipient come before any other record of its
+ * targets.  A recipient with fewer X records than they announce was
+ * being expanded when a crash came, and is expanded again.
  *
  * The last D, Q or B record of a target wins.  deliver fsyncs the file
  * after each delivery's record, before it goes on, so that a crash
@@ -66,6 +71,7 @@ static int	 envelope_line(char *, struct queue_msg *, int *, char *,
 static int	 rcpt_add(struct queue_msg *, const char *);
 static int	 state_read(const char *, struct queue_msg *);
 static void	 state_apply(struct queue_msg *, char *);
+static void	 state_expanded(struct queue_msg *);
 static struct queue_target *target_get(struct queue_msg *, size_t,
 		    const char *);
 static int	 idcmp(const void *, const void *);
@@ -347,6 +353,7 @@ state_read(const char *spool, struct queue_msg *m)
 	}
 	if (ferror(fp))
 		rv = -1;
+	state_expanded(m);
 	free(line);
 	fclose(fp);
 	return rv;
@@ -397,6 +404,9 @@ state_apply(struct queue_msg *m, char *line)
 	switch (f[0][0]) {
 	case QUEUE_REC_EXPAND:
 		m->expanded[rcpt] = 1;
+		t->xseen = 1;
+		if ((unsigned int)attempts > t->xcount)
+			t->xcount = (unsigned int)attempts;
 		return;
 	case QUEUE_REC_DELIVERED:
 		t->status = QUEUE_DELIVERED;
@@ -418,6 +428,27 @@ state_apply(struct queue_msg *m, char *line)
 	t->attempts = (unsigned int)attempts;
 	t->last = (time_t)when;
 	strlcpy(t->reason, f[6], sizeof(t->reason));
+}
+
+/* A recipient whose X records are not all there is not expanded. */
+static void
+state_expanded(struct queue_msg *m)
+{
+	unsigned int	 want, have;
+	size_t		 r, i;
+
+	for (r = 0; r < m->nrcpts; r++) {
+		want = have = 0;
+		for (i = 0; i < m->ntargets; i++) {
+			if (m->targets[i].rcpt != r)
+				continue;
+			if (m->targets[i].xcount > want)
+				want = m->targets[i].xcount;
+			have += m->targets[i].xseen;
+		}
+		if (have < want)
+			m->expanded[r] = 0;
+	}
 }
 
 static struct queue_target *

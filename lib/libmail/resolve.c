@@ -301,6 +301,27 @@ resolve_rcpt(struct resolver *r, const struct mailaddr *addr)
 	return ret == 1 ? RESOLVE_LOCAL : RESOLVE_UNKNOWN;
 }
 
+int
+resolve_domain_compiled(const struct conf *conf, const char *domain,
+    const char *value)
+{
+	struct map	*m;
+	char		*buf;
+	int		 ret;
+
+	if ((m = map_open(conf->mapdir, mapsrc_names[MAP_DOMAINS])) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if ((buf = malloc(RESOLVE_VALUE_MAX)) == NULL) {
+		map_close(m);
+		return -1;
+	}
+	if ((ret = map_lookup(m, domain, buf, RESOLVE_VALUE_MAX)) == 1)
+		ret = strcmp(buf, value) == 0;
+	free(buf);
+	map_close(m);
+	return ret;
+}
+
 /* FNV-1a: short keys, no adversary who can choose many of them. */
 static uint32_t
 seen_hash(const char *s)

@@ -69,12 +69,22 @@ struct runner {
 	size_t			 removed;	/* states to clean */
 };
 
+/* A record held back until the expansion is written (plan). */
+struct held {
+	int			 type;
+	struct queue_target	 t;
+	time_t			 now;
+};
+
 /* A message's state file, opened when the first record is written. */
 struct statefd {
 	const char	*spool;
 	const char	*id;
 	int		 fd;
 	int		 unsynced;	/* records not fsynced yet */
+	int		 hold;		/* hold the records other than X */
+	struct held	*held;
+	size_t		 nheld;
 };
 
 static time_t	 msg_due(const struct runner *, const struct queue_msg *);
@@ -93,6 +103,7 @@ static int	 is_duplicate(const struct queue_msg *, size_t, struct job *);
 static int	 job_add(struct job *, size_t, const struct resolve_target *);
 static struct dest *dest_get(struct runner *, const char *, int);
 static void	 finalize(struct runner *, struct qentry *);
+static int	 unnotified(const struct queue_msg *);
 static void	 finalize_bounces(struct runner *, struct queue_msg *,
 		    struct statefd *, time_t);
 static void	 finalize_warning(struct runner *, struct queue_msg *,
@@ -110,6 +121,9 @@ static void	 mark(struct statefd *, int, struct queue_target *, time_t);
 static void	 mark_msg(struct statefd *, struct queue_msg *, int,
 		    struct queue_target *, time_t);
 static void	 state_close(struct statefd *);
+static void	 state_release(struct statefd *);
+static void	 expand_record(const struct queue_msg *, size_t,
+		    struct queue_target *);
 
 struct runner *
 runner_new(const struct conf *conf)
@@ -355,6 +369,23 @@ static void
 mark_msg(struct statefd *sf, struct queue_msg *m, int type,
     struct queue_target *t, time_t now)
 {
+	struct held	*nh;
+
+	if (sf->hold && type != QUEUE_REC_EXPAND) {
+		if ((nh = reallocarray(sf->held, sf->nheld + 1,
+		    sizeof(*nh))) == NULL) {
+			/* Not on disk: the next run decides it again. */
+			log_warn("%s: to=<%s>", sf->id, t->addr);
+			return;
+		}
+		sf->held = nh;
+		nh[sf->nheld].type = type;
+		nh[sf->nheld].t = *t;
+		nh[sf->nheld++].now = now;
+		if (m != NULL)
+			(void)queue_state_record(-1, m, type, t, now);
+		return;
+	}
 	if (sf->fd == -1 &&
 	    (sf->fd = queue_state_open(sf->spool, sf->id)) == -1) {
 		log_warn("%s: cannot open its state", sf->id);
@@ -371,6 +402,37 @@ static void
 mark(struct statefd *sf, int type, struct queue_target *t, time_t now)
 {
 	mark_msg(sf, NULL, type, t, now);
+}
+
+/* The records held back, now that the expansion is on disk. */
+static void
+state_release(struct statefd *sf)
+{
+	size_t	 i;
+
+	sf->hold = 0;
+	for (i = 0; i < sf->nheld; i++)
+		mark(sf, sf->held[i].type, &sf->held[i].t, sf->held[i].now);
+	free(sf->held);
+	sf->held = NULL;
+	sf->nheld = 0;
+}
+
+/*
+ * The X record of target i of m, which says how many targets its
+ * recipient has: a reader that finds fewer (a crash in the middle of
+ * writing them) expands the recipient again (queue.c).
+ */
+static void
+expand_record(const struct queue_msg *m, size_t i, struct queue_target *x)
+{
+	size_t	 k;
+
+	*x = m->targets[i];
+	x->attempts = 0;
+	for (k = 0; k < m->ntargets; k++)
+		if (m->targets[k].rcpt == x->rcpt)
+			x->attempts++;
 }
 
 /* The runner's records on disk, before anything relies on them. */
@@ -636,7 +698,7 @@ plan_fresh(const struct queue_msg *m, const struct statefd *sf,
 {
 	size_t	 i;
 
-	if (m->has_state || sf->fd != -1 || jobs == NULL ||
+	if (m->has_state || sf->fd != -1 || sf->nheld > 0 || jobs == NULL ||
 	    jobs->next != NULL || jobs->ntargets != m->ntargets)
 		return 0;
 	for (i = 0; i < m->nrcpts; i++)
@@ -653,6 +715,7 @@ plan(struct runner *r, struct queue_msg *m)
 	struct resolve_target	*known = NULL;
 	struct job		*jobs = NULL, *j, *next;
 	struct statefd		 sf;
+	struct queue_target	 x;
 	unsigned char		*before = NULL;
 	time_t			 now = time(NULL);
 	size_t			 i, nknown = 0;
@@ -668,10 +731,12 @@ plan(struct runner *r, struct queue_msg *m)
 	m = &qe->msg;
 	qe->next = r->active;
 	r->active = qe;
+	memset(&sf, 0, sizeof(sf));
 	sf.spool = r->conf->spool;
 	sf.id = m->id;
 	sf.fd = -1;
-	sf.unsynced = 0;
+	/* The expansion of a recipient goes first, whole (queue.c). */
+	sf.hold = 1;
 
 	memcpy(before, m->expanded, m->nrcpts);
 	for (i = 0; i < m->nrcpts; i++)
@@ -693,9 +758,11 @@ plan(struct runner *r, struct queue_msg *m)
 	else
 		/* The expansion on disk, before any outcome of it. */
 		for (i = 0; i < m->ntargets; i++)
-			if (!before[m->targets[i].rcpt])
-				mark(&sf, QUEUE_REC_EXPAND, &m->targets[i],
-				    now);
+			if (!before[m->targets[i].rcpt]) {
+				expand_record(m, i, &x);
+				mark(&sf, QUEUE_REC_EXPAND, &x, now);
+			}
+	state_release(&sf);
 	free(before);
 	/* The B and D records written here, before anything else is. */
 	state_close(&sf);
@@ -1027,14 +1094,15 @@ finalize(struct runner *r, struct qentry *qe)
 		return;
 	}
 	active_remove(r, qe);
+	memset(&sf, 0, sizeof(sf));
 	sf.spool = r->conf->spool;
 	sf.id = m.id;
 	sf.fd = -1;
-	sf.unsynced = 0;
 	finalize_bounces(r, &m, &sf, now);
 	finalize_warning(r, &m, &sf, now);
 	state_close(&sf);
-	if (queue_msg_done(&m)) {
+	/* A bounce that could not be queued keeps the message here. */
+	if (queue_msg_done(&m) && !unnotified(&m)) {
 		if (queue_unlink(r->conf->spool, m.id) == -1)
 			log_warn("%s: cannot remove", m.id);
 		else {
@@ -1050,6 +1118,19 @@ finalize(struct runner *r, struct qentry *qe)
 		due = now + STALL_DELAY;
 	cache_set(r, m.id, due);
 	queue_msg_free(&m);
+}
+
+/* 1 if a target bounced and its DSN is not queued yet. */
+static int
+unnotified(const struct queue_msg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->ntargets; i++)
+		if (m->targets[i].status == QUEUE_BOUNCED &&
+		    !m->targets[i].notified)
+			return 1;
+	return 0;
 }
 
 /*
@@ -1256,6 +1337,7 @@ int
 job_state_open(const struct worker_ctx *ctx, const struct job *j)
 {
 	const struct queue_msg *m = &j->qe->msg;
+	struct queue_target x;
 	time_t	 now = time(NULL);
 	size_t	 i;
 	int	 fd;
@@ -1264,13 +1346,14 @@ job_state_open(const struct worker_ctx *ctx, const struct job *j)
 		log_warn("%s: cannot open its state", m->id);
 		return -1;
 	}
-	for (i = 0; j->fresh && i < m->ntargets; i++)
-		if (queue_state_append(fd, QUEUE_REC_EXPAND, &m->targets[i],
-		    now) == -1) {
+	for (i = 0; j->fresh && i < m->ntargets; i++) {
+		expand_record(m, i, &x);
+		if (queue_state_append(fd, QUEUE_REC_EXPAND, &x, now) == -1) {
 			log_warn("%s: cannot write its state", m->id);
 			close(fd);
 			return -1;
 		}
+	}
 	return fd;
 }
 

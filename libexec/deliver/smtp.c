@@ -33,6 +33,8 @@
 
 /* RFC 5321 section 4.5.3.1.5: a reply line is at most 512 octets. */
 #define REPLY_LINE_MAX	2048
+/* Lines of one reply: more is a server that never ends its reply. */
+#define REPLY_LINES_MAX	1000
 
 static int	 smtp_fill(struct smtp_conn *);
 static int	 smtp_getline(struct smtp_conn *, char *, size_t);
@@ -264,7 +266,7 @@ int
 smtp_reply(struct smtp_conn *c, int ehlo)
 {
 	char	 line[REPLY_LINE_MAX + 1];
-	size_t	 o = 0;
+	size_t	 o = 0, lines = 0;
 	int	 code = -1, first = 1;
 
 	if (c->broken)
@@ -285,7 +287,8 @@ smtp_reply(struct smtp_conn *c, int ehlo)
 		    !isdigit((unsigned char)line[1]) ||
 		    !isdigit((unsigned char)line[2]) ||
 		    (line[3] != '\0' && line[3] != ' ' && line[3] != '-') ||
-		    (!first && atoi(line) != code)) {
+		    (!first && atoi(line) != code) ||
+		    ++lines > REPLY_LINES_MAX) {
 			snprintf(c->reply, sizeof(c->reply),
 			    "malformed reply from %s", c->host);
 			smtp_close(c);

@@ -38,6 +38,8 @@ static uint64_t	 parse_quota(const char *);
 static void	 check_writer(const struct ctx *);
 static void	 check_new(struct ctx *, const struct mailaddr *,
 		    const char *);
+static void	 check_compiled(struct ctx *, const char *, const char *,
+		    const char *);
 static uint64_t	 domain_quota(struct ctx *, const char *);
 static struct mapsrc_line *find_user(struct ctx *, const char *,
 		    struct mapsrc_user *);
@@ -45,6 +47,8 @@ static void	 check_not_target(struct ctx *, const char *);
 static int	 target_is(struct ctx *, const char *, const char *);
 static int	 check_home(const struct ctx *, const char *, const char *);
 static int	 attic_same_fs(const char *, const char *);
+static int	 attic_move(const struct ctx *, const char *, const char *,
+		    char *, size_t);
 static void	 install_users(struct ctx *, const char *undo_created,
 		    const char *undo_from, const char *undo_to);
 static void	 put_user(struct ctx *, const char *key,
@@ -202,8 +206,8 @@ parse_quota(const char *s)
 }
 
 /*
- * The checks of add: the domain is hosted here and not an alias
- * domain, the address names no mailbox and no alias, the local part
+ * The checks of add: the domain is hosted here (compiled too) and not
+ * an alias domain, the address names no mailbox and no alias, the local part
  * holds no recipient delimiter (user+tag@ would never reach it), and
  * the domain's maxusers leaves room.
  */
@@ -220,6 +224,7 @@ check_new(struct ctx *ctx, const struct mailaddr *addr, const char *key)
 	if ((d = mapsrc_find(&ctx->ms.src[MAP_DOMAINS], addr->domain)) == NULL)
 		errx(EX_DATAERR, "%s: domain %s is not hosted here", key,
 		    addr->domain);
+	check_compiled(ctx, key, addr->domain, d->value);
 	if (mapsrc_domain_attr(d->value, "alias", buf, sizeof(buf)) != NULL)
 		errx(EX_DATAERR, "%s: %s is an alias domain of %s; add the "
 		    "mailbox there", key, addr->domain, buf);
@@ -246,6 +251,25 @@ check_new(struct ctx *ctx, const struct mailaddr *addr, const char *key)
 	if ((long long)n >= max)
 		errx(EX_DATAERR, "%s: domain %s has its maxusers=%lld "
 		    "mailboxes", key, addr->domain, max);
+}
+
+/*
+ * smtpd and deliver read domains.db: a domain as the domains file
+ * gives it but not yet compiled there is not hosted for them, and a
+ * mailbox in it would get no mail.
+ */
+static void
+check_compiled(struct ctx *ctx, const char *key, const char *domain,
+    const char *value)
+{
+	switch (resolve_domain_compiled(&ctx->conf, domain, value)) {
+	case 0:
+		errx(EX_DATAERR, "%s: domain %s is not in %s/domains.db as "
+		    "the domains file has it; run newmaps first", key, domain,
+		    ctx->conf.mapdir);
+	case -1:
+		err(EX_NOINPUT, "%s/domains.db", ctx->conf.mapdir);
+	}
 }
 
 /* The domain's quota= attribute in bytes, 0 if none. */
@@ -524,6 +548,30 @@ attic_same_fs(const char *attic, const char *home)
 	return ast.st_dev == hst.st_dev;
 }
 
+/*
+ * Moves home into the attic, named after this second.  The same
+ * address deleted twice within one second (a script that adds and
+ * removes a mailbox) finds that name taken: it waits for the next
+ * second, once, rather than refuse.
+ */
+static int
+attic_move(const struct ctx *ctx, const char *key, const char *home,
+    char *dest, size_t destlen)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	time_t	 now = time(NULL);
+
+	if (maildir_attic_move(home, ctx->conf.attic, key, now, ctx->uid,
+	    ctx->gid, dest, destlen) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	while (time(NULL) == now)
+		nanosleep(&tick, NULL);
+	return maildir_attic_move(home, ctx->conf.attic, key, time(NULL),
+	    ctx->uid, ctx->gid, dest, destlen);
+}
+
 static int
 cmd_del(struct ctx *ctx, int argc, char **argv)
 {
@@ -555,8 +603,8 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	block_signals();
 	if (!exists)
 		warnx("%s: Maildir %s does not exist", key, u.home);
-	else if (attic && maildir_attic_move(u.home, ctx->conf.attic, key,
-	    time(NULL), ctx->uid, ctx->gid, dest, sizeof(dest)) == 0)
+	else if (attic && attic_move(ctx, key, u.home, dest,
+	    sizeof(dest)) == 0)
 		moved = 1;
 	else if (!force)
 		err(EX_CANTCREAT, "%s: cannot move %s into the attic %s", key,

@@ -52,7 +52,8 @@ static int	 alias_led_through(struct mapset *, const struct conf *,
 		    const struct mailaddr *, const struct alias_name *);
 static void	 alias_check_orphans(struct mapset *, const struct conf *,
 		    const struct alias_name *);
-static void	 alias_check_domain(struct mapset *, const struct alias_name *);
+static void	 alias_check_domain(struct mapset *, const struct conf *,
+		    const struct alias_name *);
 static void	 alias_check_max(struct mapset *, const struct alias_name *);
 static void	 alias_target(struct resolver *, const struct alias_name *,
 		    const char *, char *, size_t);
@@ -370,7 +371,8 @@ alias_check_orphans(struct mapset *ms, const struct conf *conf,
 
 /* The alias's domain must be hosted, and not as an alias domain. */
 static void
-alias_check_domain(struct mapset *ms, const struct alias_name *an)
+alias_check_domain(struct mapset *ms, const struct conf *conf,
+    const struct alias_name *an)
 {
 	struct mapsrc_line	*dom;
 	char			 other[ADDR_DOMAIN_MAX + 1];
@@ -378,6 +380,15 @@ alias_check_domain(struct mapset *ms, const struct alias_name *an)
 	if ((dom = mapsrc_find(&ms->src[MAP_DOMAINS], an->domain)) == NULL)
 		errx(EX_DATAERR, "%s: domain %s is not hosted", an->key,
 		    an->domain);
+	/* smtpd and deliver host what domains.db holds. */
+	switch (resolve_domain_compiled(conf, an->domain, dom->value)) {
+	case 0:
+		errx(EX_DATAERR, "%s: domain %s is not in %s/domains.db as "
+		    "the domains file has it; run newmaps first", an->key,
+		    an->domain, conf->mapdir);
+	case -1:
+		err(EX_NOINPUT, "%s/domains.db", conf->mapdir);
+	}
 	if (mapsrc_domain_attr(dom->value, "alias", other,
 	    sizeof(other)) != NULL)
 		errx(EX_DATAERR, "%s: %s is an alias domain of %s; "
@@ -469,7 +480,7 @@ cmd_add(const struct conf *conf, int argc, char **argv)
 	alias_name_parse(argv[0], &an);
 	check_writer(conf);
 	mapset_load(&ms, conf, 1);
-	alias_check_domain(&ms, &an);
+	alias_check_domain(&ms, conf, &an);
 	memset(&t, 0, sizeof(t));
 	if ((line = mapsrc_find(&ms.src[MAP_ALIASES], an.key)) != NULL)
 		targets_split(&t, line->value);
@@ -547,7 +558,12 @@ list_cmp(const void *a, const void *b)
 	int				 c;
 
 	c = strcmp(alias_key_domain(la->key), alias_key_domain(lb->key));
-	return c != 0 ? c : strcmp(la->key, lb->key);
+	if (c != 0)
+		return c;
+	/* Not by strcmp alone: '-' and digits sort before '@'. */
+	if ((la->key[0] == '@') != (lb->key[0] == '@'))
+		return la->key[0] == '@' ? -1 : 1;
+	return strcmp(la->key, lb->key);
 }
 
 static int

@@ -662,6 +662,33 @@ write_text(const char *name, const char *const *pairs, const char *sep)
 	ATF_REQUIRE_EQ(fclose(fp), 0);
 }
 
+/* The domain as the text map gives it, and as domains.db holds it. */
+ATF_TC_WITHOUT_HEAD(domain_compiled);
+ATF_TC_BODY(domain_compiled, tc)
+{
+	memset(&conf, 0, sizeof(conf));
+	ATF_REQUIRE(getcwd(conf.mapdir, sizeof(conf.mapdir)) != NULL);
+	strlcat(conf.mapdir, "/maps", sizeof(conf.mapdir));
+	ATF_REQUIRE(mkdir("maps", 0755) == 0);
+	/* No domains.db: nothing is compiled. */
+	ATF_CHECK_EQ(resolve_domain_compiled(&conf, "example.org",
+	    "maxaliases=100"), 0);
+	build("domains", domains);
+	ATF_CHECK_EQ(resolve_domain_compiled(&conf, "example.org",
+	    "maxaliases=100"), 1);
+	ATF_CHECK_EQ(resolve_domain_compiled(&conf, "Example.ORG",
+	    "maxaliases=100"), 1);
+	ATF_CHECK_EQ(resolve_domain_compiled(&conf, "other.org", "-"), 1);
+	/* Changed in the text map, or added there, since. */
+	ATF_CHECK_EQ(resolve_domain_compiled(&conf, "example.org",
+	    "maxaliases=10"), 0);
+	ATF_CHECK_EQ(resolve_domain_compiled(&conf, "new.org", "-"), 0);
+	/* A domains.db that cannot be read. */
+	ATF_REQUIRE(unlink("maps/domains.db") == 0);
+	ATF_REQUIRE(mkdir("maps/domains.db", 0755) == 0);
+	ATF_CHECK_EQ(resolve_domain_compiled(&conf, "other.org", "-"), -1);
+}
+
 ATF_TC_WITHOUT_HEAD(mapset_backend_agrees);
 ATF_TC_BODY(mapset_backend_agrees, tc)
 {
@@ -726,5 +753,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, expand_remote);
 	ATF_TP_ADD_TC(tp, expand_map_missing_or_bad);
 	ATF_TP_ADD_TC(tp, mapset_backend_agrees);
+	ATF_TP_ADD_TC(tp, domain_compiled);
 	return atf_no_error();
 }

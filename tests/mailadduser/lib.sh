@@ -6,7 +6,7 @@
 # for tests where the scheme is not what is tested: -H skips hashing.
 HASH_SECRET='{SHA512-CRYPT}$6$yCdfNNS9AYQmwgho$NdGMUWvNTWxhWDCqT78TkL0xerNicZMLc20q9.aeCnnjlQffbPwyXmRbR0ZahGoLF.LVHBWmTuK6542w1oepB0'
 
-# setup [mail.conf lines...]: a sandbox with hosted domains:
+# setup [mail.conf lines...]: a sandbox with hosted domains, compiled:
 #	example.org		no limits
 #	small.org		maxusers=2
 #	quota.org		quota=1G
@@ -20,6 +20,7 @@ setup()
 	quota.org quota=1G
 	example.net alias=example.org
 	EOF
+	newmaps -C "$CONF" || atf_fail "newmaps failed"
 	UIDGID="$(id -u):$(id -g)"
 	# Postfix's postmap -q, with an empty main.cf of our own.
 	mkdir -p pfconf && : >pfconf/main.cf
