@@ -42,7 +42,9 @@ static void	 caller_identity(struct sm_ctx *, const char *);
 static void	 set_sender(struct sm_ctx *, const char *);
 static int	 argrcpt_cb(const char *, void *);
 static __dead void run_other(const char *, const char *, const char *,
-		    const char *, int);
+		    const char *, const char *, int);
+static __dead void as_mailq(int, char *[], int, int);
+static __dead void mailq_usage(void);
 
 static __dead void
 usage(void)
@@ -191,14 +193,16 @@ argrcpt_cb(const char *addr, void *arg)
  */
 static __dead void
 run_other(const char *path, const char *name, const char *flag,
-    const char *conffile, int installed)
+    const char *flagarg, const char *conffile, int installed)
 {
-	char	*av[5];
+	char	*av[6];
 	int	 ac = 0;
 
 	av[ac++] = (char *)name;
 	if (flag != NULL)
 		av[ac++] = (char *)flag;
+	if (flagarg != NULL)
+		av[ac++] = (char *)flagarg;
 	if (conffile != NULL) {
 		av[ac++] = "-C";
 		av[ac++] = (char *)conffile;
@@ -209,6 +213,63 @@ run_other(const char *path, const char *name, const char *flag,
 	else
 		execvp(name, av);
 	err(EX_UNAVAILABLE, "%s", installed ? path : name);
+}
+
+/*
+ * Run as mailq (mailwrapper's "mailq" line), the command line is
+ * mailq(1)'s, handed to mailq as it is.  Removing and flushing are for
+ * root and the mail user alone: a setuid sendmail runs mailq as the
+ * mail user, whom mailq would let do anything.
+ */
+static __dead void
+as_mailq(int argc, char *argv[], int privileged, int installed)
+{
+	struct conf	 conf;
+	char		 errbuf[512];
+	const char	*conffile = NULL, *flag = NULL, *rmid = NULL;
+	int		 ch, nflags = 0;
+	uid_t		 uid = getuid(), mailuid;
+
+	while ((ch = getopt(argc, argv, "C:fr:v")) != -1) {
+		switch (ch) {
+		case 'C':
+			conffile = optarg;
+			break;
+		case 'f':
+		case 'v':
+			flag = ch == 'f' ? "-f" : "-v";
+			nflags++;
+			break;
+		case 'r':
+			flag = "-r";
+			rmid = optarg;
+			nflags++;
+			break;
+		default:
+			mailq_usage();
+		}
+	}
+	if (optind != argc || nflags > 1)
+		mailq_usage();
+	if (conffile != NULL && privileged && uid != 0) {
+		privs_drop_to_caller();
+		privileged = 0;
+	}
+	if (conf_load(&conf, conffile, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
+	privs_mail_user(&conf, privileged, &mailuid);
+	if (flag != NULL && strcmp(flag, "-v") != 0 && uid != 0 &&
+	    uid != mailuid)
+		errx(EX_NOPERM, "%s: only root and %s may", flag, conf.user);
+	run_other(PATH_MAILQ, "mailq", flag, rmid, conffile, installed);
+}
+
+static __dead void
+mailq_usage(void)
+{
+	fprintf(stderr, "usage: mailq [-v] [-C file]\n"
+	    "       mailq [-C file] -f | -r id\n");
+	exit(EX_USAGE);
 }
 
 int
@@ -236,7 +297,7 @@ main(int argc, char *argv[])
 	prog = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 :
 	    argv[0];
 	if (strcmp(prog, "mailq") == 0)
-		mode = "p";
+		as_mailq(argc, argv, privileged, installed);
 	while ((ch = getopt(argc, argv, "B:b:C:F:f:iN:o:qr:tv")) != -1) {
 		switch (ch) {
 		case 'b':
@@ -296,12 +357,13 @@ main(int argc, char *argv[])
 	privs_mail_user(&conf, privileged, &mailuid);
 
 	if (strcmp(mode, "p") == 0)
-		run_other(PATH_MAILQ, "mailq", NULL, conffile, installed);
+		run_other(PATH_MAILQ, "mailq", NULL, NULL, conffile, installed);
 	if (strcmp(mode, "q") == 0) {
 		if (ctx.uid != 0 && ctx.uid != mailuid)
 			errx(EX_NOPERM, "-q: only root and %s run the queue",
 			    conf.user);
-		run_other(PATH_DELIVER, "deliver", "-q", conffile, installed);
+		run_other(PATH_DELIVER, "deliver", "-q", NULL, conffile,
+		    installed);
 	}
 
 	log_init("sendmail", 0);
