@@ -207,8 +207,9 @@ parse_quota(const char *s)
 
 /*
  * The checks of add: the domain is hosted here (compiled too) and not
- * an alias domain, the address names no mailbox and no alias, the local part
- * holds no recipient delimiter (user+tag@ would never reach it), and
+ * an alias domain, the address names no mailbox and no alias, the
+ * local part holds no recipient delimiter (user+tag@ belongs to user@,
+ * and a mailbox of that name, found first, would take its mail), and
  * the domain's maxusers leaves room.
  */
 static void
