@@ -753,6 +753,9 @@ conf_read(struct conf *c, struct conf_state *st, FILE *fp, char *err,
 
 	while ((len = getline(&line, &linesize, fp)) != -1) {
 		lineno++;
+		/* The newline is not one of the line's bytes. */
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
 		if (len > CONF_LINE_MAX)
 			reason = "line too long";
 		else if (strlen(line) != (size_t)len)

@@ -278,6 +278,26 @@ ATF_TC_BODY(line_too_long, tc)
 	free(text);
 }
 
+/* "At most 4096 bytes": the newline is not one of them. */
+ATF_TC_WITHOUT_HEAD(line_of_4096_bytes);
+ATF_TC_BODY(line_of_4096_bytes, tc)
+{
+	struct conf	 c;
+	char		 text[5000];
+
+	strlcpy(text, "maxrcpt 5 #", sizeof(text));
+	memset(text + 11, 'x', 4096 - 11);
+	strlcpy(text + 4096, "\n", 10);
+	load_ok(&c, text);
+	ATF_CHECK_EQ(c.maxrcpt, 5);
+	conf_free(&c);
+	text[4096] = '\0';
+	load_ok(&c, text);
+	conf_free(&c);
+	strlcpy(text + 4096, "x\n", 10);
+	load_err(text, 1, "line too long");
+}
+
 ATF_TC_WITHOUT_HEAD(too_many_words);
 ATF_TC_BODY(too_many_words, tc)
 {
@@ -828,6 +848,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, extra_argument);
 	ATF_TP_ADD_TC(tp, keyword_given_twice);
 	ATF_TP_ADD_TC(tp, line_too_long);
+	ATF_TP_ADD_TC(tp, line_of_4096_bytes);
 	ATF_TP_ADD_TC(tp, too_many_words);
 	ATF_TP_ADD_TC(tp, nul_byte_in_line);
 	ATF_TP_ADD_TC(tp, size_values);
