@@ -6,7 +6,8 @@
  *	ID FRESH
  *	RCPT QUOTA TARGET ADDR MAILDIR		(one a target, tab-separated)
  *
- * and the worker answers one byte when it is done.  The worker reads
+ * and the worker answers one byte when it is done.  A job whose fields
+ * hold a tab or a newline cannot be sent so, and is not sent.  The worker reads
  * the message itself from the spool; the targets a fresh job carries
  * are not on disk yet (see plan_fresh), so they come with the job.
  */
@@ -50,6 +51,10 @@ pool_send(int fd, const struct job *j)
 	len = (size_t)n;
 	for (i = 0; i < j->ntargets; i++) {
 		t = &m->targets[j->tidx[i]];
+		/* The fields would split elsewhere: a one-shot worker then. */
+		if (strpbrk(j->rt[i].addr, "\t\n") != NULL ||
+		    strpbrk(j->rt[i].maildir, "\t\n") != NULL)
+			goto out;
 		n = snprintf(buf + len, POOL_JOBMAX - len,
 		    "%zu\t%" PRIu64 "\t%s\t%s\t%s\n", t->rcpt, j->rt[i].quota,
 		    t->addr, j->rt[i].addr, j->rt[i].maildir);

@@ -452,9 +452,18 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 	if (data == -1)
 		goto broken;
 	if (data != 354) {
-		for (i = 0; i < j->ntargets; i++)
-			if (tx->outcome[i] == -1)
-				txn_reply(c, data, "DATA", tx, i);
+		for (i = 0; i < j->ntargets; i++) {
+			if (tx->outcome[i] != -1)
+				continue;
+			txn_reply(c, data, "DATA", tx, i);
+			/* Not a word of the message went: not a delivery. */
+			if (tx->outcome[i] == DELIVER_OK) {
+				tx->outcome[i] = DELIVER_TEMP;
+				reasonf(tx->reason[i], sizeof(tx->reason[i]),
+				    "%s said: %s (in reply to DATA command)",
+				    c->host, c->reply);
+			}
+		}
 		session_rset(c);
 		goto done;
 	}
