@@ -80,7 +80,8 @@ main(int argc, char *argv[])
 	char		 errbuf[PATH_MAX + 256];
 	int		 ch, ret;
 
-	while ((ch = getopt(argc, argv, "C:")) != -1) {
+	/* Options end at the command: "-x@example.org" is an address. */
+	while ((ch = getopt(argc, argv, "+C:")) != -1) {
 		switch (ch) {
 		case 'C':
 			path = optarg;
@@ -96,6 +97,12 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "del") != 0 &&
 	    strcmp(argv[0], "list") != 0)
 		usage();
+	/* "add -- -x@example.org ...", as getopt(3) users would write it. */
+	if (argc > 1 && strcmp(argv[1], "--") == 0) {
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	if (conf_load(&conf, path, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	if (strcmp(argv[0], "add") == 0)
