@@ -77,7 +77,7 @@ static struct queue_target *target_get(struct queue_msg *, size_t,
 static int	 idcmp(const void *, const void *);
 static int	 path_of(char *, size_t, const char *, const char *,
 		    const char *);
-static int	 state_open(const char *, int);
+static int	 state_open(const char *, const char *, int);
 
 int
 queue_id_valid(const char *s)
@@ -512,15 +512,30 @@ queue_body_open(const char *spool, const struct queue_msg *m)
 	return fp;
 }
 
-/* Opens a state file for appending, after the torn line of a crash. */
+/*
+ * Opens a state file for appending, after the torn line of a crash.
+ * With create, a file made here has its name made durable in the
+ * directory first: the fsyncs of the records alone do not cover it.
+ */
 static int
-state_open(const char *path, int flags)
+state_open(const char *path, const char *dir, int create)
 {
 	struct stat	 sb;
 	char		 c;
 	int		 fd;
 
-	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | flags, 0600);
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT && create) {
+		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0600);
+		if (fd != -1 && file_sync_dir(dir) == -1) {
+			close(fd);
+			return -1;
+		}
+		/* Made meanwhile by another writer. */
+		if (fd == -1 && errno == EEXIST)
+			fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	}
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &sb) == -1 || (sb.st_size > 0 &&
@@ -535,11 +550,16 @@ state_open(const char *path, int flags)
 int
 queue_state_open(const char *spool, const char *id)
 {
-	char	 path[PATH_MAX];
+	char	 path[PATH_MAX], dir[PATH_MAX];
 
 	if (path_of(path, sizeof(path), spool, "state", id) == -1)
 		return -1;
-	return state_open(path, O_CREAT);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/state", spool) >=
+	    sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return state_open(path, dir, 1);
 }
 
 int
@@ -608,7 +628,7 @@ queue_flush(const char *spool, const char *id, time_t now)
 	if (path_of(path, sizeof(path), spool, "state", id) == -1)
 		return -1;
 	/* No O_CREAT: a message never tried is due anyway. */
-	if ((fd = state_open(path, 0)) == -1)
+	if ((fd = state_open(path, NULL, 0)) == -1)
 		return -1;
 	rv = queue_state_append(fd, QUEUE_REC_FLUSH, NULL, now);
 	if (close(fd) == -1)
