@@ -202,12 +202,17 @@ walk(const char *dir, int create, int excl, uid_t uid, gid_t gid, char *top,
 		}
 		nfd = create ? mkdir_at(fd, comp, &created, uid, gid) :
 		    enter_at(fd, comp);
+		if (nfd != -1 && created && top != NULL && top[0] == '\0')
+			snprintf(top, toplen, "%.*s", (int)(comp - path +
+			    strlen(comp)), dir);
+		/* A new directory lasts only once its parent is on disk. */
+		if (nfd != -1 && created && fsync(fd) == -1) {
+			close_saving_errno(nfd);
+			nfd = -1;
+		}
 		close_saving_errno(fd);
 		if ((fd = nfd) == -1)
 			return -1;
-		if (created && top != NULL && top[0] == '\0')
-			snprintf(top, toplen, "%.*s", (int)(comp - path +
-			    strlen(comp)), dir);
 		if (create && !created && excl &&
 		    (next == NULL || *next == '\0')) {
 			close(fd);
