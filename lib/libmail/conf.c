@@ -356,7 +356,8 @@ conf_set_user(struct conf *c, int ac, char **av, char *buf, size_t buflen)
 
 /*
  * Both %d and %u are required: without the domain, alice@a and alice@b
- * would share one Maildir.
+ * would share one Maildir.  No ':' and no ".." component, which the
+ * users map refuses in a home.
  */
 static const char *
 conf_set_maildir(struct conf *c, int ac, char **av, char *buf,
@@ -367,6 +368,12 @@ conf_set_maildir(struct conf *c, int ac, char **av, char *buf,
 
 	if ((reason = conf_path(av[0], c->maildir, sizeof(c->maildir))) != NULL)
 		return reason;
+	/* A home of the users map has neither (mailmaps(5)). */
+	if (strchr(av[0], ':') != NULL)
+		return "':' in template: it separates the users map's fields";
+	for (p = av[0]; (p = strstr(p, "/..")) != NULL; p += 3)
+		if (p[3] == '/' || p[3] == '\0')
+			return "template has a '..' component";
 	for (p = av[0]; (p = strchr(p, '%')) != NULL; p += 2) {
 		if (p[1] == 'd')
 			d = 1;

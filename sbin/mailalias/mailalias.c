@@ -455,7 +455,9 @@ alias_target(struct resolver *res, const struct alias_name *an,
 	if (addr_key(&ma, out, outlen) == -1)
 		errx(EX_DATAERR, "%s: target %s: address too long", an->key,
 		    arg);
-	if (strcmp(out, an->key) == 0)
+	/* Also as x@aliasdomain or x+tag@: deliver would only loop. */
+	if (strcmp(out, an->key) == 0 || (!an->catchall &&
+	    alias_led_through(res->mapset, res->conf, &ma, an)))
 		errx(EX_DATAERR, "%s: target %s: is the alias itself",
 		    an->key, arg);
 	ret = resolve_rcpt(res, &ma);

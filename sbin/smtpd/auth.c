@@ -44,6 +44,8 @@ static struct map	*auth_users;
 
 static int	auth_b64_decode(const char *, unsigned char *, size_t,
 		    size_t *);
+static int	auth_response_read(struct session *, const char *,
+		    const char *, char *, unsigned char *, size_t *);
 static int	auth_response(struct session *, const char *, const char *,
 		    unsigned char *, size_t *);
 static int	auth_field(char *, const unsigned char *, size_t);
@@ -97,13 +99,13 @@ auth_b64_decode(const char *in, unsigned char *out, size_t outlen,
 /*
  * One response of the client: the initial response of the AUTH line
  * if there is one ("=" is an empty one), else a line read after a 334
- * with the challenge.  Decoded into out (AUTH_DECODED_MAX bytes).
+ * with the challenge, into line.  Decoded into out (AUTH_DECODED_MAX
+ * bytes).
  */
 static int
-auth_response(struct session *s, const char *initial, const char *challenge,
-    unsigned char *out, size_t *outlen)
+auth_response_read(struct session *s, const char *initial,
+    const char *challenge, char *line, unsigned char *out, size_t *outlen)
 {
-	char	 line[SMTPD_AUTH_LINE_MAX + 1];
 	size_t	 len;
 	int	 r, crlf;
 
@@ -134,13 +136,27 @@ auth_response(struct session *s, const char *initial, const char *challenge,
 		session_reply(s, 501, "5.7.0", "Authentication cancelled");
 		return AUTH_ABORT;
 	}
-	r = auth_b64_decode(initial, out, AUTH_DECODED_MAX, outlen);
-	explicit_bzero(line, sizeof(line));
-	if (r == -1) {
+	if (auth_b64_decode(initial, out, AUTH_DECODED_MAX, outlen) == -1) {
 		session_reply(s, 501, "5.5.2", "Cannot decode response");
 		return AUTH_ABORT;
 	}
 	return AUTH_OK;
+}
+
+/*
+ * auth_response_read, then the line wiped whatever happened: a line cut
+ * short, too long or not base64 may still hold a password.
+ */
+static int
+auth_response(struct session *s, const char *initial, const char *challenge,
+    unsigned char *out, size_t *outlen)
+{
+	char	 line[SMTPD_AUTH_LINE_MAX + 1];
+	int	 r;
+
+	r = auth_response_read(s, initial, challenge, line, out, outlen);
+	explicit_bzero(line, sizeof(line));
+	return r;
 }
 
 /* A field of at most AUTH_FIELD_MAX octets and no NUL, as a string. */
@@ -167,8 +183,10 @@ auth_plain(struct session *s, const char *initial, struct auth_creds *c)
 	size_t		 len;
 	int		 r, bad;
 
-	if ((r = auth_response(s, initial, "", buf, &len)) != AUTH_OK)
+	if ((r = auth_response(s, initial, "", buf, &len)) != AUTH_OK) {
+		explicit_bzero(buf, sizeof(buf));
 		return r;
+	}
 	end = buf + len;
 	bad = (nul1 = memchr(buf, '\0', len)) == NULL ||
 	    (nul2 = memchr(nul1 + 1, '\0', end - nul1 - 1)) == NULL ||

@@ -54,6 +54,7 @@ static int		 stopping;
 
 static void	server_accept(struct listener *);
 static int	server_admit(const struct session *);
+static void	server_send_421(int, const char *, const char *);
 static void	server_refuse(int, const char *);
 static void	server_stop(struct listener *, size_t);
 
@@ -82,15 +83,21 @@ server_admit(const struct session *new)
 
 /* The socket is new and its send buffer empty: this write won't block. */
 static void
-server_refuse(int fd, const char *text)
+server_send_421(int fd, const char *status, const char *text)
 {
 	char	 buf[256];
 	int	 n;
 
-	n = snprintf(buf, sizeof(buf), "421 4.7.0 %s %s\r\n",
+	n = snprintf(buf, sizeof(buf), "421 %s %s %s\r\n", status,
 	    env->conf.hostname, text);
 	if (n > 0 && (size_t)n < sizeof(buf))
 		(void)send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void
+server_refuse(int fd, const char *text)
+{
+	server_send_421(fd, "4.7.0", text);
 	close(fd);
 }
 
@@ -149,8 +156,7 @@ server_accept(struct listener *l)
 	if ((r = pthread_create(&t, &attr, session_run, s)) != 0) {
 		errno = r;
 		log_warn("pthread_create");
-		(void)send(fd, "421 4.3.2 Service not available\r\n", 33,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		server_send_421(fd, "4.3.2", "Service not available");
 		server_session_done(s);
 	}
 	pthread_attr_destroy(&attr);

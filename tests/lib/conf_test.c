@@ -497,6 +497,12 @@ ATF_TC_BODY(maildir_template, tc)
 	load_err("maildir /v/%d/%u%\n", 1, "unknown % escape");
 	load_err("maildir /v/%u\n", 1, "template must contain %d and %u");
 	load_err("maildir /v/%d\n", 1, "template must contain %d and %u");
+	/* The users map takes no such home: mailadduser add could not. */
+	load_err("maildir /v/../w/%d/%u\n", 1, "'..' component");
+	load_err("maildir /v/%d/%u/..\n", 1, "'..' component");
+	load_err("maildir /v/%d:%u\n", 1, "':'");
+	load_ok(&c, "maildir /v/..x/%d/%u..\n");
+	conf_free(&c);
 }
 
 ATF_TC_WITHOUT_HEAD(relaynets_parse);
