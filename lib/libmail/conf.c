@@ -27,6 +27,8 @@
 #define CONF_COUNT_MAX	1000000	/* largest maxrcpt, max_sessions, ... */
 /* Largest duration: callers add it to time(3) without overflow. */
 #define CONF_DURATION_MAX	((time_t)INT32_MAX)
+/* Largest timeout: poll(2) takes it in milliseconds, in an int. */
+#define CONF_TIMEOUT_MAX	((time_t)24 * 86400)
 /* Largest size: it fits an off_t. */
 #define CONF_SIZE_MAX		((uint64_t)INT64_MAX)
 
@@ -42,6 +44,7 @@
 #define KW_DURATION	3	/* time_t, more than 0 */
 #define KW_DURATION0	4	/* time_t, 0 allowed */
 #define KW_DURATION_NONE 5	/* time_t, 0 allowed, "none" for 0 */
+#define KW_TIMEOUT	6	/* time_t, more than 0, at most 24d */
 
 struct conf_kw {
 	const char	*name;
@@ -99,8 +102,8 @@ static const struct conf_kw conf_kws[] = {
 	{ "attic", 1, 1, 0, KW_FIELD(KW_PATH, attic) },
 	/* 0 is allowed: the next periodic run purges. */
 	{ "delete_grace", 1, 1, 0, KW_FIELD(KW_DURATION0, delete_grace) },
-	{ "command_timeout", 1, 1, 0, KW_FIELD(KW_DURATION, command_timeout) },
-	{ "data_timeout", 1, 1, 0, KW_FIELD(KW_DURATION, data_timeout) },
+	{ "command_timeout", 1, 1, 0, KW_FIELD(KW_TIMEOUT, command_timeout) },
+	{ "data_timeout", 1, 1, 0, KW_FIELD(KW_TIMEOUT, data_timeout) },
 	{ "max_errors", 1, 1, 0, KW_FIELD(KW_COUNT, max_errors) },
 	{ "max_sessions", 1, 1, 0, KW_FIELD(KW_COUNT, max_sessions) },
 	{ "max_sessions_per_ip", 1, 1, 0,
@@ -234,7 +237,8 @@ conf_path(const char *s, char *dst, size_t dstlen)
 static const char *
 conf_set_field(struct conf *c, const struct conf_kw *kw, const char *s)
 {
-	void	*field = (char *)c + kw->off;
+	void		*field = (char *)c + kw->off;
+	const char	*reason;
 
 	switch (kw->type) {
 	case KW_PATH:
@@ -243,6 +247,12 @@ conf_set_field(struct conf *c, const struct conf_kw *kw, const char *s)
 		return conf_count(s, field);
 	case KW_DURATION:
 		return conf_duration_positive(s, field);
+	case KW_TIMEOUT:
+		if ((reason = conf_duration_positive(s, field)) != NULL)
+			return reason;
+		if (*(time_t *)field > CONF_TIMEOUT_MAX)
+			return "timeout must be at most 24d";
+		return NULL;
 	case KW_DURATION_NONE:
 		if (strcmp(s, "none") == 0) {
 			*(time_t *)field = 0;

@@ -45,8 +45,7 @@ usage(void)
 /*
  * What mail.conf(5) lets through and smtpd cannot serve: a submission
  * listener without TLS could never take a message, since AUTH is
- * offered only over TLS (conf.c refuses smtps without TLS); a timeout
- * too long for poll(2), which would wait forever instead.
+ * offered only over TLS (conf.c refuses smtps without TLS).
  */
 static void
 smtpd_check_conf(const struct conf *conf)
@@ -56,10 +55,6 @@ smtpd_check_conf(const struct conf *conf)
 
 	if (conf->nlisten == 0)
 		errx(EX_CONFIG, "%s: no listen line", conf->path);
-	if (conf->command_timeout > SMTPD_TIMEOUT_MAX)
-		errx(EX_CONFIG, "%s: command_timeout: at most 24d", conf->path);
-	if (conf->data_timeout > SMTPD_TIMEOUT_MAX)
-		errx(EX_CONFIG, "%s: data_timeout: at most 24d", conf->path);
 	for (i = 0; i < conf->nlisten; i++) {
 		cl = &conf->listen[i];
 		if (cl->mode == LISTEN_SUBMISSION && conf->tls_cert[0] == '\0')

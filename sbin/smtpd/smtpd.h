@@ -38,12 +38,6 @@
 /* After accept(2) failed for want of descriptors or memory. */
 #define SMTPD_ACCEPT_PAUSE_MS	100
 
-/*
- * The longest command_timeout and data_timeout: poll(2) takes an int
- * of milliseconds, which holds a little less than 25 days.
- */
-#define SMTPD_TIMEOUT_MAX	(24 * 24 * 60 * 60)
-
 /* Time to let sessions finish their commit after SIGTERM. */
 #define SMTPD_STOP_GRACE_S	10
 

@@ -735,6 +735,11 @@ ATF_TC_BODY(durations, tc)
 	load_err("queue_lifetime 0\n", 1, "duration must be more than 0");
 	load_err("command_timeout 0s\n", 1, "duration must be more than 0");
 	load_err("data_timeout 1w\n", 1, "bad duration");
+	/* poll(2) would take 25 days in milliseconds as no timeout. */
+	load_ok(&c, "command_timeout 24d\ndata_timeout 2073600s\n");
+	conf_free(&c);
+	load_err("command_timeout 25d\n", 1, "at most 24d");
+	load_err("\ndata_timeout 2073601\n", 2, "at most 24d");
 	load_err("delete_grace 2 days\n", 1, "delete_grace: too many arguments");
 	load_err("delay_warning never\n", 1, "bad duration");
 }
