@@ -108,7 +108,7 @@ static void	 finalize_bounces(struct runner *, struct queue_msg *,
 		    struct statefd *, time_t);
 static void	 finalize_warning(struct runner *, struct queue_msg *,
 		    struct statefd *, time_t);
-static void	 worker_start(struct runner *, struct dest *, size_t);
+static int	 worker_start(struct runner *, struct dest *, size_t);
 static void	 worker_child(struct runner *);
 static struct worker *pool_spawn(struct runner *, struct dest *);
 static void	 pool_dispatch(struct runner *, struct dest *);
@@ -798,13 +798,15 @@ runner_dispatch(struct runner *r)
 			if (limit - d->running < slots)
 				slots = limit - d->running;
 			take = (d->njobs + slots - 1) / slots;
-			worker_start(r, d, take);
+			/* No fork: the jobs wait for the next dispatch. */
+			if (worker_start(r, d, take) == -1)
+				break;
 		}
 	}
 }
 
-/* Starts a worker with the first n jobs of d. */
-static void
+/* Starts a worker with the first n jobs of d; 0, or -1 if it cannot. */
+static int
 worker_start(struct runner *r, struct dest *d, size_t n)
 {
 	struct worker_ctx	 ctx;
@@ -814,7 +816,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		log_warn("worker");
-		return;
+		return -1;
 	}
 	w->sock = -1;
 	w->dest = d;
@@ -838,7 +840,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 			d->jobs_tail = tail;
 		d->njobs += i;
 		free(w);
-		return;
+		return -1;
 	case 0:
 		worker_child(r);
 		ctx.conf = r->conf;
@@ -854,6 +856,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 	r->workers = w;
 	r->nworkers++;
 	d->running++;
+	return 0;
 }
 
 /* In a new worker: what it must not hold, and death with the runner. */
@@ -931,7 +934,9 @@ pool_dispatch(struct runner *r, struct dest *d)
 		}
 		j = d->jobs;
 		if (pool_send(w->sock, j) == -1) {
-			worker_start(r, d, 1);
+			/* No fork either: the jobs wait for the next dispatch. */
+			if (worker_start(r, d, 1) == -1)
+				return;
 			continue;
 		}
 		d->jobs = j->next;
