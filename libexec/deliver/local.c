@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -40,6 +41,7 @@ static int	 maildir_write(int, const char *, size_t, FILE *, off_t);
 static const char *maildir_host(void);
 static int	 quota_check(const char *, uint64_t, uint64_t, int *);
 static int	 quota_read(const char *, uint64_t, uint64_t *);
+static int	 quota_limits(char *, uint64_t);
 static int	 quota_rewrite(const char *, uint64_t, uint64_t *);
 static void	 quota_add(const char *, uint64_t);
 
@@ -224,11 +226,37 @@ quota_check(const char *maildir, uint64_t limit, uint64_t add, int *over)
 	return 0;
 }
 
+/*
+ * 1 if the limits line of maildirsize, "<bytes>S" with perhaps a
+ * ",<messages>C" (Dovecot writes both when both are set), has our
+ * limit in bytes.  The count is Dovecot's to enforce.
+ */
+static int
+quota_limits(char *line, uint64_t limit)
+{
+	char			*item, *end;
+	unsigned long long	 n;
+	int			 match = 0;
+
+	while ((item = strsep(&line, ",")) != NULL) {
+		if (!isdigit((unsigned char)*item))
+			return 0;
+		errno = 0;
+		n = strtoull(item, &end, 10);
+		if (errno != 0 || (*end != 'S' && *end != 'C') ||
+		    end[1] != '\0')
+			return 0;
+		if (*end == 'S')
+			match = n == limit;
+	}
+	return match;
+}
+
 /* The usage from maildirsize, or -1 if it must be computed again. */
 static int
 quota_read(const char *maildir, uint64_t limit, uint64_t *used)
 {
-	char		 path[PATH_MAX], buf[MAILDIRSIZE_MAX + 1], want[32];
+	char		 path[PATH_MAX], buf[MAILDIRSIZE_MAX + 1];
 	char		*line, *p, *end;
 	unsigned long long bytes;
 	ssize_t		 n;
@@ -246,8 +274,7 @@ quota_read(const char *maildir, uint64_t limit, uint64_t *used)
 	buf[n] = '\0';
 	p = buf;
 	line = strsep(&p, "\n");
-	snprintf(want, sizeof(want), "%" PRIu64 "S", limit);
-	if (p == NULL || strcmp(line, want) != 0)
+	if (p == NULL || !quota_limits(line, limit))
 		return -1;
 	*used = 0;
 	while ((line = strsep(&p, "\n")) != NULL && *line != '\0') {
