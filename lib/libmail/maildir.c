@@ -385,7 +385,7 @@ maildir_attic_move(const char *dir, const char *attic, const char *addr,
 {
 	char	 from[NAME_MAX + 1], to[NAME_MAX + 1];
 	struct stat st;
-	int	 fromfd = -1, tofd = -1, rv = -1;
+	int	 fromfd = -1, tofd = -1, rv = -1, saved;
 
 	if (maildir_attic_name(attic, addr, when, dest, destlen) == -1) {
 		errno = ENAMETOOLONG;
@@ -402,9 +402,19 @@ maildir_attic_move(const char *dir, const char *attic, const char *addr,
 		errno = EEXIST;
 		goto done;
 	}
-	if (errno == ENOENT && renameat(fromfd, from, tofd, to) == 0 &&
-	    fsync(tofd) == 0 && fsync(fromfd) == 0)
+	if (errno != ENOENT || renameat(fromfd, from, tofd, to) == -1)
+		goto done;
+	if (fsync(tofd) == 0 && fsync(fromfd) == 0)
 		rv = 0;
+	else {
+		/*
+		 * The caller keeps the mailbox in the maps on a failure:
+		 * its Maildir must not wait in the attic to be purged.
+		 */
+		saved = errno;
+		(void)renameat(tofd, to, fromfd, from);
+		errno = saved;
+	}
 done:
 	if (fromfd != -1)
 		close_saving_errno(fromfd);
