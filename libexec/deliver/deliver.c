@@ -43,7 +43,7 @@ static void		 drop_privileges(const struct conf *);
 static void		 open_pidfile(const struct conf *, int);
 static int		 run_once(const struct conf *);
 static int		 run_daemon(const struct conf *, int);
-static int		 fifo_open(const struct conf *);
+static int		 fifo_open(const struct conf *, int);
 static int		 fd_drain(int);
 static void		 wait_workers(struct runner *, const struct conf *);
 static void		 sig_handler(int);
@@ -126,6 +126,8 @@ drop_privileges(const struct conf *conf)
  * One runner a spool: two would deliver the same message twice.  A
  * queue run asked for while the daemon runs (sendmail -q from cron)
  * becomes a wakeup of the daemon, which then looks at every message.
+ * Only the daemon reads the FIFO: with no reader, the runner is
+ * another queue run, and there is nothing to wake.
  */
 static void
 open_pidfile(const struct conf *conf, int qflag)
@@ -141,7 +143,7 @@ open_pidfile(const struct conf *conf, int qflag)
 		return;
 	if (errno != EEXIST)
 		err(EX_IOERR, "%s", path);
-	if (qflag && (fd = fifo_open(conf)) != -1) {
+	if (qflag && (fd = fifo_open(conf, O_WRONLY)) != -1) {
 		if (write(fd, "H", 1) == 1) {
 			warnx("already running, pid %ld: woken up",
 			    (long)other);
@@ -253,9 +255,13 @@ sig_setup(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Read and write: the FIFO never reports end-of-file to its reader. */
+/*
+ * The daemon opens it to read and write: the FIFO then never reports
+ * end-of-file to its reader.  To write only fails (ENXIO) when no
+ * daemon reads it.
+ */
 static int
-fifo_open(const struct conf *conf)
+fifo_open(const struct conf *conf, int mode)
 {
 	char		 path[PATH_MAX];
 	struct stat	 sb;
@@ -264,7 +270,7 @@ fifo_open(const struct conf *conf)
 	if ((size_t)snprintf(path, sizeof(path), "%s/wakeup", conf->spool) >=
 	    sizeof(path))
 		return -1;
-	fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(path, mode | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &sb) == -1 || !S_ISFIFO(sb.st_mode)) {
@@ -299,7 +305,7 @@ run_daemon(const struct conf *conf, int foreground)
 	time_t		 now, last_scan = 0, last_full = 0, next;
 	int		 scan = 1, full = 1, failed = 0, timeout;
 
-	if ((fifo_fd = fifo_open(conf)) == -1)
+	if ((fifo_fd = fifo_open(conf, O_RDWR)) == -1)
 		err(EX_IOERR, "%s/wakeup", conf->spool);
 	if (!foreground && daemon(0, 0) == -1)
 		err(EX_OSERR, "daemon");
