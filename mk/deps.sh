@@ -9,13 +9,14 @@
 # preseeded to "No configuration" so that no daemon of it runs),
 # aiosmtpd and dnsmasq (a remote SMTP server and a DNS server on
 # loopback), iproute2 (loopback up in the tests' own network namespace),
-# openssl (test certificates) and systemd (systemd-analyze verify of
-# our units; nothing is started).
+# strace (to see the fsyncs durability depends on), openssl (test
+# certificates) and systemd (systemd-analyze verify of our units;
+# nothing is started).
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
 libcrypt-dev libargon2-dev libtls-dev swaks netcat-openbsd"
 [ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd postfix python3 python3-aiosmtpd dnsmasq-base
-iproute2 openssl libnet-ssleay-perl systemd"
+iproute2 strace openssl libnet-ssleay-perl systemd"
 
 missing=
 for p in $PKGS; do

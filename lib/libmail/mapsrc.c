@@ -635,6 +635,8 @@ home_check(const char *home, size_t len)
 		return "home too long";
 	end = home + len;
 	for (p = home; p < end; p++) {
+		if (iscntrl((unsigned char)*p))
+			return "control character in home";
 		if (*p != '/')
 			continue;
 		if (p + 3 <= end && p[1] == '.' && p[2] == '.' &&

@@ -216,8 +216,9 @@ ATF_TC_BODY(users_errors, tc)
 	    "x@alias.org:h:1:1::/a\n"
 	    "ok@example.org:h:1:1::/a\n"
 	    "ok@example.org:h:1:1::/b\n"
-	    "ctl@example.org:h:1:1::/a\001\n", NULL);
-	ATF_CHECK_EQ(open_quiet(&ms, 0), 14);
+	    "ctl@example.org:h:1:1::/a\001\n"
+	    "tab@example.org:h:1:1::/a\tb\n", NULL);
+	ATF_CHECK_EQ(open_quiet(&ms, 0), 15);
 	ATF_CHECK(err_has("m/users:1: address 'Alice@example.org' is not in "
 	    "lower case"));
 	ATF_CHECK(err_has("m/users:2: root@example.org: UID 0"));
@@ -237,6 +238,8 @@ ATF_TC_BODY(users_errors, tc)
 	    "an alias of 'example.org'"));
 	ATF_CHECK(err_has("m/users:14: duplicate key 'ok@example.org'"));
 	ATF_CHECK(err_has("m/users:15: control character in line"));
+	ATF_CHECK(err_has("m/users:16: tab@example.org: control character "
+	    "in home"));
 	mapset_close(&ms);
 }
 
