@@ -781,10 +781,21 @@ plan(struct runner *r, struct queue_msg *m)
 void
 runner_dispatch(struct runner *r)
 {
-	struct dest	*d;
+	struct dest	*d, **dp;
 	size_t		 limit, slots, take;
 
-	for (d = r->dests; d != NULL && !deliver_quit; d = d->next) {
+	dp = &r->dests;
+	while ((d = *dp) != NULL && !deliver_quit) {
+		/*
+		 * Nothing refers to an idle remote one: forgotten, or the
+		 * daemon would keep every domain it ever sent to.
+		 */
+		if (!d->local && d->njobs == 0 && d->running == 0) {
+			*dp = d->next;
+			free(d);
+			continue;
+		}
+		dp = &d->next;
 		if (d->local) {
 			pool_dispatch(r, d);
 			continue;
