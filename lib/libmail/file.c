@@ -2,6 +2,7 @@
  * Durable file operations shared by the writers of the maps, the spool
  * and the Maildirs.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -21,4 +22,47 @@ file_sync_dir(const char *dir)
 	ret = fsync(fd);
 	close(fd);
 	return ret;
+}
+
+/*
+ * Copies the size bytes of from at offset off to the same offset of
+ * to, by copy_file_range(2), which copies from the kernel's cache
+ * without a trip through our memory, or else through a buffer; the
+ * file offsets do not move.  0, or -1 with errno.
+ */
+int
+file_copy_range(int from, int to, off_t off, off_t size)
+{
+	char	 buf[65536];
+	off_t	 in, out;
+	ssize_t	 n, w, done;
+
+	in = out = off;
+	while (size > 0) {
+		n = copy_file_range(from, &in, to, &out, size, 0);
+		if (n == -1 && (errno == EXDEV || errno == ENOSYS ||
+		    errno == EINVAL || errno == EOPNOTSUPP))
+			break;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return 0;
+		size -= n;
+	}
+	while (size > 0) {
+		n = pread(from, buf, size < (off_t)sizeof(buf) ? size :
+		    (off_t)sizeof(buf), in);
+		if (n <= 0)
+			return n == 0 ? 0 : -1;
+		for (done = 0; done < n; done += w)
+			if ((w = pwrite(to, buf + done, n - done,
+			    out + done)) == -1)
+				return -1;
+		in += n;
+		out += n;
+		size -= n;
+	}
+	return 0;
 }

@@ -151,6 +151,8 @@ void	 addr_lower(char *);
 
 /* fsyncs the directory dir, which makes the renames in it durable. */
 int	 file_sync_dir(const char *dir);
+/* Copies size bytes at off of from to off of to; 0 or -1. */
+int	 file_copy_range(int from, int to, off_t off, off_t size);
 
 /* ---- log.c: syslog, or stderr in the foreground ------------------- */
 
@@ -281,6 +283,9 @@ struct mapsrc {
 	struct timespec		 textmtime;
 	int			 dbmatch;	/* the .db was built from it */
 	int			 trusted;	/* read without checking */
+	struct map		*deferred;	/* not read yet: its .db */
+	int			 textnonl;	/* it does not end in '\n' */
+	int			 unreadable;	/* reading it later failed */
 };
 
 /* The three sources of a mapdir, as the admin commands edit them. */
@@ -312,7 +317,17 @@ int	 mapset_open(struct mapset *, const char *mapdir, int lock);
  */
 #define MAPSET_LOCK	0x01
 #define MAPSET_VERIFY	0x02
+/*
+ * MAPSET_APPEND, for a caller that looks keys up and adds lines: a
+ * text file its .db was compiled from is not read at all (the .db
+ * answers mapsrc_find) until mapsrc_read_all, or a lookup that finds
+ * the key, needs its lines; its new version is the file copied as it
+ * is, then the lines added.
+ */
+#define MAPSET_APPEND	0x04
 int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
+/* Reads the lines of a map MAPSET_APPEND left unread; 0, or -1 (warn). */
+int	 mapsrc_read_all(struct mapsrc *);
 /*
  * Cross-checks of mailmaps(5): an alias shadowing a mailbox, an alias
  * target in a hosted domain that resolves to nothing, an alias domain

@@ -83,7 +83,6 @@ static int	 map_same_file(const struct map *, const struct stat *);
 static void	 map_set_stat(struct map *, const struct stat *);
 static int	 map_tmp_name(struct map_builder *);
 static int	 map_fsync_dir(const char *);
-static int	 map_copy_range(int, int, off_t, off_t);
 static int	 map_copy_fd(int, int, off_t);
 static int	 map_build_prepare(struct map_builder *);
 static int	 map_build_store(struct map_builder *, const char *, const char *,
@@ -376,45 +375,6 @@ map_build_mode(struct map_builder *b, mode_t mode, gid_t gid)
 }
 
 /*
- * Copies the size bytes of from to offset off of to, through user
- * space when copy_file_range(2) cannot do it; 0 or -1.
- */
-static int
-map_copy_range(int from, int to, off_t off, off_t size)
-{
-	char	 buf[65536];
-	off_t	 in, out;
-	ssize_t	 n, w, done;
-
-	in = out = off;
-	while (size > 0) {
-		n = copy_file_range(from, &in, to, &out, size, 0);
-		if (n == -1 && (errno == EXDEV || errno == ENOSYS ||
-		    errno == EINVAL || errno == EOPNOTSUPP))
-			break;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return 0;
-		size -= n;
-	}
-	while (size > 0) {
-		n = pread(from, buf, size < (off_t)sizeof(buf) ? size :
-		    (off_t)sizeof(buf), in);
-		if (n <= 0)
-			return n == 0 ? 0 : -1;
-		for (done = 0; done < n; done += w)
-			if ((w = pwrite(to, buf + done, n - done,
-			    out + done)) == -1)
-				return -1;
-		in += n;
-		out += n;
-		size -= n;
-	}
-	return 0;
-}
-
-/*
  * Copies a file of size bytes, holes and all.  A hash table reserves
  * its bucket pages a doubling at a time, and those not used yet are
  * holes of the file: on 100,000 users, a quarter of the .db.  A plain
@@ -439,7 +399,7 @@ map_copy_fd(int from, int to, off_t size)
 			return -1;
 		if (hole > size)
 			hole = size;
-		if (map_copy_range(from, to, data, hole - data) == -1)
+		if (file_copy_range(from, to, data, hole - data) == -1)
 			return -1;
 	}
 	return ftruncate(to, size);

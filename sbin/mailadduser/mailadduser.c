@@ -152,11 +152,11 @@ check_writer(const struct ctx *ctx)
 }
 
 void
-ctx_maps_open(struct ctx *ctx, int lock)
+ctx_maps_open(struct ctx *ctx, int flags)
 {
 	int	 n;
 
-	n = mapset_open(&ctx->ms, ctx->conf.mapdir, lock);
+	n = mapset_open_flags(&ctx->ms, ctx->conf.mapdir, flags);
 	if (n == -1)
 		errx(EX_NOINPUT, "cannot read the maps in %s",
 		    ctx->conf.mapdir);
@@ -243,6 +243,9 @@ check_new(struct ctx *ctx, const struct mailaddr *addr, const char *key)
 	if (errstr != NULL)
 		errx(EX_DATAERR, "%s: maxusers=%s is %s", addr->domain, buf,
 		    errstr);
+	if (mapsrc_read_all(users) == -1)
+		errx(EX_NOINPUT, "cannot read the maps in %s",
+		    ctx->conf.mapdir);
 	for (i = 0; i < users->nlines; i++) {
 		l = &users->lines[i];
 		if (l->key != NULL && (at = strrchr(l->key, '@')) != NULL &&
@@ -406,12 +409,12 @@ cmd_add(struct ctx *ctx, int argc, char **argv)
 		    ctx->conf.path, ctx->conf.maildir, key);
 	if (ps.how == PW_PROMPT) {
 		/* Don't ask for a password that will be refused. */
-		ctx_maps_open(ctx, 0);
+		ctx_maps_open(ctx, MAPSET_APPEND);
 		check_new(ctx, &addr, key);
 		ctx_maps_close(ctx);
 	}
 	pwsource_hash(&ps, key, u.hash, sizeof(u.hash));
-	ctx_maps_open(ctx, 1);
+	ctx_maps_open(ctx, MAPSET_LOCK | MAPSET_APPEND);
 	check_new(ctx, &addr, key);
 	u.quota = qset ? quota : domain_quota(ctx, addr.domain);
 	put_user(ctx, key, &u, NULL);
@@ -591,7 +594,7 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 		usage();
 	parse_address(argv[optind], &addr, key, sizeof(key));
 	ctx_load(ctx, 1);
-	ctx_maps_open(ctx, 1);
+	ctx_maps_open(ctx, MAPSET_LOCK);
 	l = find_user(ctx, key, &u);
 	check_not_target(ctx, key);
 	exists = check_home(ctx, key, u.home);
@@ -643,7 +646,7 @@ cmd_passwd(struct ctx *ctx, int argc, char **argv)
 		ctx_maps_close(ctx);
 	}
 	pwsource_hash(&ps, key, hash, sizeof(hash));
-	ctx_maps_open(ctx, 1);
+	ctx_maps_open(ctx, MAPSET_LOCK);
 	l = find_user(ctx, key, &u);
 	strlcpy(u.hash, hash, sizeof(u.hash));
 	explicit_bzero(hash, sizeof(hash));
@@ -680,7 +683,7 @@ cmd_mod(struct ctx *ctx, int argc, char **argv)
 		usage();
 	parse_address(argv[optind], &addr, key, sizeof(key));
 	ctx_load(ctx, 1);
-	ctx_maps_open(ctx, 1);
+	ctx_maps_open(ctx, MAPSET_LOCK);
 	l = find_user(ctx, key, &u);
 	if (qset)
 		u.quota = quota;

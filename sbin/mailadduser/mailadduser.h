@@ -35,7 +35,7 @@ int	 cmd_list(struct ctx *, int, char **);
 /* mailadduser.c */
 __dead void usage(void);
 void	 ctx_load(struct ctx *, int write);
-void	 ctx_maps_open(struct ctx *, int lock);
+void	 ctx_maps_open(struct ctx *, int flags);	/* MAPSET_* */
 void	 ctx_close(struct ctx *);
 
 #endif /* !MAILADDUSER_H */

@@ -568,6 +568,150 @@ ATF_TC_BODY(crash_leftovers_swept, tc)
 		ATF_CHECK_MSG(access(*f, F_OK) == 0, "%s removed", *f);
 }
 
+/* "m" with good maps, installed so that each .db is the index of its text. */
+static void
+installed_mapdir(const char *users)
+{
+	struct mapset	 ms;
+
+	mapdir(good_domains, users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_compile(&ms, (1 << MAP_COUNT) - 1, getgid()),
+	    0);
+	mapset_close(&ms);
+}
+
+/*
+ * MAPSET_APPEND: a miss and a hit answer as the text does, and an added
+ * line lands after the file copied as it was, in the text and the .db.
+ */
+ATF_TC_WITHOUT_HEAD(append_finds_and_appends);
+ATF_TC_BODY(append_finds_and_appends, tc)
+{
+	struct mapset		 ms;
+	struct mapsrc		*src;
+	struct mapsrc_line	*l;
+	struct map		*m;
+	char			*text, want[4096], val[512];
+
+	installed_mapdir(good_users);
+	ATF_REQUIRE_EQ(mapset_open_flags(&ms, "m", MAPSET_LOCK |
+	    MAPSET_APPEND), 0);
+	src = &ms.src[MAP_USERS];
+	ATF_CHECK(mapsrc_find(src, "carol@example.org") == NULL);
+	ATF_REQUIRE_EQ(mapsrc_add(src, "carol@example.org:" HASH
+	    ":1000:1000::/var/mail/example.org/carol::"), 0);
+	ATF_CHECK(mapsrc_find(src, "Carol@example.org") != NULL);
+	ATF_CHECK_EQ(mapsrc_add(src, "carol@example.org:" HASH
+	    ":1000:1000::/x::"), -1);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
+	/* A key of the file: its line, with the file's line number. */
+	ATF_REQUIRE((l = mapsrc_find(src, "BOB@example.org")) != NULL);
+	ATF_CHECK_EQ(l->lineno, 3);
+	ATF_CHECK(strstr(l->value, ":Bob:") != NULL);
+	ATF_CHECK(mapsrc_find(src, "carol@example.org") != NULL);
+	mapset_close(&ms);
+	text = read_file("m/users");
+	snprintf(want, sizeof(want), "%scarol@example.org:%s:1000:1000::"
+	    "/var/mail/example.org/carol::\n", good_users, HASH);
+	ATF_CHECK_STREQ(text, want);
+	free(text);
+	ATF_REQUIRE((m = map_open("m", "users")) != NULL);
+	ATF_CHECK_EQ(map_lookup(m, "carol@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_EQ(map_lookup(m, "alice@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_EQ(map_lookup(m, "bob@example.org", val, sizeof(val)), 1);
+	map_close(m);
+	/* Trusted again: read with every check, nothing is wrong. */
+	ATF_REQUIRE_EQ(mapset_open_flags(&ms, "m", MAPSET_VERIFY), 0);
+	ATF_CHECK_EQ(mapset_check(&ms), 0);
+	ATF_CHECK_EQ(ms.src[MAP_USERS].nkeys, 3);
+	mapset_close(&ms);
+}
+
+/* A file without its last newline gets one before the line added. */
+ATF_TC_WITHOUT_HEAD(append_after_missing_newline);
+ATF_TC_BODY(append_after_missing_newline, tc)
+{
+	struct mapset	 ms;
+	char		*text;
+
+	installed_mapdir("alice@example.org:" HASH ":1:1::/a::\n"
+	    "bob@example.org:" HASH ":1:1::/b::");
+	ATF_REQUIRE_EQ(mapset_open_flags(&ms, "m", MAPSET_LOCK |
+	    MAPSET_APPEND), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "carol@example.org:"
+	    HASH ":1:1::/c::"), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
+	mapset_close(&ms);
+	text = read_file("m/users");
+	ATF_CHECK_STREQ(text, "alice@example.org:" HASH ":1:1::/a::\n"
+	    "bob@example.org:" HASH ":1:1::/b::\n"
+	    "carol@example.org:" HASH ":1:1::/c::\n");
+	free(text);
+}
+
+/* mapsrc_read_all: the lines of the file, then those added. */
+ATF_TC_WITHOUT_HEAD(append_read_all_keeps_order);
+ATF_TC_BODY(append_read_all_keeps_order, tc)
+{
+	struct mapset	 ms;
+	struct mapsrc	*src;
+
+	installed_mapdir(good_users);
+	ATF_REQUIRE_EQ(mapset_open_flags(&ms, "m", MAPSET_LOCK |
+	    MAPSET_APPEND), 0);
+	src = &ms.src[MAP_USERS];
+	ATF_REQUIRE_EQ(mapsrc_add(src, "carol@example.org:" HASH
+	    ":1:1::/c::"), 0);
+	ATF_REQUIRE_EQ(mapsrc_read_all(src), 0);
+	ATF_REQUIRE_EQ(src->nlines, 4);
+	ATF_CHECK_STREQ(src->lines[0].key, "alice@example.org");
+	ATF_CHECK_STREQ(src->lines[1].text, "# bob is locked");
+	ATF_CHECK_STREQ(src->lines[2].key, "bob@example.org");
+	ATF_CHECK_STREQ(src->lines[3].key, "carol@example.org");
+	ATF_CHECK_EQ(src->nkeys, 3);
+	ATF_CHECK(mapsrc_find(src, "carol@example.org") == &src->lines[3]);
+	mapset_close(&ms);
+}
+
+/*
+ * A file changed on disk after it was opened, by someone who did not
+ * take the lock, is not overwritten with what was copied before.
+ */
+ATF_TC_WITHOUT_HEAD(append_refuses_file_changed_meanwhile);
+ATF_TC_BODY(append_refuses_file_changed_meanwhile, tc)
+{
+	struct mapset	 ms;
+	char		*before, *after;
+	int		 fd, saved;
+
+	installed_mapdir(good_users);
+	ATF_REQUIRE_EQ(mapset_open_flags(&ms, "m", MAPSET_LOCK |
+	    MAPSET_APPEND), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "carol@example.org:"
+	    HASH ":1:1::/c::"), 0);
+	ATF_REQUIRE((fd = open("m/users", O_WRONLY | O_APPEND)) != -1);
+	ATF_REQUIRE(write(fd, "# edited\n", 9) == 9);
+	close(fd);
+	before = read_file("m/users");
+	fflush(stderr);
+	saved = dup(2);
+	ATF_REQUIRE((fd = open("err", O_WRONLY | O_CREAT | O_TRUNC,
+	    0644)) != -1);
+	dup2(fd, 2);
+	close(fd);
+	ATF_CHECK_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), -1);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	mapset_close(&ms);
+	after = read_file("m/users");
+	ATF_CHECK_STREQ(after, before);
+	free(before);
+	free(after);
+	ATF_CHECK_EQ(count_files("m"), 7);
+}
+
 ATF_TC_WITHOUT_HEAD(add_replace_remove_refusals);
 ATF_TC_BODY(add_replace_remove_refusals, tc)
 {
@@ -847,6 +991,10 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, good_maps_values);
 	ATF_TP_ADD_TC(tp, crash_leftovers_swept);
+	ATF_TP_ADD_TC(tp, append_finds_and_appends);
+	ATF_TP_ADD_TC(tp, append_after_missing_newline);
+	ATF_TP_ADD_TC(tp, append_read_all_keeps_order);
+	ATF_TP_ADD_TC(tp, append_refuses_file_changed_meanwhile);
 	ATF_TP_ADD_TC(tp, missing_sources_are_empty);
 	ATF_TP_ADD_TC(tp, domains_errors);
 	ATF_TP_ADD_TC(tp, users_errors);
