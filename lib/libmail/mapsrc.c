@@ -2107,9 +2107,13 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 	int		 kind, ret, renamed;
 
 	memset(p, 0, sizeof(p));
+	/*
+	 * Any map: a lookup in one that could not be read found nothing,
+	 * whatever it holds, and a change may rest on that answer.
+	 */
 	for (kind = 0; kind < MAP_COUNT; kind++)
-		if ((which & (1 << kind)) != 0 && ms->src[kind].unreadable) {
-			warnx("%s: not changed, since it could not be read",
+		if (ms->src[kind].unreadable) {
+			warnx("%s could not be read: no map changed",
 			    ms->src[kind].path);
 			return -1;
 		}
