@@ -28,7 +28,8 @@ file_sync_dir(const char *dir)
  * Copies the size bytes of from at offset off to the same offset of
  * to, by copy_file_range(2), which copies from the kernel's cache
  * without a trip through our memory, or else through a buffer; the
- * file offsets do not move.  0, or -1 with errno.
+ * file offsets do not move.  0, or -1 with errno (EIO if from ends
+ * before off + size).
  */
 int
 file_copy_range(int from, int to, off_t off, off_t size)
@@ -48,14 +49,16 @@ file_copy_range(int from, int to, off_t off, off_t size)
 		if (n == -1)
 			return -1;
 		if (n == 0)
-			return 0;
+			goto cut;
 		size -= n;
 	}
 	while (size > 0) {
 		n = pread(from, buf, size < (off_t)sizeof(buf) ? size :
 		    (off_t)sizeof(buf), in);
-		if (n <= 0)
-			return n == 0 ? 0 : -1;
+		if (n == 0)
+			goto cut;
+		if (n == -1)
+			return -1;
 		for (done = 0; done < n; done += w)
 			if ((w = pwrite(to, buf + done, n - done,
 			    out + done)) == -1)
@@ -65,4 +68,8 @@ file_copy_range(int from, int to, off_t off, off_t size)
 		size -= n;
 	}
 	return 0;
+cut:
+	/* Cut short since its size was taken: the copy would end in a hole. */
+	errno = EIO;
+	return -1;
 }

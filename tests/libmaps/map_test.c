@@ -7,6 +7,7 @@
 #include <db.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +308,26 @@ ATF_TC_BODY(copy_keeps_holes, tc)
 	ATF_CHECK_EQ(count_files("."), 1);
 }
 
+/*
+ * file_copy_range copies all the bytes asked for or fails: a source
+ * cut short since its size was taken (a text map truncated in place
+ * by an editor) must not leave the end of the copy a hole of NULs.
+ */
+ATF_TC_WITHOUT_HEAD(copy_range_short_source_fails);
+ATF_TC_BODY(copy_range_short_source_fails, tc)
+{
+	int	from, to;
+
+	ATF_REQUIRE((from = open("from", O_RDWR | O_CREAT, 0644)) != -1);
+	ATF_REQUIRE(write(from, "12345", 5) == 5);
+	ATF_REQUIRE((to = open("to", O_RDWR | O_CREAT, 0644)) != -1);
+	ATF_CHECK_EQ(file_copy_range(from, to, 0, 5), 0);
+	ATF_CHECK_EQ(file_copy_range(from, to, 0, 10), -1);
+	ATF_CHECK_EQ(file_copy_range(from, to, 3, 4), -1);
+	close(from);
+	close(to);
+}
+
 ATF_TC_WITHOUT_HEAD(big_build_with_hint);
 ATF_TC_BODY(big_build_with_hint, tc)
 {
@@ -336,6 +357,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, lookup_hit_miss_fold);
 	ATF_TP_ADD_TC(tp, copy_keeps_holes);
+	ATF_TP_ADD_TC(tp, copy_range_short_source_fails);
 	ATF_TP_ADD_TC(tp, open_missing_fails);
 	ATF_TP_ADD_TC(tp, value_too_long_for_buffer);
 	ATF_TP_ADD_TC(tp, stored_with_nul_lower_case);
