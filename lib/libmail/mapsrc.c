@@ -1942,6 +1942,9 @@ db_write(struct mapsrc *src, const char *dbpath, int text, mode_t mode,
 	incremental = text && src->dbmatch && (src->deferred != NULL ||
 	    (src->nkeys >= INCREMENTAL_MIN_KEYS &&
 	    src->nchanged <= src->nkeys / INCREMENTAL_MAX_SHARE));
+	/* A full build puts every line: those of a file left unread too. */
+	if (!incremental && mapsrc_read_all(src) == -1)
+		return NULL;
 	if (incremental)
 		b = map_build_begin_copy(dbpath, dbpath);
 	else

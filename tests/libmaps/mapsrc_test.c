@@ -759,6 +759,31 @@ ATF_TC_BODY(append_unread_answer_blocks_every_write, tc)
 	ATF_CHECK_EQ(count_files("m"), 7);
 }
 
+/*
+ * A .db built in full from a map left unread gets the lines of its
+ * file too, not only those added (mapset_compile builds in full).
+ */
+ATF_TC_WITHOUT_HEAD(append_full_build_reads_the_file);
+ATF_TC_BODY(append_full_build_reads_the_file, tc)
+{
+	struct mapset	 ms;
+	struct map	*m;
+	char		 val[512];
+
+	installed_mapdir(good_users);
+	ATF_REQUIRE_EQ(mapset_open_flags(&ms, "m", MAPSET_LOCK |
+	    MAPSET_APPEND), 0);
+	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "carol@example.org:"
+	    HASH ":1:1::/c::"), 0);
+	ATF_REQUIRE_EQ(mapset_compile(&ms, 1 << MAP_USERS, getgid()), 0);
+	mapset_close(&ms);
+	ATF_REQUIRE((m = map_open("m", "users")) != NULL);
+	ATF_CHECK_EQ(map_lookup(m, "alice@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_EQ(map_lookup(m, "bob@example.org", val, sizeof(val)), 1);
+	ATF_CHECK_EQ(map_lookup(m, "carol@example.org", val, sizeof(val)), 1);
+	map_close(m);
+}
+
 ATF_TC_WITHOUT_HEAD(add_replace_remove_refusals);
 ATF_TC_BODY(add_replace_remove_refusals, tc)
 {
@@ -1043,6 +1068,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, append_read_all_keeps_order);
 	ATF_TP_ADD_TC(tp, append_refuses_file_changed_meanwhile);
 	ATF_TP_ADD_TC(tp, append_unread_answer_blocks_every_write);
+	ATF_TP_ADD_TC(tp, append_full_build_reads_the_file);
 	ATF_TP_ADD_TC(tp, missing_sources_are_empty);
 	ATF_TP_ADD_TC(tp, domains_errors);
 	ATF_TP_ADD_TC(tp, users_errors);
