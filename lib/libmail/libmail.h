@@ -322,7 +322,8 @@ int	 mapset_open(struct mapset *, const char *mapdir, int lock);
  * text file its .db was compiled from is not read at all (the .db
  * answers mapsrc_find) until mapsrc_read_all, or a lookup that finds
  * the key, needs its lines; its new version is the file copied as it
- * is, then the lines added.
+ * is, then the lines added.  If the lines cannot be read when needed,
+ * mapset_install and mapset_compile refuse to write any map of the set.
  */
 #define MAPSET_APPEND	0x04
 int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);

@@ -350,8 +350,9 @@ mapsrc_find(struct mapsrc *src, const char *key)
 /*
  * mapsrc_find in a map MAPSET_APPEND left unread: the lines added, then
  * the .db.  A key the .db has is looked up in the lines, read then: the
- * caller wants the line.  If they cannot be read, the map is marked so
- * that no change to it is written (see mapset_write).
+ * caller wants the line.  If they cannot be read, the lookup answers
+ * NULL whatever the map holds, so the map is marked, and no map of the
+ * set is written after (see mapset_write).
  */
 static struct mapsrc_line *
 deferred_find(struct mapsrc *src, const char *key)
