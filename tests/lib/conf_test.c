@@ -15,25 +15,16 @@
 #include <atf-c.h>
 
 #include "libmail.h"
+#include "fixture.h"
 
 #define CONF	"mail.conf"
 
 static char	err[512];
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE	*fp;
-
-	ATF_REQUIRE((fp = fopen(path, "w")) != NULL);
-	ATF_REQUIRE(fputs(text, fp) >= 0);
-	ATF_REQUIRE(fclose(fp) == 0);
-}
-
 static int
 load(struct conf *c, const char *text)
 {
-	write_file(CONF, text);
+	fixture_write(CONF, text);
 	err[0] = '\0';
 	return conf_load(c, CONF, err, sizeof(err));
 }
@@ -215,7 +206,7 @@ ATF_TC_BODY(unreadable_file, tc)
 	ATF_CHECK_STREQ(err, ".: Is a directory");
 	if (getuid() == 0)
 		atf_tc_skip("root reads any file");
-	write_file(CONF, "maxrcpt 5\n");
+	fixture_write(CONF, "maxrcpt 5\n");
 	ATF_REQUIRE(chmod(CONF, 0) == 0);
 	ATF_CHECK_EQ(conf_load(&c, CONF, err, sizeof(err)), -1);
 	ATF_CHECK_STREQ(err, CONF ": Permission denied");

@@ -5,7 +5,6 @@
 
 #include <atf-c.h>
 #include <db.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "libmail.h"
+#include "fixture.h"
 
 static void
 build(const char *path, const char *const *pairs)
@@ -26,41 +26,6 @@ build(const char *path, const char *const *pairs)
 	for (; *pairs != NULL; pairs += 2)
 		ATF_REQUIRE_EQ(map_build_put(b, pairs[0], pairs[1]), 0);
 	ATF_REQUIRE_EQ(map_build_commit(b), 0);
-}
-
-/* Names in the directory other than "." and ".."; fails on a leftover. */
-static int
-count_files(const char *dir)
-{
-	DIR		*d;
-	struct dirent	*e;
-	int		 n;
-
-	ATF_REQUIRE((d = opendir(dir)) != NULL);
-	n = 0;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-static char *
-file_bytes(const char *path, size_t *len)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 n;
-
-	ATF_REQUIRE((fp = fopen(path, "r")) != NULL);
-	ATF_REQUIRE(fseek(fp, 0, SEEK_END) == 0);
-	ATF_REQUIRE((n = ftell(fp)) >= 0);
-	rewind(fp);
-	ATF_REQUIRE((buf = malloc(n + 1)) != NULL);
-	ATF_REQUIRE_EQ(fread(buf, 1, n, fp), (size_t)n);
-	fclose(fp);
-	*len = n;
-	return buf;
 }
 
 ATF_TC_WITHOUT_HEAD(lookup_hit_miss_fold);
@@ -204,13 +169,13 @@ ATF_TC_BODY(abort_leaves_target_alone, tc)
 
 	ATF_REQUIRE_EQ(mkdir("d", 0755), 0);
 	build("d/m.db", v1);
-	before = file_bytes("d/m.db", &blen);
+	before = fixture_read("d/m.db", &blen);
 	ATF_REQUIRE((b = map_build_begin("d/m.db")) != NULL);
-	ATF_CHECK_EQ(count_files("d"), 2);
+	ATF_CHECK_EQ(fixture_count_files("d"), 2);
 	ATF_CHECK_EQ(map_build_put(b, "k", "other"), 0);
 	map_build_abort(b);
-	ATF_CHECK_EQ(count_files("d"), 1);
-	after = file_bytes("d/m.db", &alen);
+	ATF_CHECK_EQ(fixture_count_files("d"), 1);
+	after = fixture_read("d/m.db", &alen);
 	ATF_CHECK(blen == alen && memcmp(before, after, blen) == 0);
 	free(before);
 	free(after);
@@ -235,7 +200,7 @@ ATF_TC_BODY(commit_mode_and_mtime, tc)
 	ATF_CHECK_EQ(sb.st_gid, getgid());
 	ATF_CHECK_EQ(sb.st_mtim.tv_sec, ts.tv_sec);
 	ATF_CHECK_EQ(sb.st_mtim.tv_nsec, ts.tv_nsec);
-	ATF_CHECK_EQ(count_files("."), 1);
+	ATF_CHECK_EQ(fixture_count_files("."), 1);
 }
 
 ATF_TC_WITHOUT_HEAD(copy_then_change_keys);
@@ -262,7 +227,7 @@ ATF_TC_BODY(copy_then_change_keys, tc)
 	ATF_CHECK_EQ(map_lookup(m, "d", val, sizeof(val)), 1);
 	ATF_CHECK_STREQ(val, "4");
 	map_close(m);
-	ATF_CHECK_EQ(count_files("."), 1);
+	ATF_CHECK_EQ(fixture_count_files("."), 1);
 }
 
 /*
@@ -305,7 +270,7 @@ ATF_TC_BODY(copy_keeps_holes, tc)
 	}
 	ATF_CHECK_EQ(map_lookup(m, "new@example.org", val, sizeof(val)), 1);
 	map_close(m);
-	ATF_CHECK_EQ(count_files("."), 1);
+	ATF_CHECK_EQ(fixture_count_files("."), 1);
 }
 
 /*

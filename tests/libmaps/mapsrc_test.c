@@ -5,7 +5,6 @@
 #include <sys/time.h>
 
 #include <atf-c.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,35 +13,9 @@
 #include <unistd.h>
 
 #include "libmail.h"
+#include "fixture.h"
 
 #define HASH	"{BLF-CRYPT}$2b$10$abcdefghijklmnopqrstuOabcdefghijklmnopqrstuvwxyz012"
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE	*fp;
-
-	ATF_REQUIRE((fp = fopen(path, "w")) != NULL);
-	ATF_REQUIRE(fputs(text, fp) != EOF);
-	ATF_REQUIRE(fclose(fp) == 0);
-}
-
-static char *
-read_file(const char *path)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 n;
-
-	ATF_REQUIRE((fp = fopen(path, "r")) != NULL);
-	ATF_REQUIRE(fseek(fp, 0, SEEK_END) == 0);
-	n = ftell(fp);
-	rewind(fp);
-	ATF_REQUIRE((buf = calloc(1, n + 1)) != NULL);
-	ATF_REQUIRE_EQ(fread(buf, 1, n, fp), (size_t)n);
-	fclose(fp);
-	return buf;
-}
 
 /* A map directory "m" with the three sources. */
 static void
@@ -50,11 +23,11 @@ mapdir(const char *domains, const char *users, const char *aliases)
 {
 	ATF_REQUIRE(mkdir("m", 0755) == 0);
 	if (domains != NULL)
-		write_file("m/domains", domains);
+		fixture_write("m/domains", domains);
 	if (users != NULL)
-		write_file("m/users", users);
+		fixture_write("m/users", users);
 	if (aliases != NULL)
-		write_file("m/aliases", aliases);
+		fixture_write("m/aliases", aliases);
 }
 
 /* Sends stderr to the end of file "err"; what to give stderr_back. */
@@ -100,28 +73,12 @@ err_has(const char *needle)
 	char	*text;
 	int	 found;
 
-	text = read_file("err");
+	text = fixture_read("err", NULL);
 	found = strstr(text, needle) != NULL;
 	if (!found)
 		fprintf(stderr, "no \"%s\" in:\n%s", needle, text);
 	free(text);
 	return found;
-}
-
-static int
-count_files(const char *dir)
-{
-	DIR		*d;
-	struct dirent	*e;
-	int		 n;
-
-	ATF_REQUIRE((d = opendir(dir)) != NULL);
-	n = 0;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 static const char good_domains[] =
@@ -483,7 +440,7 @@ ATF_TC_BODY(rewrite_keeps_comments, tc)
 	    "sales@example.org: carol@remote.net"), 0);
 	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_ALIASES, getgid()), 0);
 	mapset_close(&ms);
-	text = read_file("m/aliases");
+	text = fixture_read("m/aliases", NULL);
 	ATF_CHECK_STREQ(text, "info@example.org: bob@example.org\n"
 	    "   # comment, indented\n"
 	    "postmaster@example.org: alice+tag@example.net\n"
@@ -524,7 +481,7 @@ ATF_TC_BODY(rewrite_mixes_kept_and_new_lines, tc)
 	    "d@example.org: y@remote.test"), 0);
 	ATF_REQUIRE_EQ(mapsrc_add(src, "f@example.org: z@remote.test"), 0);
 	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_ALIASES, getgid()), 0);
-	text = read_file("m/aliases");
+	text = fixture_read("m/aliases", NULL);
 	ATF_CHECK_STREQ(text, "a@example.org: x@remote.test\n"
 	    "# one\n"
 	    "c@example.org: x@remote.test\n"
@@ -537,7 +494,7 @@ ATF_TC_BODY(rewrite_mixes_kept_and_new_lines, tc)
 	mapsrc_remove(src, mapsrc_find(src, "a@example.org"));
 	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_ALIASES, getgid()), 0);
 	mapset_close(&ms);
-	text = read_file("m/aliases");
+	text = fixture_read("m/aliases", NULL);
 	ATF_CHECK_STREQ(text, "# one\n"
 	    "c@example.org: x@remote.test\n"
 	    "\n"
@@ -566,9 +523,9 @@ ATF_TC_BODY(crash_leftovers_swept, tc)
 
 	mapdir("example.org\n", NULL, "a@example.org: x@remote.test\n");
 	for (f = leftovers; *f != NULL; f++)
-		write_file(*f, "x");
+		fixture_write(*f, "x");
 	for (f = kept; *f != NULL; f++)
-		write_file(*f, "x");
+		fixture_write(*f, "x");
 	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
 	mapset_close(&ms);
 	for (f = leftovers; *f != NULL; f++)
@@ -627,7 +584,7 @@ ATF_TC_BODY(append_finds_and_appends, tc)
 	ATF_CHECK(strstr(l->value, ":Bob:") != NULL);
 	ATF_CHECK(mapsrc_find(src, "carol@example.org") != NULL);
 	mapset_close(&ms);
-	text = read_file("m/users");
+	text = fixture_read("m/users", NULL);
 	snprintf(want, sizeof(want), "%scarol@example.org:%s:1000:1000::"
 	    "/var/mail/example.org/carol::\n", good_users, HASH);
 	ATF_CHECK_STREQ(text, want);
@@ -659,7 +616,7 @@ ATF_TC_BODY(append_after_missing_newline, tc)
 	    HASH ":1:1::/c::"), 0);
 	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
 	mapset_close(&ms);
-	text = read_file("m/users");
+	text = fixture_read("m/users", NULL);
 	ATF_CHECK_STREQ(text, "alice@example.org:" HASH ":1:1::/a::\n"
 	    "bob@example.org:" HASH ":1:1::/b::\n"
 	    "carol@example.org:" HASH ":1:1::/c::\n");
@@ -690,6 +647,40 @@ ATF_TC_BODY(append_read_all_keeps_order, tc)
 	mapset_close(&ms);
 }
 
+/* A line added to path in place, as by someone who took no lock. */
+static void
+edit_in_place(const char *path)
+{
+	int	fd;
+
+	ATF_REQUIRE((fd = open(path, O_WRONLY | O_APPEND)) != -1);
+	ATF_REQUIRE(write(fd, "# edited\n", 9) == 9);
+	close(fd);
+}
+
+/*
+ * mapset_install of the users map in ms refuses, naming the file at
+ * fault, and m/users stays as it was, nothing left beside it; closes ms.
+ */
+static void
+install_refused(struct mapset *ms, const char *fault)
+{
+	char	*before, *after;
+	int	 saved;
+
+	before = fixture_read("m/users", NULL);
+	saved = stderr_to_err();
+	ATF_CHECK_EQ(mapset_install(ms, 1 << MAP_USERS, getgid()), -1);
+	stderr_back(saved);
+	mapset_close(ms);
+	ATF_CHECK(err_has(fault));
+	after = fixture_read("m/users", NULL);
+	ATF_CHECK_STREQ(after, before);
+	free(before);
+	free(after);
+	ATF_CHECK_EQ(fixture_count_files("m"), 7);
+}
+
 /*
  * A file changed on disk after it was opened, by someone who did not
  * take the lock, is not overwritten with what was copied before.
@@ -698,28 +689,14 @@ ATF_TC_WITHOUT_HEAD(append_refuses_file_changed_meanwhile);
 ATF_TC_BODY(append_refuses_file_changed_meanwhile, tc)
 {
 	struct mapset	 ms;
-	char		*before, *after;
-	int		 fd, saved;
 
 	installed_mapdir(good_users);
 	ATF_REQUIRE_EQ(mapset_open_flags(&ms, "m", MAPSET_LOCK |
 	    MAPSET_APPEND), 0);
 	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "carol@example.org:"
 	    HASH ":1:1::/c::"), 0);
-	ATF_REQUIRE((fd = open("m/users", O_WRONLY | O_APPEND)) != -1);
-	ATF_REQUIRE(write(fd, "# edited\n", 9) == 9);
-	close(fd);
-	before = read_file("m/users");
-	saved = stderr_to_err();
-	ATF_CHECK_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), -1);
-	stderr_back(saved);
-	mapset_close(&ms);
-	ATF_CHECK(err_has("m/users"));
-	after = read_file("m/users");
-	ATF_CHECK_STREQ(after, before);
-	free(before);
-	free(after);
-	ATF_CHECK_EQ(count_files("m"), 7);
+	edit_in_place("m/users");
+	install_refused(&ms, "m/users");
 }
 
 /*
@@ -731,32 +708,19 @@ ATF_TC_WITHOUT_HEAD(append_unread_answer_blocks_every_write);
 ATF_TC_BODY(append_unread_answer_blocks_every_write, tc)
 {
 	struct mapset	 ms;
-	char		*before, *after;
-	int		 fd, saved;
+	int		 saved;
 
 	installed_mapdir(good_users);
 	ATF_REQUIRE_EQ(mapset_open_flags(&ms, "m", MAPSET_LOCK |
 	    MAPSET_APPEND), 0);
-	ATF_REQUIRE((fd = open("m/aliases", O_WRONLY | O_APPEND)) != -1);
-	ATF_REQUIRE(write(fd, "# edited\n", 9) == 9);
-	close(fd);
+	edit_in_place("m/aliases");
 	saved = stderr_to_err();
 	ATF_CHECK(mapsrc_find(&ms.src[MAP_ALIASES], "info@example.org") ==
 	    NULL);
 	stderr_back(saved);
 	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "info@example.org:"
 	    HASH ":1:1::/i::"), 0);
-	before = read_file("m/users");
-	saved = stderr_to_err();
-	ATF_CHECK_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), -1);
-	stderr_back(saved);
-	mapset_close(&ms);
-	ATF_CHECK(err_has("m/aliases"));
-	after = read_file("m/users");
-	ATF_CHECK_STREQ(after, before);
-	free(before);
-	free(after);
-	ATF_CHECK_EQ(count_files("m"), 7);
+	install_refused(&ms, "m/aliases");
 }
 
 /*
@@ -836,7 +800,7 @@ ATF_TC_BODY(install_modes, tc)
 	ATF_REQUIRE(stat("m/aliases", &sb) == 0);
 	ATF_CHECK_EQ(sb.st_mode & 07777, 0644);
 	/* The three sources, their .db and the lock: no temporary file. */
-	ATF_CHECK_EQ(count_files("m"), 7);
+	ATF_CHECK_EQ(fixture_count_files("m"), 7);
 }
 
 /* A failed install changes nothing and leaves no temporary file. */
@@ -849,7 +813,7 @@ ATF_TC_BODY(install_failure_changes_nothing, tc)
 	mapdir(good_domains, good_users, good_aliases);
 	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
 	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
-	before = read_file("m/users.db");
+	before = fixture_read("m/users.db", NULL);
 	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_USERS], "carol@example.org:"
 	    HASH ":1:1::/x"), 0);
 	/* users.db is a directory now: its rename must fail. */
@@ -858,11 +822,11 @@ ATF_TC_BODY(install_failure_changes_nothing, tc)
 	ATF_REQUIRE(mkdir("m/users.db/x", 0755) == 0);
 	ATF_CHECK_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), -1);
 	mapset_close(&ms);
-	ATF_CHECK(strstr(read_file("m/users"), "carol") == NULL);
-	after = read_file("m/saved.db");
+	ATF_CHECK(strstr(fixture_read("m/users", NULL), "carol") == NULL);
+	after = fixture_read("m/saved.db", NULL);
 	ATF_CHECK(memcmp(before, after, 4096) == 0);
 	/* sources, saved.db, users.db (the directory), the lock */
-	ATF_CHECK_EQ(count_files("m"), 6);
+	ATF_CHECK_EQ(fixture_count_files("m"), 6);
 	free(before);
 	free(after);
 }
@@ -886,7 +850,7 @@ ATF_TC_BODY(install_failure_puts_back, tc)
 	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
 	ATF_REQUIRE_EQ(mapset_install(&ms, 7, getgid()), 0);
 	for (i = 0; i < 4; i++) {
-		before[i] = read_file(files[i]);
+		before[i] = fixture_read(files[i], NULL);
 		ATF_REQUIRE(stat(files[i], &st[i]) == 0);
 	}
 	ATF_REQUIRE_EQ(mapsrc_add(&ms.src[MAP_DOMAINS], "new.org"), 0);
@@ -900,7 +864,7 @@ ATF_TC_BODY(install_failure_puts_back, tc)
 	ATF_CHECK_EQ(mapset_install(&ms, 7, getgid()), -1);
 	mapset_close(&ms);
 	for (i = 0; i < 4; i++) {
-		after = read_file(files[i]);
+		after = fixture_read(files[i], NULL);
 		ATF_REQUIRE(stat(files[i], &st2) == 0);
 		ATF_CHECK_MSG(st2.st_size == st[i].st_size &&
 		    memcmp(before[i], after, st2.st_size) == 0 &&
@@ -908,9 +872,9 @@ ATF_TC_BODY(install_failure_puts_back, tc)
 		free(before[i]);
 		free(after);
 	}
-	ATF_CHECK(strstr(read_file("m/aliases"), "x@example.org") == NULL);
+	ATF_CHECK(strstr(fixture_read("m/aliases", NULL), "x@example.org") == NULL);
 	/* the three sources, domains.db, users.db, aliases.db, the lock */
-	ATF_CHECK_EQ(count_files("m"), 7);
+	ATF_CHECK_EQ(fixture_count_files("m"), 7);
 }
 
 /* The incremental path (copy of the .db) gives the same answers. */
