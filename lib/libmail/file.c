@@ -4,6 +4,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "libmail.h"
@@ -72,4 +75,29 @@ cut:
 	/* Cut short since its size was taken: the copy would end in a hole. */
 	errno = EIO;
 	return -1;
+}
+
+/*
+ * A name beside path for a file that will replace it or stand in for
+ * it: "dir/.base.1a2b3c4d", or with tag "dir/.base.tag.1a2b3c4d".  In
+ * the same directory, so that a rename stays on one file system; the
+ * leading dot keeps it out of the way of people listing it.  0, or -1
+ * (ENAMETOOLONG).
+ */
+int
+file_sibling_name(const char *path, const char *tag, char *buf, size_t len)
+{
+	const char	*slash, *base;
+	int		 n;
+
+	slash = strrchr(path, '/');
+	base = slash == NULL ? path : slash + 1;
+	n = snprintf(buf, len, "%.*s.%s%s%s.%08x",
+	    slash == NULL ? 0 : (int)(slash - path + 1), path, base,
+	    tag == NULL ? "" : ".", tag == NULL ? "" : tag, arc4random());
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }

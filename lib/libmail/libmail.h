@@ -153,6 +153,9 @@ void	 addr_lower(char *);
 int	 file_sync_dir(const char *dir);
 /* Copies size bytes at off of from to off of to; 0 or -1. */
 int	 file_copy_range(int from, int to, off_t off, off_t size);
+/* "dir/.base[.tag].8 hex digits" beside path, into buf; 0 or -1. */
+int	 file_sibling_name(const char *path, const char *tag, char *buf,
+	    size_t len);
 
 /* ---- log.c: syslog, or stderr in the foreground ------------------- */
 

@@ -81,7 +81,6 @@ static void	 map_db_close(DB *);
 static int	 map_key_fold(const char *, char *, size_t);
 static int	 map_same_file(const struct map *, const struct stat *);
 static void	 map_set_stat(struct map *, const struct stat *);
-static int	 map_tmp_name(struct map_builder *);
 static int	 map_fsync_dir(const char *);
 static int	 map_copy_fd(int, int, off_t);
 static int	 map_build_prepare(struct map_builder *);
@@ -263,29 +262,6 @@ map_close(struct map *m)
 	free(m);
 }
 
-/*
- * "dir/.name.db.XXXXXXXX" next to the target, so that the rename stays
- * on one file system.  The leading dot keeps it out of the way of
- * people listing the directory.
- */
-static int
-map_tmp_name(struct map_builder *b)
-{
-	const char	*slash, *base;
-	int		 n;
-
-	slash = strrchr(b->path, '/');
-	base = slash == NULL ? b->path : slash + 1;
-	n = snprintf(b->tmp, sizeof(b->tmp), "%.*s.%s.%08x",
-	    slash == NULL ? 0 : (int)(slash - b->path + 1), b->path, base,
-	    arc4random());
-	if (n < 0 || (size_t)n >= sizeof(b->tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 static int
 map_fsync_dir(const char *path)
 {
@@ -334,7 +310,8 @@ map_build_begin_hint(const char *dbpath, size_t nkeys)
 	if (cache < MAP_BUILD_CACHE_MIN)
 		cache = MAP_BUILD_CACHE_MIN;
 	for (tries = 0; tries < 10; tries++) {
-		if (map_tmp_name(b) == -1)
+		if (file_sibling_name(b->path, NULL, b->tmp, sizeof(b->tmp)) ==
+		    -1)
 			break;
 		if ((ret = db_create(&b->db, NULL, 0)) != 0) {
 			errno = map_errno(ret);
@@ -502,7 +479,8 @@ map_build_begin_copy(const char *dbpath, const char *frompath)
 		goto fail;
 	}
 	for (tries = 0; tries < 10; tries++) {
-		if (map_tmp_name(b) == -1)
+		if (file_sibling_name(b->path, NULL, b->tmp, sizeof(b->tmp)) ==
+		    -1)
 			goto fail;
 		to = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 		    O_NOFOLLOW, 0600);

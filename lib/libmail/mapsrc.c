@@ -1671,19 +1671,11 @@ group_allowed(gid_t gid)
 static int
 tmp_create(const char *path, char *tmp, size_t tmplen)
 {
-	const char	*slash, *base;
-	int		 fd, n, tries;
+	int	 fd, tries;
 
-	slash = strrchr(path, '/');
-	base = slash == NULL ? path : slash + 1;
 	for (tries = 0; tries < 10; tries++) {
-		n = snprintf(tmp, tmplen, "%.*s.%s.%08x",
-		    slash == NULL ? 0 : (int)(slash - path + 1), path, base,
-		    arc4random());
-		if (n < 0 || (size_t)n >= tmplen) {
-			errno = ENAMETOOLONG;
+		if (file_sibling_name(path, NULL, tmp, tmplen) == -1)
 			return -1;
-		}
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 		    O_NOFOLLOW, 0600);
 		if (fd != -1 || errno != EEXIST)
@@ -1973,16 +1965,10 @@ db_write(struct mapsrc *src, const char *dbpath, int text, mode_t mode,
 static int
 undo_keep(const char *path, char *undo, size_t len)
 {
-	const char	*slash, *base;
-	int		 n, tries;
+	int	 tries;
 
-	slash = strrchr(path, '/');
-	base = slash == NULL ? path : slash + 1;
 	for (tries = 0; tries < 10; tries++) {
-		n = snprintf(undo, len, "%.*s.%s.undo.%08x",
-		    slash == NULL ? 0 : (int)(slash - path + 1), path, base,
-		    arc4random());
-		if (n < 0 || (size_t)n >= len)
+		if (file_sibling_name(path, "undo", undo, len) == -1)
 			break;
 		if (link(path, undo) == 0)
 			return 1;
@@ -2045,9 +2031,9 @@ commit_one(struct mapsrc *src, struct pending *pp)
 }
 
 /*
- * 1 if name is one a writer gives its temporary files and the files it
- * keeps aside (".users.db.1a2b3c4d", ".users.undo.1a2b3c4d"): only a
- * writer that crashed leaves one behind.
+ * 1 if name is one file_sibling_name gives a writer's temporary files
+ * and the files it keeps aside (".users.db.1a2b3c4d",
+ * ".users.undo.1a2b3c4d"): only a writer that crashed leaves one.
  */
 static int
 leftover_name(const char *name)
