@@ -274,6 +274,31 @@ ATF_TC_BODY(copy_keeps_holes, tc)
 }
 
 /*
+ * file.c: the names beside a file that writers use, in the form the
+ * leftover sweep of mapsrc.c recognises; and the directory fsync.
+ */
+ATF_TC_WITHOUT_HEAD(file_sibling_names);
+ATF_TC_BODY(file_sibling_names, tc)
+{
+	char	 buf[64];
+
+	ATF_REQUIRE_EQ(file_sibling_name("d/users.db", NULL, buf,
+	    sizeof(buf)), 0);
+	ATF_CHECK_EQ(strlen(buf), strlen("d/.users.db.") + 8);
+	ATF_CHECK(strncmp(buf, "d/.users.db.", 12) == 0);
+	ATF_CHECK_EQ(strspn(buf + 12, "0123456789abcdef"), 8);
+	ATF_REQUIRE_EQ(file_sibling_name("users", "undo", buf, sizeof(buf)),
+	    0);
+	ATF_CHECK_EQ(strlen(buf), strlen(".users.undo.") + 8);
+	ATF_CHECK(strncmp(buf, ".users.undo.", 12) == 0);
+	errno = 0;
+	ATF_CHECK_EQ(file_sibling_name("d/users", NULL, buf, 16), -1);
+	ATF_CHECK_EQ(errno, ENAMETOOLONG);
+	ATF_CHECK_EQ(file_sync_dir("."), 0);
+	ATF_CHECK_EQ(file_sync_dir("nosuch"), -1);
+}
+
+/*
  * file_copy_range copies all the bytes asked for or fails: a source
  * cut short since its size was taken (a text map truncated in place
  * by an editor) must not leave the end of the copy a hole of NULs.
@@ -323,6 +348,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, lookup_hit_miss_fold);
 	ATF_TP_ADD_TC(tp, copy_keeps_holes);
 	ATF_TP_ADD_TC(tp, copy_range_short_source_fails);
+	ATF_TP_ADD_TC(tp, file_sibling_names);
 	ATF_TP_ADD_TC(tp, open_missing_fails);
 	ATF_TP_ADD_TC(tp, value_too_long_for_buffer);
 	ATF_TP_ADD_TC(tp, stored_with_nul_lower_case);
