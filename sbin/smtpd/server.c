@@ -109,7 +109,6 @@ server_accept(struct listener *l)
 	struct session	*s;
 	pthread_attr_t	 attr;
 	pthread_t	 t;
-	struct timeval	 tv;
 	int		 fd, r;
 
 	fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
@@ -123,10 +122,6 @@ server_accept(struct listener *l)
 			(void)poll(NULL, 0, SMTPD_ACCEPT_PAUSE_MS);
 		return;
 	}
-	/* A client that does not read its replies must not hold a thread. */
-	tv.tv_sec = env->conf.command_timeout;
-	tv.tv_usec = 0;
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((s = session_new(fd, (struct sockaddr *)&ss, sslen,
 	    l->mode)) == NULL) {
 		log_warn("session");

@@ -18,6 +18,7 @@
 
 #include <netdb.h>
 #include <pthread.h>
+#include <time.h>
 #include <tls.h>
 
 #include "libmail.h"
@@ -67,7 +68,7 @@ struct session;
 struct io {
 	int	 fd;
 	struct tls *tls;	/* once TLS is on: all I/O goes through it */
-	int	 wtimeout_ms;	/* how long a reply may wait to be sent */
+	int	 wtimeout_ms;	/* how long replies may take to be sent */
 	char	 in[IO_INSIZE];
 	size_t	 inpos;
 	size_t	 inlen;
@@ -77,11 +78,15 @@ struct io {
 };
 
 void	 io_init(struct io *, int fd, int wtimeout_ms);
+/* A deadline timeout_ms from now (CLOCK_MONOTONIC); the ms left of one. */
+void	 io_deadline(struct timespec *, int timeout_ms);
+int	 io_left(const struct timespec *);
 /*
  * Reads one line up to and including its LF into buf (max + 1 bytes:
- * NUL-terminated, len bytes without the NUL).  A line longer than max
- * bytes is skipped to its LF and IO_LONG returned; *crlf tells whether
- * the LF that ended it came after a CR.  Pending output is sent before waiting.
+ * NUL-terminated, len bytes without the NUL), all of it within
+ * timeout_ms.  A line longer than max bytes is skipped to its LF and
+ * IO_LONG returned; *crlf tells whether the LF that ended it came after
+ * a CR.  Pending output is sent before waiting.
  */
 int	 io_getline(struct io *, char *buf, size_t max, size_t *len,
 	    int *crlf, int timeout_ms);

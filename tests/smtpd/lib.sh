@@ -148,3 +148,14 @@ swaks_tls()
 	swaks --support 2>&1 | grep -q "^=== TLS supported" ||
 	    atf_skip "swaks without TLS: install libnet-ssleay-perl"
 }
+
+# after_within FILE MIN MAX: the "<AFTER N>" of a dribble (smtpchat.py
+# D) in FILE is from MIN to MAX seconds.
+after_within()
+{
+	_t=$(sed -n 's/^<AFTER \(.*\)>$/\1/p' "$1")
+	[ -n "$_t" ] || atf_fail "no <AFTER> in $1"
+	awk -v t="$_t" -v lo="$2" -v hi="$3" \
+	    'BEGIN { exit !(t >= lo && t <= hi) }' ||
+	    atf_fail "answered after $_t s, not within $2 to $3 s"
+}
