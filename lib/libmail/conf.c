@@ -82,6 +82,10 @@ static const char *conf_set_postmaster(struct conf *, int, char **, char *,
 		    size_t);
 static const char *conf_set_retry_schedule(struct conf *, int, char **,
 		    char *, size_t);
+static const char *conf_set_sessions_per_ip(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_greet_delay(struct conf *, int, char **,
+		    char *, size_t);
 
 static const struct conf_kw conf_kws[] = {
 	{ "hostname", 1, 1, 0, KW_SET(conf_set_hostname) },
@@ -106,8 +110,11 @@ static const struct conf_kw conf_kws[] = {
 	{ "data_timeout", 1, 1, 0, KW_FIELD(KW_TIMEOUT, data_timeout) },
 	{ "max_errors", 1, 1, 0, KW_FIELD(KW_COUNT, max_errors) },
 	{ "max_sessions", 1, 1, 0, KW_FIELD(KW_COUNT, max_sessions) },
-	{ "max_sessions_per_ip", 1, 1, 0,
-	    KW_FIELD(KW_COUNT, max_sessions_per_ip) },
+	{ "max_sessions_per_ip", 1, 2, 0,
+	    KW_SET(conf_set_sessions_per_ip) },
+	{ "max_junk_commands", 1, 1, 0,
+	    KW_FIELD(KW_COUNT, max_junk_commands) },
+	{ "greet_delay", 1, 1, 0, KW_SET(conf_set_greet_delay) },
 	{ "retry_schedule", 1, CONF_RETRY_MAX, 0,
 	    KW_SET(conf_set_retry_schedule) },
 	{ "delay_warning", 1, 1, 0,
@@ -595,6 +602,33 @@ conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
 	return NULL;
 }
 
+/* "N" spares relaynets clients, as Postfix spares mynetworks; "N all" not. */
+static const char *
+conf_set_sessions_per_ip(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	const char	*reason;
+
+	if ((reason = conf_count(av[0], &c->max_sessions_per_ip)) != NULL)
+		return reason;
+	if (ac == 2 && strcmp(av[1], "all") != 0)
+		return "the second word may only be \"all\"";
+	c->max_sessions_per_ip_all = ac == 2;
+	return NULL;
+}
+
+/* 0 greets at once; smtpd waits in milliseconds, in an int. */
+static const char *
+conf_set_greet_delay(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (conf_parse_duration(av[0], &c->greet_delay) == -1)
+		return "bad duration (a number with s, m, h or d)";
+	if (c->greet_delay > CONF_TIMEOUT_MAX)
+		return "greet_delay must be at most 24d";
+	return NULL;
+}
+
 /* ---- the file ---------------------------------------------------- */
 
 static void
@@ -620,6 +654,8 @@ conf_defaults(struct conf *c)
 	c->max_errors = 10;
 	c->max_sessions = 100;
 	c->max_sessions_per_ip = 20;
+	c->max_junk_commands = 100;
+	c->greet_delay = 1;
 	c->delay_warning = 4 * 3600;
 	c->max_deliveries = 20;
 	c->max_per_destination = 4;

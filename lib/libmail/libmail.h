@@ -74,6 +74,9 @@ struct conf {
 	size_t		 max_errors;		/* default 10 */
 	size_t		 max_sessions;		/* default 100 */
 	size_t		 max_sessions_per_ip;	/* default 20 */
+	int		 max_sessions_per_ip_all; /* relaynets too ("all") */
+	size_t		 max_junk_commands;	/* default 100 */
+	time_t		 greet_delay;		/* default 1s, 0: none */
 	/* deliver(8) */
 	time_t		*retry_schedule;	/* growing intervals, seconds */
 	size_t		 nretry_schedule;

@@ -64,7 +64,12 @@ server_stopping(void)
 	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
 }
 
-/* With slock held: 0, or -1 (too many in all), -2 (from this address). */
+/*
+ * With slock held: 0, or -1 (too many in all), -2 (from this address).
+ * A relaynets client is often a webmail or an application server that
+ * sends everything from one address: max_sessions_per_ip spares it
+ * unless "all" was given.
+ */
 static int
 server_admit(const struct session *new)
 {
@@ -73,6 +78,8 @@ server_admit(const struct session *new)
 
 	if (nsessions >= env->conf.max_sessions)
 		return -1;
+	if (new->trusted && !env->conf.max_sessions_per_ip_all)
+		return 0;
 	for (s = sessions; s != NULL; s = s->next)
 		if (strcmp(s->addr, new->addr) == 0)
 			same++;

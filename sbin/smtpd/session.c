@@ -44,7 +44,8 @@ static int	session_long_line(const char *, size_t);
 static void	session_command(struct session *, char *, size_t);
 static void	session_txn_reset(struct session *);
 static int	session_helo_valid(const char *);
-static void	cmd_helo_common(struct session *, char *, int);
+static int	session_junk(struct session *);
+static int	cmd_helo_common(struct session *, char *, int);
 static int	rcpt_verdict(struct session *, const struct path_args *,
 		    const char *);
 static void	session_path_error(struct session *, int, struct path_args *,
@@ -197,15 +198,16 @@ session_tls(struct session *s)
 }
 
 /*
- * A client outside relaynets waits SMTPD_GREET_PAUSE_MS for the
- * greeting; one that talks meanwhile is a spam engine that does not
- * wait for replies, and is dropped.  relaynets clients are greeted at
- * once, as Postfix's postscreen lets mynetworks through.
+ * A client outside relaynets waits greet_delay for the greeting; one
+ * that talks meanwhile is a spam engine that does not wait for
+ * replies, and is dropped.  relaynets clients are greeted at once, as
+ * Postfix's postscreen lets mynetworks through.
  */
 static int
 session_greet(struct session *s)
 {
-	if (!s->trusted && io_pending(&s->io, SMTPD_GREET_PAUSE_MS) &&
+	if (!s->trusted && env->conf.greet_delay > 0 &&
+	    io_pending(&s->io, env->conf.greet_delay * 1000) &&
 	    !server_stopping()) {
 		log_info("%s[%s]: talked before the greeting, dropped",
 		    s->name, s->addr);
@@ -335,34 +337,56 @@ session_helo_valid(const char *arg)
 	return 1;
 }
 
-static void
+/*
+ * A command that sends no mail: NOOP, RSET, VRFY, HELP, a HELO or EHLO
+ * after the first, a recipient over maxrcpt.  Each costs the client
+ * nothing and earns it another command_timeout; max_junk_commands of
+ * them are allowed between two messages queued (as Postfix's
+ * smtpd_junk_command_limit), then 421 and the close, so that no
+ * session holds its thread for ever.  0, or -1 once closed.
+ */
+static int
+session_junk(struct session *s)
+{
+	if (++s->njunk <= env->conf.max_junk_commands)
+		return 0;
+	log_info("%s[%s]: too many commands without mail", s->name, s->addr);
+	session_reply(s, 421, "4.7.0", "%s Error: too many commands without "
+	    "mail", env->conf.hostname);
+	s->quit = 1;
+	return -1;
+}
+
+/* 0 once the name is taken; -1 after a refusal or a close. */
+static int
 cmd_helo_common(struct session *s, char *arg, int esmtp)
 {
 	if (!session_helo_valid(arg)) {
 		session_reply(s, 501, "5.5.4", "Syntax: %s hostname",
 		    esmtp ? "EHLO" : "HELO");
-		return;
+		return -1;
 	}
+	if (s->state != S_CONNECTED && session_junk(s) == -1)
+		return -1;
 	session_txn_reset(s);
 	strlcpy(s->helo, arg, sizeof(s->helo));
 	s->esmtp = esmtp;
 	s->state = S_HELO;
 	log_info("%s[%s]: helo=%s", s->name, s->addr, s->helo);
+	return 0;
 }
 
 static void
 cmd_helo(struct session *s, char *arg)
 {
-	cmd_helo_common(s, arg, 0);
-	if (s->state == S_HELO && !s->esmtp)
+	if (cmd_helo_common(s, arg, 0) == 0)
 		session_reply(s, 250, NULL, "%s", env->conf.hostname);
 }
 
 static void
 cmd_ehlo(struct session *s, char *arg)
 {
-	cmd_helo_common(s, arg, 1);
-	if (s->state != S_HELO || !s->esmtp)
+	if (cmd_helo_common(s, arg, 1) == -1)
 		return;
 	io_printf(&s->io, "250-%s Hello %s [%s]\r\n", env->conf.hostname,
 	    s->helo, s->addr);
@@ -486,6 +510,8 @@ cmd_rcpt(struct session *s, char *arg)
 		return;
 	}
 	if (s->nrcpts >= env->conf.maxrcpt) {
+		if (session_junk(s) == -1)
+			return;
 		session_reply(s, 452, "4.5.3", "Error: too many recipients");
 		return;
 	}
@@ -605,6 +631,7 @@ session_data_done(struct session *s, struct data_result *res)
 		/* Committed: nothing for session_txn_reset to abort. */
 		s->state = S_HELO;
 		s->ndata++;
+		s->njunk = 0;
 		log_info("%s: queued, size=%llu, nrcpt=%zu", s->msg.id,
 		    (unsigned long long)res->size, s->nrcpts);
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", s->msg.id);
@@ -646,6 +673,8 @@ cmd_rset(struct session *s, char *arg)
 		session_reply(s, 501, "5.5.4", "Syntax: RSET");
 		return;
 	}
+	if (session_junk(s) == -1)
+		return;
 	session_txn_reset(s);
 	session_reply(s, 250, "2.0.0", "Ok");
 }
@@ -653,6 +682,8 @@ cmd_rset(struct session *s, char *arg)
 static void
 cmd_noop(struct session *s, char *arg)
 {
+	if (session_junk(s) == -1)
+		return;
 	session_reply(s, 250, "2.0.0", "Ok");
 }
 
@@ -670,6 +701,8 @@ cmd_vrfy(struct session *s, char *arg)
 		session_reply(s, 501, "5.5.4", "Syntax: VRFY address");
 		return;
 	}
+	if (session_junk(s) == -1)
+		return;
 	session_reply(s, 252, "2.5.0", "Cannot VRFY user, but will accept "
 	    "message and attempt delivery");
 }
@@ -677,6 +710,8 @@ cmd_vrfy(struct session *s, char *arg)
 static void
 cmd_help(struct session *s, char *arg)
 {
+	if (session_junk(s) == -1)
+		return;
 	io_printf(&s->io, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
 	    "RSET NOOP QUIT VRFY HELP%s\r\n", env->tls != NULL ?
 	    " STARTTLS AUTH" : "");

@@ -30,9 +30,6 @@
 /* "local@domain" from a struct mailaddr, room for both parts whole. */
 #define SMTPD_ADDRLEN		(ADDR_LOCAL_MAX + 3 + 1 + ADDR_DOMAIN_MAX + 1)
 
-/* An untrusted client must wait this long for the greeting. */
-#define SMTPD_GREET_PAUSE_MS	1000
-
 /* Files in SPOOL/tmp/ older than this are debris of a crash. */
 #define SMTPD_TMP_STALE		(24 * 60 * 60)
 
@@ -188,6 +185,7 @@ struct session {
 	char		**rcpts;
 	size_t		 nrcpts;
 	size_t		 nerrors;
+	size_t		 njunk;		/* commands since the last message */
 	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;

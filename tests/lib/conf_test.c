@@ -92,6 +92,9 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_EQ(c->max_errors, 10);
 	ATF_CHECK_EQ(c->max_sessions, 100);
 	ATF_CHECK_EQ(c->max_sessions_per_ip, 20);
+	ATF_CHECK_EQ(c->max_sessions_per_ip_all, 0);
+	ATF_CHECK_EQ(c->max_junk_commands, 100);
+	ATF_CHECK_EQ(c->greet_delay, 1);
 	ATF_REQUIRE_EQ(c->nretry_schedule, 7);
 	for (i = 0; i < 7; i++)
 		ATF_CHECK_EQ(c->retry_schedule[i], retry[i]);
@@ -154,9 +157,10 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "tls_cert", "tls_key", "attic", "delete_grace", "command_timeout",
 	    "data_timeout", "max_errors", "max_sessions",
 	    "max_sessions_per_ip", "retry_schedule", "delay_warning",
-	    "max_deliveries", "max_per_destination" };
+	    "max_deliveries", "max_per_destination", "max_junk_commands",
+	    "greet_delay" };
 	struct conf	 c;
-	char		 path[PATH_MAX], line[1024], found[26] = { 0 };
+	char		 path[PATH_MAX], line[1024], found[28] = { 0 };
 	FILE		*in, *out;
 	size_t		 i, len;
 	int		 n = 0;
@@ -166,7 +170,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE((in = fopen(path, "r")) != NULL);
 	ATF_REQUIRE((out = fopen(CONF, "w")) != NULL);
 	while (fgets(line, sizeof(line), in) != NULL) {
-		for (i = 0; i < 26; i++) {
+		for (i = 0; i < 28; i++) {
 			len = strlen(kws[i]);
 			if (line[0] == '#' && strncmp(line + 1, kws[i], len) ==
 			    0 && (line[len + 1] == '\t' || line[len + 1] == ' '))
@@ -180,9 +184,9 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	}
 	fclose(in);
 	ATF_REQUIRE(fclose(out) == 0);
-	for (i = 0; i < 26; i++)
+	for (i = 0; i < 28; i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 22);
+	ATF_CHECK_EQ(n, 24);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
@@ -691,6 +695,41 @@ ATF_TC_BODY(counts, tc)
 	load_err("max_per_destination many\n", 1, "not a number");
 }
 
+ATF_TC_WITHOUT_HEAD(sessions_per_ip_all);
+ATF_TC_BODY(sessions_per_ip_all, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "max_sessions_per_ip 5\n");
+	ATF_CHECK_EQ(c.max_sessions_per_ip, 5);
+	ATF_CHECK_EQ(c.max_sessions_per_ip_all, 0);
+	conf_free(&c);
+	load_ok(&c, "max_sessions_per_ip 7 all\n");
+	ATF_CHECK_EQ(c.max_sessions_per_ip, 7);
+	ATF_CHECK_EQ(c.max_sessions_per_ip_all, 1);
+	conf_free(&c);
+	load_err("max_sessions_per_ip 7 some\n", 1, "may only be \"all\"");
+	load_err("max_sessions_per_ip 0 all\n", 1, "not a number");
+	load_err("max_sessions_per_ip 7 all more\n", 1, "");
+}
+
+ATF_TC_WITHOUT_HEAD(greet_delay);
+ATF_TC_BODY(greet_delay, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "greet_delay 0\n");
+	ATF_CHECK_EQ(c.greet_delay, 0);
+	conf_free(&c);
+	load_ok(&c, "greet_delay 5s\nmax_junk_commands 3\n");
+	ATF_CHECK_EQ(c.greet_delay, 5);
+	ATF_CHECK_EQ(c.max_junk_commands, 3);
+	conf_free(&c);
+	load_err("greet_delay 25d\n", 1, "at most 24d");
+	load_err("greet_delay soon\n", 1, "bad duration");
+	load_err("max_junk_commands 0\n", 1, "not a number");
+}
+
 ATF_TC_WITHOUT_HEAD(recipient_delimiter);
 ATF_TC_BODY(recipient_delimiter, tc)
 {
@@ -871,6 +910,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, relayhost_refusals);
 	ATF_TP_ADD_TC(tp, maxsize);
 	ATF_TP_ADD_TC(tp, counts);
+	ATF_TP_ADD_TC(tp, sessions_per_ip_all);
+	ATF_TP_ADD_TC(tp, greet_delay);
 	ATF_TP_ADD_TC(tp, recipient_delimiter);
 	ATF_TP_ADD_TC(tp, durations);
 	ATF_TP_ADD_TC(tp, delay_warning_none);
