@@ -206,6 +206,7 @@ main(int argc, char *argv[])
 		    env->conf.spool);
 	pthread_mutex_init(&env->maplock, NULL);
 	pthread_mutex_init(&env->tlslock, NULL);
+	auth_init();
 	/* A map missing now is opened when it appears; until then, 451. */
 	if (resolver_open(&env->resolver, &env->conf) == -1)
 		log_warn("maps in %s", env->conf.mapdir);

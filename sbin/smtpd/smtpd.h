@@ -46,7 +46,7 @@
  */
 #define SMTPD_AUTH_LINE_MAX	2048
 
-/* A failed AUTH is answered no sooner than this after it began. */
+/* A failed AUTH is answered no sooner than this after the last response. */
 #define SMTPD_AUTH_FAIL_MS	1000
 
 struct session;
@@ -201,6 +201,12 @@ void		 session_reply(struct session *, int, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- auth.c ---- */
+
+/*
+ * The dummy hash (one check of the default cost) and the slots of the
+ * password checks; once, before the sessions start.
+ */
+void		 auth_init(void);
 
 /*
  * The AUTH exchange once session.c has checked that it may happen
