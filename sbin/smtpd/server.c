@@ -56,7 +56,7 @@ static void	server_accept(struct listener *);
 static int	server_admit(const struct session *);
 static void	server_send_421(int, const char *, const char *);
 static void	server_refuse(int, const char *);
-static void	server_stop(struct listener *, size_t);
+static size_t	server_stop(struct listener *, size_t);
 
 int
 server_stopping(void)
@@ -186,13 +186,14 @@ server_session_done(struct session *s)
  * SIGTERM: no new clients; each session sees end of input at its next
  * wait for input (io.c watches stopfd), so one in DATA drops its message
  * from tmp/ and one committing finishes its commit and its 250 first.
- * Then we wait for them all.
+ * Then we wait for them all, SMTPD_STOP_GRACE_S at most: returns how
+ * many are still running.
  */
-static void
+static size_t
 server_stop(struct listener *l, size_t nl)
 {
 	struct timespec	 deadline;
-	size_t		 i;
+	size_t		 i, left;
 
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < nl; i++)
@@ -207,9 +208,10 @@ server_stop(struct listener *l, size_t nl)
 		if (pthread_cond_timedwait(&sdone, &slock, &deadline) ==
 		    ETIMEDOUT)
 			break;
-	if (nsessions > 0)
-		log_warnx("stopping with %zu sessions still open", nsessions);
+	if ((left = nsessions) > 0)
+		log_warnx("stopping with %zu sessions still open", left);
 	pthread_mutex_unlock(&slock);
+	return left;
 }
 
 int
@@ -256,7 +258,8 @@ server_run(struct listener *l, size_t nl)
 				server_accept(&l[i]);
 	}
 	log_info("stopping");
-	server_stop(l, nl);
+	if (server_stop(l, nl) > 0)
+		return -1;
 	free(pfd);
 	close(sfd);
 	return 0;

@@ -219,8 +219,16 @@ main(int argc, char *argv[])
 	log_info("started, %zu listener%s", nlisteners,
 	    nlisteners == 1 ? "" : "s");
 
-	server_run(listeners, nlisteners);
-
+	if (server_run(listeners, nlisteners) == -1) {
+		/*
+		 * Sessions still run, maybe inside libtls: exit(3) would run
+		 * the libraries' exit handlers (OpenSSL frees its state in
+		 * one) under their feet.  Nothing is left to flush.
+		 */
+		pidfile_remove(pfh);
+		log_info("stopped, sessions abandoned");
+		_exit(EX_OK);
+	}
 	pidfile_remove(pfh);
 	log_info("stopped");
 	return EX_OK;

@@ -143,6 +143,10 @@ struct listener {
 	char	 name[80];	/* host:port, for the logs */
 };
 
+/*
+ * Serves until SIGTERM; 0 once every session has ended, -1 if some are
+ * still running after the stop grace.
+ */
 int	 server_run(struct listener *, size_t);
 /* 1 once SIGTERM came: sessions close at their next read. */
 int	 server_stopping(void);
