@@ -20,6 +20,7 @@ tests: all
 	@for d in $(TESTDIRS); do $(MAKE) -C $$d all || exit 1; done
 
 check: deps
+	@sh mk/peers.sh
 	$(MAKE) tests
 	@sh mk/check.sh
 
