@@ -427,6 +427,13 @@ int	 passwd_verify(const char *stored, const char *clear);
  * with nothing a passwd-file line would split on (for -H).
  */
 int	 passwd_hash_valid(const char *hash);
+/*
+ * 0 if hash asks for no more work than the bounds of mailmaps(5) (the
+ * bounds passwd_verify keeps too), or is of a scheme with no cost we
+ * know; -1 with the reason in why.  A hash without a {SCHEME} is taken
+ * for a crypt(3) one, as Dovecot's passwd-file takes it.
+ */
+int	 passwd_hash_cost_check(const char *hash, char *why, size_t whylen);
 
 /* ---- maildir.c: Maildirs ------------------------------------------- */
 
