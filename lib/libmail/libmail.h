@@ -289,6 +289,8 @@ struct mapsrc {
 	struct map		*deferred;	/* not read yet: its .db */
 	int			 textnonl;	/* it does not end in '\n' */
 	int			 unreadable;	/* reading it later failed */
+	uid_t			 uid;		/* the only ones a users */
+	gid_t			 gid;		/* line may name, or -1 */
 };
 
 /* The three sources of a mapdir, as the admin commands edit them. */
@@ -330,6 +332,13 @@ int	 mapset_open(struct mapset *, const char *mapdir, int lock);
  */
 #define MAPSET_APPEND	0x04
 int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
+/*
+ * mapset_open_flags for the mail user of mail.conf (conf_user_ids):
+ * a users line that names other ids is an error.  The others accept
+ * any ids but 0.  Every command that writes the users map uses this.
+ */
+int	 mapset_open_ids(struct mapset *, const char *mapdir, int flags,
+	    uid_t uid, gid_t gid);
 /* Reads the lines of a map MAPSET_APPEND left unread; 0, or -1 (warn). */
 int	 mapsrc_read_all(struct mapsrc *);
 /*

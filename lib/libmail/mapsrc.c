@@ -111,6 +111,8 @@ static int	 user_split(const char *, struct user_fields *,
 		    const char **);
 static const char *user_check(const struct user_fields *, uint64_t *,
 		    int *);
+static const char *user_line_check(const struct mapsrc *,
+		    const struct user_fields *, char *, size_t);
 static int	 number_id(const char *, size_t, uint32_t *);
 static const char *quota_rule(const char *, size_t, uint64_t *);
 static const char *home_check(const char *, size_t);
@@ -727,6 +729,38 @@ user_check(const struct user_fields *uf, uint64_t *quota, int *nologin)
 	return NULL;
 }
 
+/*
+ * What only a line of the users file is checked for, not a value of
+ * users.db that smtpd or deliver reads: the ids of the mail user (any
+ * others would have Dovecot act as another user), and a hash that asks
+ * for no more work than passwd.c's bounds.  NULL or the reason, in why.
+ */
+static const char *
+user_line_check(const struct mapsrc *src, const struct user_fields *uf,
+    char *why, size_t whylen)
+{
+	char		 hash[sizeof(((struct mapsrc_user *)0)->hash)];
+	uint32_t	 uid, gid;
+
+	number_id(uf->f[1], uf->len[1], &uid);
+	number_id(uf->f[2], uf->len[2], &gid);
+	if (src->uid != (uid_t)-1 && uid != src->uid) {
+		snprintf(why, whylen, "UID %lu is not the mail user's (%lu)",
+		    (unsigned long)uid, (unsigned long)src->uid);
+		return why;
+	}
+	if (src->gid != (gid_t)-1 && gid != src->gid) {
+		snprintf(why, whylen, "GID %lu is not the mail user's (%lu)",
+		    (unsigned long)gid, (unsigned long)src->gid);
+		return why;
+	}
+	memcpy(hash, uf->f[0], uf->len[0]);
+	hash[uf->len[0]] = '\0';
+	if (passwd_hash_cost_check(hash, why, whylen) == -1)
+		return why;
+	return NULL;
+}
+
 static const char *
 parse_user(struct mapsrc *src, struct mapsrc_line *l)
 {
@@ -734,7 +768,7 @@ parse_user(struct mapsrc *src, struct mapsrc_line *l)
 	struct user_fields	 uf;
 	struct mailaddr		 ma;
 	const char		*colon, *errstr;
-	char			 key[ADDR_MAX + 1];
+	char			 key[ADDR_MAX + 1], why[256];
 	size_t			 len, i;
 	uint64_t		 quota;
 	int			 nologin;
@@ -758,7 +792,8 @@ parse_user(struct mapsrc *src, struct mapsrc_line *l)
 			return reason;
 		}
 	if (user_split(colon + 1, &uf, &errstr) == -1 ||
-	    (errstr = user_check(&uf, &quota, &nologin)) != NULL) {
+	    (errstr = user_check(&uf, &quota, &nologin)) != NULL ||
+	    (errstr = user_line_check(src, &uf, why, sizeof(why))) != NULL) {
 		snprintf(reason, sizeof(reason), "%s: %s", key, errstr);
 		return reason;
 	}
@@ -1168,6 +1203,13 @@ mapset_open(struct mapset *ms, const char *mapdir, int lock)
 int
 mapset_open_flags(struct mapset *ms, const char *mapdir, int flags)
 {
+	return mapset_open_ids(ms, mapdir, flags, (uid_t)-1, (gid_t)-1);
+}
+
+int
+mapset_open_ids(struct mapset *ms, const char *mapdir, int flags, uid_t uid,
+    gid_t gid)
+{
 	char	path[PATH_MAX];
 	int	kind, n, errors;
 
@@ -1181,6 +1223,8 @@ mapset_open_flags(struct mapset *ms, const char *mapdir, int flags)
 	}
 	for (kind = 0; kind < MAP_COUNT; kind++) {
 		ms->src[kind].kind = kind;
+		ms->src[kind].uid = uid;
+		ms->src[kind].gid = gid;
 		n = snprintf(ms->src[kind].path, sizeof(ms->src[kind].path),
 		    "%s/%s", mapdir, mapsrc_names[kind]);
 		if (n < 0 || (size_t)n >= sizeof(ms->src[kind].path)) {
