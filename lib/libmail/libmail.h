@@ -334,11 +334,16 @@ int	 mapset_open(struct mapset *, const char *mapdir, int lock);
 int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
 /*
  * mapset_open_flags for the mail user of mail.conf (conf_user_ids):
- * a users line that names other ids is an error.  The others accept
- * any ids but 0.  Every command that writes the users map uses this.
+ * a users line that names other ids is an error, and the lock file
+ * (mode 0600) is made the mail user's when root takes it.  The others
+ * accept any ids but 0.  Every command that writes a map uses this.
+ * A writer waits at most mapset_lock_wait seconds for the lock, then
+ * fails with errno EWOULDBLOCK.
  */
 int	 mapset_open_ids(struct mapset *, const char *mapdir, int flags,
 	    uid_t uid, gid_t gid);
+#define MAPSET_LOCK_WAIT	20
+extern int mapset_lock_wait;
 /* Reads the lines of a map MAPSET_APPEND left unread; 0, or -1 (warn). */
 int	 mapsrc_read_all(struct mapsrc *);
 /*

@@ -126,6 +126,8 @@ static int	 check_aliases(struct mapset *, struct resolver *);
 static int	 check_targets(struct mapset *, struct resolver *,
 		    const struct mapsrc_line *);
 static int	 group_allowed(gid_t);
+static int	 lock_secure(int, const char *, uid_t, gid_t);
+static int	 lock_take(struct mapset *, uid_t, gid_t);
 static int	 tmp_create(const char *, char *, size_t);
 static int	 text_write(struct mapsrc *, mode_t, gid_t,
 		    const struct timespec *, char *, size_t);
@@ -1206,12 +1208,92 @@ mapset_open_flags(struct mapset *ms, const char *mapdir, int flags)
 	return mapset_open_ids(ms, mapdir, flags, (uid_t)-1, (gid_t)-1);
 }
 
+/*
+ * The lock file belongs to the mail user, mode 0600: Linux grants
+ * flock(LOCK_EX) on a descriptor open for reading only, so whoever can
+ * open the file can stop every writer.  0640 would let the group in,
+ * and Dovecot's auth user is in the mail user's group to read the
+ * users map.  Root makes the file the mail user's, who can then take
+ * the lock too; a lock file another user made readable (the 0644 of
+ * older writers) is put right by its owner or root.
+ */
+static int
+lock_secure(int fd, const char *path, uid_t uid, gid_t gid)
+{
+	struct stat	sb;
+
+	if (fstat(fd, &sb) == -1) {
+		warn("%s", path);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		warnx("%s: not a regular file", path);
+		return -1;
+	}
+	if (geteuid() == 0 && uid != (uid_t)-1 && (sb.st_uid != uid ||
+	    sb.st_gid != gid) && fchown(fd, uid, gid) == -1) {
+		warn("%s", path);
+		return -1;
+	}
+	if ((sb.st_mode & 07777) != 0600 && fchmod(fd, 0600) == -1)
+		warn("%s: cannot make it mode 0600: until its owner or root "
+		    "does, any local user can hold the lock", path);
+	return 0;
+}
+
+int	mapset_lock_wait = MAPSET_LOCK_WAIT;
+
+/*
+ * Takes the lock of the map directory, waiting at most
+ * mapset_lock_wait seconds for a writer that holds it: a writer that
+ * hangs, or whoever else could lock the file, must not hold up
+ * mailadduser and newmaps for ever.  0, or -1 (warn(3); errno
+ * EWOULDBLOCK if the wait ran out).
+ */
+static int
+lock_take(struct mapset *ms, uid_t uid, gid_t gid)
+{
+	struct timespec	 now, end, pause = { 0, 10 * 1000 * 1000 };
+	char		 path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s/.lock", ms->mapdir);
+	ms->lockfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0600);
+	if (ms->lockfd == -1) {
+		warn("%s", path);
+		return -1;
+	}
+	if (lock_secure(ms->lockfd, path, uid, gid) == -1)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += mapset_lock_wait;
+	while (flock(ms->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			warn("%s", path);
+			return -1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec &&
+		    now.tv_nsec >= end.tv_nsec)) {
+			warnx("%s: another writer has held the lock for %d "
+			    "s; giving up", path, mapset_lock_wait);
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+		/* From 10 ms, doubling, up to a quarter of a second. */
+		pause.tv_nsec *= 2;
+		if (pause.tv_nsec > 250 * 1000 * 1000)
+			pause.tv_nsec = 250 * 1000 * 1000;
+	}
+	return 0;
+}
+
 int
 mapset_open_ids(struct mapset *ms, const char *mapdir, int flags, uid_t uid,
     gid_t gid)
 {
-	char	path[PATH_MAX];
-	int	kind, n, errors;
+	int	kind, n, errors, saved;
 
 	memset(ms, 0, sizeof(*ms));
 	ms->lockfd = -1;
@@ -1232,16 +1314,11 @@ mapset_open_ids(struct mapset *ms, const char *mapdir, int flags, uid_t uid,
 			return -1;
 		}
 	}
-	if (flags & MAPSET_LOCK) {
-		snprintf(path, sizeof(path), "%s/.lock", mapdir);
-		/* Read-only: any writer may lock it, whoever created it. */
-		ms->lockfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
-		if (ms->lockfd == -1 || flock(ms->lockfd, LOCK_EX) == -1) {
-			warn("%s", path);
-			mapset_close(ms);
-			return -1;
-		}
+	if ((flags & MAPSET_LOCK) && lock_take(ms, uid, gid) == -1) {
+		saved = errno;
+		mapset_close(ms);
+		errno = saved;
+		return -1;
 	}
 	errors = 0;
 	for (kind = 0; kind < MAP_COUNT; kind++) {

@@ -159,8 +159,8 @@ ctx_maps_open(struct ctx *ctx, int flags)
 	n = mapset_open_ids(&ctx->ms, ctx->conf.mapdir, flags, ctx->uid,
 	    ctx->gid);
 	if (n == -1)
-		errx(EX_NOINPUT, "cannot read the maps in %s",
-		    ctx->conf.mapdir);
+		errx(errno == EWOULDBLOCK ? EX_TEMPFAIL : EX_NOINPUT,
+		    "cannot read the maps in %s", ctx->conf.mapdir);
 	ctx->ms_open = 1;
 	if (n > 0)
 		errx(EX_DATAERR, "the maps in %s have %d error%s (above); "

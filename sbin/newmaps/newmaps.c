@@ -90,7 +90,7 @@ compile(const struct conf *conf, int which, int check_only)
 	}
 	if ((errors = mapset_open_ids(&ms, conf->mapdir, MAPSET_VERIFY |
 	    (check_only ? 0 : MAPSET_LOCK), uid, gid)) == -1)
-		exit(EX_NOINPUT);
+		exit(errno == EWOULDBLOCK ? EX_TEMPFAIL : EX_NOINPUT);
 	strlcpy(ms.delimiter, conf->recipient_delimiter,
 	    sizeof(ms.delimiter));
 	errors += mapset_check(&ms);

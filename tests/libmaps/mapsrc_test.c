@@ -5,11 +5,13 @@
 #include <sys/time.h>
 
 #include <atf-c.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libmail.h"
@@ -1024,6 +1026,82 @@ ATF_TC_BODY(lock_is_exclusive, tc)
 }
 
 /*
+ * Whoever can open the lock file can take the lock (Linux grants
+ * LOCK_EX on a read-only descriptor): it is made 0600, and an existing
+ * one readable by others (the 0644 of older writers) is put right.
+ */
+ATF_TC_WITHOUT_HEAD(lock_file_0600);
+ATF_TC_BODY(lock_file_0600, tc)
+{
+	struct mapset	ms;
+	struct stat	sb;
+
+	umask(022);
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE(stat("m/.lock", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0600);
+	mapset_close(&ms);
+}
+
+ATF_TC_WITHOUT_HEAD(lock_file_mode_fixed);
+ATF_TC_BODY(lock_file_mode_fixed, tc)
+{
+	struct mapset	ms;
+	struct stat	sb;
+
+	mapdir(good_domains, good_users, good_aliases);
+	fixture_write("m/.lock", "");
+	ATF_REQUIRE(chmod("m/.lock", 0644) == 0);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE(stat("m/.lock", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0600);
+	mapset_close(&ms);
+	/* A reader takes no lock and changes nothing. */
+	ATF_REQUIRE(chmod("m/.lock", 0644) == 0);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 0), 0);
+	ATF_REQUIRE(stat("m/.lock", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0644);
+	mapset_close(&ms);
+}
+
+/*
+ * A writer waits for a lock held by another for mapset_lock_wait
+ * seconds, then gives up with EWOULDBLOCK (the commands exit 75).  The
+ * alarm ends the test if it waits for ever.
+ */
+ATF_TC_WITHOUT_HEAD(lock_wait_bounded);
+ATF_TC_BODY(lock_wait_bounded, tc)
+{
+	struct mapset	ms;
+	struct timespec	t0, t1;
+	int		fd, saved, n, e;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	mapset_close(&ms);
+	ATF_REQUIRE((fd = open("m/.lock", O_RDONLY)) != -1);
+	ATF_REQUIRE(flock(fd, LOCK_EX) == 0);
+	mapset_lock_wait = 1;
+	alarm(10);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	saved = stderr_to_err();
+	n = mapset_open(&ms, "m", 1);
+	e = errno;
+	stderr_back(saved);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	alarm(0);
+	ATF_CHECK_EQ(n, -1);
+	ATF_CHECK_EQ(e, EWOULDBLOCK);
+	ATF_CHECK(t1.tv_sec - t0.tv_sec >= 1 && t1.tv_sec - t0.tv_sec < 5);
+	ATF_CHECK(err_has("m/.lock: another writer has held the lock for 1 s; "
+	    "giving up"));
+	close(fd);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	mapset_close(&ms);
+}
+
+/*
  * Opened for the mail user, a users line must name its UID and GID
  * (mailmaps(5)); so must a line added.  Without ids, any but 0 pass.
  */
@@ -1083,6 +1161,9 @@ ATF_TC_BODY(users_hash_cost_bounded, tc)
 
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, lock_file_0600);
+	ATF_TP_ADD_TC(tp, lock_file_mode_fixed);
+	ATF_TP_ADD_TC(tp, lock_wait_bounded);
 	ATF_TP_ADD_TC(tp, users_ids_of_mail_user);
 	ATF_TP_ADD_TC(tp, users_hash_cost_bounded);
 	ATF_TP_ADD_TC(tp, good_maps_values);
