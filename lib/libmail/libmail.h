@@ -292,6 +292,8 @@ struct mapsrc {
 	struct map		*deferred;	/* not read yet: its .db */
 	int			 textnonl;	/* it does not end in '\n' */
 	int			 unreadable;	/* reading it later failed */
+	uid_t			 uid;		/* the only ones a users */
+	gid_t			 gid;		/* line may name, or -1 */
 };
 
 /* The three sources of a mapdir, as the admin commands edit them. */
@@ -333,6 +335,18 @@ int	 mapset_open(struct mapset *, const char *mapdir, int lock);
  */
 #define MAPSET_APPEND	0x04
 int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
+/*
+ * mapset_open_flags for the mail user of mail.conf (conf_user_ids):
+ * a users line that names other ids is an error, and the lock file
+ * (mode 0600) is made the mail user's when root takes it.  The others
+ * accept any ids but 0.  Every command that writes a map uses this.
+ * A writer waits at most mapset_lock_wait seconds for the lock, then
+ * fails with errno EWOULDBLOCK.
+ */
+int	 mapset_open_ids(struct mapset *, const char *mapdir, int flags,
+	    uid_t uid, gid_t gid);
+#define MAPSET_LOCK_WAIT	20
+extern int mapset_lock_wait;
 /* Reads the lines of a map MAPSET_APPEND left unread; 0, or -1 (warn). */
 int	 mapsrc_read_all(struct mapsrc *);
 /*
@@ -430,6 +444,13 @@ int	 passwd_verify(const char *stored, const char *clear);
  * with nothing a passwd-file line would split on (for -H).
  */
 int	 passwd_hash_valid(const char *hash);
+/*
+ * 0 if hash asks for no more work than the bounds of mailmaps(5) (the
+ * bounds passwd_verify keeps too), or is of a scheme with no cost we
+ * know; -1 with the reason in why.  A hash without a {SCHEME} is taken
+ * for a crypt(3) one, as Dovecot's passwd-file takes it.
+ */
+int	 passwd_hash_cost_check(const char *hash, char *why, size_t whylen);
 
 /* ---- maildir.c: Maildirs ------------------------------------------- */
 

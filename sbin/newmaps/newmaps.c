@@ -77,13 +77,20 @@ compile(const struct conf *conf, int which, int check_only)
 	gid_t		 gid;
 	int		 errors;
 
-	/* A configuration error, found before the lock is taken. */
-	if (!check_only &&
-	    conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1)
-		errx(EX_CONFIG, "%s: %s", conf->path, errbuf);
-	if ((errors = mapset_open_flags(&ms, conf->mapdir, MAPSET_VERIFY |
-	    (check_only ? 0 : MAPSET_LOCK))) == -1)
-		exit(EX_NOINPUT);
+	/*
+	 * A configuration error, found before the lock is taken.  -n
+	 * checks the maps where the mail user is unknown too (the maps are
+	 * compiled once and copied), without the check of the ids then.
+	 */
+	if (conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1) {
+		if (!check_only)
+			errx(EX_CONFIG, "%s: %s", conf->path, errbuf);
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
+	}
+	if ((errors = mapset_open_ids(&ms, conf->mapdir, MAPSET_VERIFY |
+	    (check_only ? 0 : MAPSET_LOCK), uid, gid)) == -1)
+		exit(errno == EWOULDBLOCK ? EX_TEMPFAIL : EX_NOINPUT);
 	strlcpy(ms.delimiter, conf->recipient_delimiter,
 	    sizeof(ms.delimiter));
 	errors += mapset_check(&ms);
