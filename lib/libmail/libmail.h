@@ -45,6 +45,12 @@ struct conf_net {
 	int		prefix;		/* bits */
 };
 
+/* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
+#define CONF_TLS_NONE		0	/* never STARTTLS */
+#define CONF_TLS_MAY		1	/* when offered; in the clear if it fails */
+#define CONF_TLS_ENCRYPT	2	/* required, certificate not checked */
+#define CONF_TLS_VERIFY		3	/* required, chain and host name checked */
+
 struct conf {
 	char		 path[PATH_MAX];	/* the file that was read */
 	char		 hostname[ADDR_DOMAIN_MAX + 1];
@@ -58,6 +64,10 @@ struct conf {
 	size_t		 nrelaynets;
 	char		 relayhost[ADDR_DOMAIN_MAX + 1]; /* "" when unset */
 	char		 relayport[8];
+	int		 relayhost_smtps;	/* implicit TLS (smtps://, 465) */
+	int		 relayhost_tls;		/* CONF_TLS_* */
+	char		 relayhost_auth[PATH_MAX]; /* "" when unset */
+	char		 tls_ca_file[PATH_MAX];	/* "": the system's CA store */
 	uint64_t	 maxsize;		/* bytes */
 	size_t		 maxrcpt;
 	char		 recipient_delimiter[8]; /* "" disables it */
@@ -98,6 +108,9 @@ int	 conf_parse_size(const char *, uint64_t *);
 int	 conf_parse_duration(const char *, time_t *);
 /* 1 when sa is inside one of relaynets (::ffff:a.b.c.d as a.b.c.d). */
 int	 conf_relaynet_match(const struct conf *, const struct sockaddr *);
+/* "none", "may", "encrypt", "verify" -> CONF_TLS_*, or -1; and back. */
+int	 conf_tls_policy(const char *);
+const char *conf_tls_policy_name(int);
 /* Looks up conf->user: uid, gid; -1 (with a message in err) if absent or root. */
 int	 conf_user_ids(const struct conf *, uid_t *, gid_t *, char *err,
 	    size_t errlen);
