@@ -250,7 +250,8 @@ void		 map_build_abort(struct map_builder *);
 #define MAP_DOMAINS	0
 #define MAP_USERS	1
 #define MAP_ALIASES	2
-#define MAP_COUNT	3
+#define MAP_TLS_POLICY	3	/* optional, read by deliver(8) alone */
+#define MAP_COUNT	4
 
 #define MAPSRC_LINE_MAX	65535	/* longest line of a text map */
 
@@ -304,7 +305,7 @@ struct mapsrc {
 	int			 unreadable;	/* reading it later failed */
 };
 
-/* The three sources of a mapdir, as the admin commands edit them. */
+/* The sources of a mapdir, as the admin commands edit them. */
 struct mapset {
 	char		mapdir[PATH_MAX];
 	int		lockfd;
@@ -319,7 +320,7 @@ struct mapset {
 
 /*
  * Takes the exclusive lock of mapdir (mapdir/.lock, created if missing)
- * when lock is 1, and reads the three sources (a missing source is an
+ * when lock is 1, and reads the sources (a missing source is an
  * empty map).  Each bad line is reported with warnx(3) as "file:line:
  * reason"; returns the number of errors, or -1 (with warn(3)) if a
  * file cannot be read or the lock taken.
