@@ -157,6 +157,9 @@ relayauth_load(const struct conf *conf)
 	relayauth_nodump();
 	if (conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
+	/* The wrong user: drop_privileges says so (77), not the file. */
+	if (geteuid() != 0 && geteuid() != uid)
+		return;
 	fd = open(conf->relayhost_auth, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
 	if (fd == -1 || fstat(fd, &sb) == -1)

@@ -358,6 +358,9 @@ session_try(const struct conf *conf, const char *dest,
 		    conf_tls_policy_name(p->tls));
 		return -1;
 	}
+	if (p->smtps)
+		log_info("TLS with %s: %s, certificate %s", c->host,
+		    c->tlsinfo, c->verified ? "verified" : "not verified");
 	code = smtp_reply(c, 0);
 	if (code >= 200 && code < 300 && greets_as_us(conf, c)) {
 		reasonf(reason, rlen, "5.4.6 mail for %s loops back to myself "
