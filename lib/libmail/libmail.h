@@ -47,9 +47,9 @@ struct conf_net {
 
 /* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
 #define CONF_TLS_NONE		0	/* never STARTTLS */
-#define CONF_TLS_MAY		1	/* when offered; in the clear if it fails */
-#define CONF_TLS_ENCRYPT	2	/* required, certificate not checked */
-#define CONF_TLS_VERIFY		3	/* required, chain and host name checked */
+#define CONF_TLS_MAY		1	/* if offered; else in the clear */
+#define CONF_TLS_ENCRYPT	2	/* required, no certificate check */
+#define CONF_TLS_VERIFY		3	/* required, chain and name checked */
 
 struct conf {
 	char		 path[PATH_MAX];	/* the file that was read */
@@ -64,7 +64,7 @@ struct conf {
 	size_t		 nrelaynets;
 	char		 relayhost[ADDR_DOMAIN_MAX + 1]; /* "" when unset */
 	char		 relayport[8];
-	int		 relayhost_smtps;	/* implicit TLS (smtps://, 465) */
+	int		 relayhost_smtps;	/* implicit TLS (RFC 8314) */
 	int		 relayhost_tls;		/* CONF_TLS_* */
 	char		 relayhost_auth[PATH_MAX]; /* "" when unset */
 	char		 tls_ca_file[PATH_MAX];	/* "": the system's CA store */

@@ -52,7 +52,7 @@ struct route {
 /* How a destination's sessions go: TLS, and the login. */
 struct policy {
 	int			 tls;		/* CONF_TLS_* */
-	const char		*from;		/* "relayhost_tls", "tls_policy" */
+	const char		*from;		/* where the policy is set */
 	int			 smtps;		/* TLS from the start */
 	const struct relayauth	*cred;		/* NULL: no login */
 };
