@@ -45,6 +45,12 @@ struct conf_net {
 	int		prefix;		/* bits */
 };
 
+/* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
+#define CONF_TLS_NONE		0	/* never STARTTLS */
+#define CONF_TLS_MAY		1	/* if offered; else in the clear */
+#define CONF_TLS_ENCRYPT	2	/* required, no certificate check */
+#define CONF_TLS_VERIFY		3	/* required, chain and name checked */
+
 struct conf {
 	char		 path[PATH_MAX];	/* the file that was read */
 	char		 hostname[ADDR_DOMAIN_MAX + 1];
@@ -58,6 +64,10 @@ struct conf {
 	size_t		 nrelaynets;
 	char		 relayhost[ADDR_DOMAIN_MAX + 1]; /* "" when unset */
 	char		 relayport[8];
+	int		 relayhost_smtps;	/* implicit TLS (RFC 8314) */
+	int		 relayhost_tls;		/* CONF_TLS_* */
+	char		 relayhost_auth[PATH_MAX]; /* "" when unset */
+	char		 tls_ca_file[PATH_MAX];	/* "": the system's CA store */
 	uint64_t	 maxsize;		/* bytes */
 	size_t		 maxrcpt;
 	char		 recipient_delimiter[8]; /* "" disables it */
@@ -101,6 +111,9 @@ int	 conf_parse_size(const char *, uint64_t *);
 int	 conf_parse_duration(const char *, time_t *);
 /* 1 when sa is inside one of relaynets (::ffff:a.b.c.d as a.b.c.d). */
 int	 conf_relaynet_match(const struct conf *, const struct sockaddr *);
+/* "none", "may", "encrypt", "verify" -> CONF_TLS_*, or -1; and back. */
+int	 conf_tls_policy(const char *);
+const char *conf_tls_policy_name(int);
 /* Looks up conf->user: uid, gid; -1 (with a message in err) if absent or root. */
 int	 conf_user_ids(const struct conf *, uid_t *, gid_t *, char *err,
 	    size_t errlen);
@@ -240,7 +253,8 @@ void		 map_build_abort(struct map_builder *);
 #define MAP_DOMAINS	0
 #define MAP_USERS	1
 #define MAP_ALIASES	2
-#define MAP_COUNT	3
+#define MAP_TLS_POLICY	3	/* optional, read by deliver(8) alone */
+#define MAP_COUNT	4
 
 #define MAPSRC_LINE_MAX	65535	/* longest line of a text map */
 
@@ -296,7 +310,7 @@ struct mapsrc {
 	gid_t			 gid;		/* line may name, or -1 */
 };
 
-/* The three sources of a mapdir, as the admin commands edit them. */
+/* The sources of a mapdir, as the admin commands edit them. */
 struct mapset {
 	char		mapdir[PATH_MAX];
 	int		lockfd;
@@ -311,7 +325,7 @@ struct mapset {
 
 /*
  * Takes the exclusive lock of mapdir (mapdir/.lock, created if missing)
- * when lock is 1, and reads the three sources (a missing source is an
+ * when lock is 1, and reads the sources (a missing source is an
  * empty map).  Each bad line is reported with warnx(3) as "file:line:
  * reason"; returns the number of errors, or -1 (with warn(3)) if a
  * file cannot be read or the lock taken.

@@ -34,7 +34,9 @@
 
 #include "libmail.h"
 
-const char *const mapsrc_names[MAP_COUNT] = { "domains", "users", "aliases" };
+const char *const mapsrc_names[MAP_COUNT] = {
+	"domains", "users", "aliases", "tls_policy"
+};
 
 #define ARENA_CHUNK	(256 * 1024)
 #define TEXT_IOV	1024		/* IOV_MAX of Linux: 512 lines */
@@ -104,6 +106,7 @@ static const char *line_check(const char *);
 static const char *parse_domain(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_user(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_alias(struct mapsrc *, struct mapsrc_line *);
+static const char *parse_tls_policy(struct mapsrc *, struct mapsrc_line *);
 static const char *domain_attr_check(const char *, size_t, const char *,
 		    char *, size_t);
 static const char *alias_targets(struct mapsrc *, const char *, char **);
@@ -419,9 +422,49 @@ mapsrc_parse(struct mapsrc *src, struct mapsrc_line *l)
 		return parse_domain(src, l);
 	case MAP_USERS:
 		return parse_user(src, l);
+	case MAP_TLS_POLICY:
+		return parse_tls_policy(src, l);
 	default:
 		return parse_alias(src, l);
 	}
+}
+
+/* "domain policy": deliver(8)'s TLS policy toward the domain's MX hosts. */
+static const char *
+parse_tls_policy(struct mapsrc *src, struct mapsrc_line *l)
+{
+	static char	 reason[512];
+	char		 name[ADDR_DOMAIN_MAX + 1], policy[16];
+	const char	*p = l->text, *errstr;
+	size_t		 len;
+
+	len = strcspn(p, " \t");
+	if (len > ADDR_DOMAIN_MAX)
+		return "domain longer than 255 characters";
+	memcpy(name, p, len);
+	name[len] = '\0';
+	if (addr_domain_valid(name, &errstr) == -1) {
+		snprintf(reason, sizeof(reason), "bad domain '%s': %s", name,
+		    errstr);
+		return reason;
+	}
+	addr_lower(name);
+	p += len + strspn(p + len, " \t");
+	len = strcspn(p, " \t");
+	if (len == 0)
+		return "missing policy (none, may, encrypt or verify)";
+	if (p[len + strspn(p + len, " \t")] != '\0')
+		return "one policy only (none, may, encrypt or verify)";
+	snprintf(policy, sizeof(policy), "%.*s", (int)len, p);
+	if (len >= sizeof(policy) || conf_tls_policy(policy) == -1) {
+		snprintf(reason, sizeof(reason), "bad policy '%.*s' (none, "
+		    "may, encrypt or verify)", (int)(len > 64 ? 64 : len), p);
+		return reason;
+	}
+	if ((l->key = arena_strndup(src, name, strlen(name))) == NULL ||
+	    (l->value = arena_strndup(src, policy, len)) == NULL)
+		return "out of memory";
+	return NULL;
 }
 
 static const char *const domain_attrs[] = {
@@ -2228,6 +2271,9 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 			    ms->src[kind].path);
 			return -1;
 		}
+	/* An optional map: without its text there is no .db to make. */
+	if (!ms->src[MAP_TLS_POLICY].exists)
+		which &= ~(1 << MAP_TLS_POLICY);
 	if (ms->lockfd != -1)
 		leftover_sweep(ms->mapdir);
 	clock_gettime(CLOCK_REALTIME, &now);

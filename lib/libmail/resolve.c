@@ -22,6 +22,9 @@
 
 #include "libmail.h"
 
+/* The maps a resolver reads: domains, users, aliases (MAP_*). */
+#define RESOLVE_MAPS	(MAP_ALIASES + 1)
+
 /* Where an address stands in an expansion. */
 #define SEEN_ACTIVE	1	/* being expanded: meeting it again is a loop */
 #define SEEN_DONE	2	/* expanded: meeting it again is a duplicate */
@@ -85,7 +88,7 @@ resolver_open(struct resolver *r, const struct conf *conf)
 		return -1;
 	ret = 0;
 	saved = 0;
-	for (kind = 0; kind < MAP_COUNT; kind++)
+	for (kind = 0; kind < RESOLVE_MAPS; kind++)
 		if (resolver_map(r, kind, &m) == -1) {
 			saved = errno;
 			ret = -1;
@@ -107,7 +110,7 @@ resolver_open_mapset(struct resolver *r, const struct conf *conf,
 int
 resolver_refresh(struct resolver *r)
 {
-	struct map	**slot[MAP_COUNT];
+	struct map	**slot[RESOLVE_MAPS];
 	struct map	 *m;
 	int		  kind, ret;
 
@@ -117,7 +120,7 @@ resolver_refresh(struct resolver *r)
 	slot[MAP_USERS] = &r->users;
 	slot[MAP_ALIASES] = &r->aliases;
 	ret = 0;
-	for (kind = 0; kind < MAP_COUNT; kind++) {
+	for (kind = 0; kind < RESOLVE_MAPS; kind++) {
 		if (*slot[kind] == NULL)
 			ret |= resolver_map(r, kind, &m);
 		else

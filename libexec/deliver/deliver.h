@@ -108,6 +108,20 @@ int		 mx_lookup(const char *domain, struct mx_host *, size_t max);
 int		 mx_addrs(const char *host, struct sockaddr_storage *,
 		    size_t max);
 
+/* relayauth.c: the relayhost's credentials (relayhost_auth). */
+struct relayauth {
+	char		 login[256];		/* RFC 4616: at most 255 */
+	char		 password[256];
+};
+/* Reads them, before the privileges are dropped; exits 78 on an error. */
+void		 relayauth_load(const struct conf *);
+/* No core dump, no tracing by another process of the mail user. */
+void		 relayauth_nodump(void);
+/* The credentials for the relayhost, or NULL. */
+const struct relayauth *relayauth_get(void);
+/* Forgets them: for a worker that does not log in, or is done. */
+void		 relayauth_wipe(void);
+
 /* bounce.c: delivery status notifications. */
 #define DSN_FAILED	0
 #define DSN_DELAYED	1

@@ -856,10 +856,11 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 		worker_child(r);
 		ctx.conf = r->conf;
 		ctx.now = time(NULL);
-		if (d->local)
+		if (d->local) {
+			relayauth_wipe();
 			for (j = w->jobs; j != NULL; j = j->next)
 				local_run(&ctx, j);
-		else
+		} else
 			remote_run(&ctx, d->key, w->jobs);
 		_exit(0);
 	}

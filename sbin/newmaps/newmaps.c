@@ -143,8 +143,8 @@ main(int argc, char *argv[])
 	which = argc == 0 ? (1 << MAP_COUNT) - 1 : 0;
 	for (i = 0; i < argc; i++) {
 		if ((kind = map_kind(argv[i])) == -1) {
-			warnx("unknown map '%s' (domains, users or aliases)",
-			    argv[i]);
+			warnx("unknown map '%s' (domains, users, aliases or "
+			    "tls_policy)", argv[i]);
 			usage();
 		}
 		which |= 1 << kind;

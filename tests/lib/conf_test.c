@@ -78,6 +78,10 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_EQ(c->relaynets[1].prefix, 128);
 	ATF_CHECK_EQ(c->relaynets[1].addr[15], 1);
 	ATF_CHECK_STREQ(c->relayhost, "");
+	ATF_CHECK_EQ(c->relayhost_tls, CONF_TLS_MAY);
+	ATF_CHECK_EQ(c->relayhost_smtps, 0);
+	ATF_CHECK_STREQ(c->relayhost_auth, "");
+	ATF_CHECK_STREQ(c->tls_ca_file, "");
 	ATF_CHECK_EQ(c->maxsize, 35 * 1024 * 1024);
 	ATF_CHECK_EQ(c->maxrcpt, 100);
 	ATF_CHECK_STREQ(c->recipient_delimiter, "+");
@@ -158,9 +162,9 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "data_timeout", "max_errors", "max_sessions",
 	    "max_sessions_per_ip", "retry_schedule", "delay_warning",
 	    "max_deliveries", "max_per_destination", "max_junk_commands",
-	    "greet_delay" };
+	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file" };
 	struct conf	 c;
-	char		 path[PATH_MAX], line[1024], found[28] = { 0 };
+	char		 path[PATH_MAX], line[1024], found[31] = { 0 };
 	FILE		*in, *out;
 	size_t		 i, len;
 	int		 n = 0;
@@ -170,7 +174,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE((in = fopen(path, "r")) != NULL);
 	ATF_REQUIRE((out = fopen(CONF, "w")) != NULL);
 	while (fgets(line, sizeof(line), in) != NULL) {
-		for (i = 0; i < 28; i++) {
+		for (i = 0; i < 31; i++) {
 			len = strlen(kws[i]);
 			if (line[0] == '#' && strncmp(line + 1, kws[i], len) ==
 			    0 && (line[len + 1] == '\t' || line[len + 1] == ' '))
@@ -184,9 +188,9 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	}
 	fclose(in);
 	ATF_REQUIRE(fclose(out) == 0);
-	for (i = 0; i < 28; i++)
+	for (i = 0; i < 31; i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 24);
+	ATF_CHECK_EQ(n, 25);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
@@ -658,6 +662,71 @@ ATF_TC_BODY(relayhost_refusals, tc)
 	    "bad host: all-numeric top-level domain");
 }
 
+/* smtps:// or port 465: implicit TLS, and may is encrypt there. */
+ATF_TC_WITHOUT_HEAD(relayhost_smtps);
+ATF_TC_BODY(relayhost_smtps, tc)
+{
+	static const struct {
+		const char *line, *host, *port;
+		int smtps;
+	} ok[] = {
+		{ "relayhost smtps://[smtp.example.net]\n", "smtp.example.net",
+		    "465", 1 },
+		{ "relayhost SMTPS://smtp.example.net:2465\n",
+		    "smtp.example.net", "2465", 1 },
+		{ "relayhost [smtp.example.net]:465\n", "smtp.example.net",
+		    "465", 1 },
+		{ "relayhost [smtp.example.net]:587\n", "smtp.example.net",
+		    "587", 0 },
+	};
+	struct conf	c;
+	size_t		i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		load_ok(&c, ok[i].line);
+		ATF_CHECK_STREQ(c.relayhost, ok[i].host);
+		ATF_CHECK_STREQ(c.relayport, ok[i].port);
+		ATF_CHECK_EQ(c.relayhost_smtps, ok[i].smtps);
+		ATF_CHECK_EQ(c.relayhost_tls, ok[i].smtps ? CONF_TLS_ENCRYPT :
+		    CONF_TLS_MAY);
+		conf_free(&c);
+	}
+	load_err("relayhost smtps://\n", 1, "bad host");
+	load_err("relayhost smtps://[::1]:465\nrelayhost_tls none\n", 2,
+	    "relayhost_tls none with an smtps relayhost");
+}
+
+/* verify by default with credentials, which go over TLS only. */
+ATF_TC_WITHOUT_HEAD(relayhost_tls_policy);
+ATF_TC_BODY(relayhost_tls_policy, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "relayhost [192.0.2.1]:587\nrelayhost_auth /etc/a\n");
+	ATF_CHECK_EQ(c.relayhost_tls, CONF_TLS_VERIFY);
+	ATF_CHECK_STREQ(c.relayhost_auth, "/etc/a");
+	conf_free(&c);
+	load_ok(&c, "relayhost_tls encrypt\nrelayhost h.example\n"
+	    "relayhost_auth /etc/a\ntls_ca_file /etc/ca.pem\n");
+	ATF_CHECK_EQ(c.relayhost_tls, CONF_TLS_ENCRYPT);
+	ATF_CHECK_STREQ(c.tls_ca_file, "/etc/ca.pem");
+	conf_free(&c);
+	load_ok(&c, "relayhost h.example\nrelayhost_tls none\n");
+	ATF_CHECK_EQ(c.relayhost_tls, CONF_TLS_NONE);
+	conf_free(&c);
+	load_err("relayhost_tls sometimes\n", 1,
+	    "relayhost_tls: must be none, may, encrypt or verify");
+	load_err("relayhost_auth etc/a\n", 1, "path must be absolute");
+	load_err("relayhost_auth /etc/a\n", 1, "relayhost_auth without "
+	    "relayhost");
+	load_err("relayhost h.example\nrelayhost_tls may\n"
+	    "relayhost_auth /etc/a\n", 2, "relayhost_tls may with "
+	    "relayhost_auth: the password goes only over TLS");
+	ATF_CHECK_EQ(conf_tls_policy("verify"), CONF_TLS_VERIFY);
+	ATF_CHECK_EQ(conf_tls_policy("Verify"), -1);
+	ATF_CHECK_STREQ(conf_tls_policy_name(CONF_TLS_NONE), "none");
+}
+
 ATF_TC_WITHOUT_HEAD(maxsize);
 ATF_TC_BODY(maxsize, tc)
 {
@@ -908,6 +977,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, relaynets_match_edges);
 	ATF_TP_ADD_TC(tp, relayhost_forms);
 	ATF_TP_ADD_TC(tp, relayhost_refusals);
+	ATF_TP_ADD_TC(tp, relayhost_smtps);
+	ATF_TP_ADD_TC(tp, relayhost_tls_policy);
 	ATF_TP_ADD_TC(tp, maxsize);
 	ATF_TP_ADD_TC(tp, counts);
 	ATF_TP_ADD_TC(tp, sessions_per_ip_all);
