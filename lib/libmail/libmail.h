@@ -510,9 +510,12 @@ int	 maildir_attic_move(const char *dir, const char *attic,
 	    size_t destlen);
 /*
  * Bytes and messages in new/ and cur/ of the Maildir and of its
- * Maildir++ folders, sizes from ",S=" in file names or else stat(2).
+ * Maildir++ folders, sizes from ",S=" in file names or else stat(2);
+ * the sums stop at UINT64_MAX.  maildir_usage_fd counts the Maildir
+ * open at fd (left open).
  */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
+int	 maildir_usage_fd(int fd, uint64_t *bytes, uint64_t *count);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
 

@@ -443,21 +443,25 @@ expand_target(struct expand *e, const char *addr)
 	return t;
 }
 
+/*
+ * A remote address is one target per spelling of its local part, which
+ * only the remote host may fold (RFC 5321 2.4); its domain is lower
+ * case already (resolve_domain).
+ */
 static int
 expand_remote(struct expand *e, const struct mailaddr *a)
 {
-	char	key[ADDR_MAX + 1], addr[ADDR_MAX + 1];
+	char	addr[ADDR_MAX + 1];
 	int	n, ret;
 
 	n = snprintf(addr, sizeof(addr), "%s@%s", a->local, a->domain);
-	if (n < 0 || (size_t)n >= sizeof(addr) ||
-	    addr_key(a, key, sizeof(key)) == -1) {
+	if (n < 0 || (size_t)n >= sizeof(addr)) {
 		errno = EINVAL;
 		return -1;
 	}
-	if ((ret = seen_enter(e, key)) != 1)
+	if ((ret = seen_enter(e, addr)) != 1)
 		return ret;
-	if (seen_set(&e->seen, key, SEEN_DONE) == -1)
+	if (seen_set(&e->seen, addr, SEEN_DONE) == -1)
 		return -1;
 	return expand_target(e, addr) == NULL ? -1 : 0;
 }

@@ -18,10 +18,22 @@ struct job {
 	struct job		*next;
 };
 
+/*
+ * A target planned as the duplicate of another of the same message (the
+ * copy, in a job): it gets the copy's outcome once that is known.
+ */
+struct duplicate {
+	size_t			 target;	/* into qentry.msg.targets */
+	size_t			 copy;		/* likewise */
+	unsigned int		 attempts;	/* the copy's, when planned */
+};
+
 /* A message the runner is working on. */
 struct qentry {
 	struct queue_msg	 msg;
 	unsigned int		 jobs;		/* not finished yet */
+	struct duplicate	*dups;
+	size_t			 ndups;
 	struct qentry		*next;
 };
 
