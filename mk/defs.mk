@@ -6,9 +6,11 @@ CFLAGS?=	-O2 -g
 CWARN=		-Wall -Wextra -Werror -Wno-unused-parameter
 BSD_CFLAGS:=	$(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS:=	$(shell pkg-config --libs libbsd-overlay 2>/dev/null)
-CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS)
+DKIM_CFLAGS:=	$(shell pkg-config --cflags opendkim 2>/dev/null)
+DKIM_LIBS:=	$(shell pkg-config --libs opendkim libcrypto 2>/dev/null)
+CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS) $(DKIM_CFLAGS)
 LIBMAIL=	$(TOP)/lib/libmail/libmail.a
-LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(BSD_LIBS)
+LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(DKIM_LIBS) $(BSD_LIBS)
 
 PREFIX?=	/usr/local
 DESTDIR?=
