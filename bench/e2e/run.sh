@@ -6,6 +6,12 @@
 # first MAIL to the last file in new/) and the p50 and p99 of the time
 # from the 250 after DATA to the rename of the file into new/.
 #
+# A third system in each round is basemail again, the same instance,
+# with every message From: a domain whose dkim= has an rsa-2048 key:
+# each is DKIM-signed (rsa-sha256) before smtpd's 250; the report gives
+# its throughput against the unsigned rounds (From: a domain not
+# hosted, which smtpd still looks at, and does not sign).
+#
 # Usage: sh bench/e2e/run.sh [MESSAGES]	(as root: Postfix's master
 # needs it; both mail systems then run as the user _basemailbench.)
 # MESSAGES (default 2000) go in each of ROUNDS rounds (default 2) per
@@ -62,13 +68,13 @@ wait_delivered()
 	done
 }
 
-# run_load NAME PORT MAILROOT TOTAL: the load, then, once TOTAL messages
-# are in MAILROOT, the figures of this round: "n msgs/s p50 p99".
+# run_load NAME PORT MAILROOT TOTAL [FROM]: the load, then, once TOTAL
+# messages are in MAILROOT, the figures of this round: "n msgs/s p50 p99".
 run_load()
 {
 	start=$($PY -c 'import time; print("%.6f" % time.time())')
-	$PY "$here/load.py" "$2" "$N" "$CONNS" "$BOXES" "$1" >"$dir/$1.tokens" ||
-	    return 1
+	$PY "$here/load.py" "$2" "$N" "$CONNS" "$BOXES" "$1" ${5:+"$5"} \
+	    >"$dir/$1.tokens" || return 1
 	wait_delivered "$3" "$4" ||
 	    { echo "e2e: $1: not all delivered" >&2; return 1; }
 	$PY "$here/collect.py" "$dir/$1.tokens" "$3" "$start"
@@ -88,7 +94,7 @@ maildir $bm/vhosts/%d/%u
 relaynets 127.0.0.0/8
 postmaster postmaster@example.org
 EOC
-echo "example.org" >"$bm/maps/domains"
+echo "example.org dkim=s1" >"$bm/maps/domains"
 hash='{SHA512-CRYPT}'$(openssl passwd -6 -salt benchbench bench)
 i=0
 while [ $i -lt $BOXES ]; do
@@ -100,6 +106,8 @@ chown -R "$user" "$bm"
 chmod 0700 "$bm/spool"
 runuser -u "$user" -- "$top/sbin/newmaps/newmaps" -C "$bm/etc/mail.conf" ||
     exit 1
+runuser -u "$user" -- "$top/sbin/dkimkey/dkimkey" -C "$bm/etc/mail.conf" \
+    gen example.org s1 >/dev/null || exit 1
 runuser -u "$user" -- "$top/sbin/smtpd/smtpd" -d -C "$bm/etc/mail.conf" \
     2>"$dir/smtpd.log" &
 bsmtpd=$!
@@ -166,8 +174,10 @@ wait_port "$pport" || { echo "e2e: postfix does not listen" >&2; exit 1; }
 # machine (or while another load on it comes and goes).
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	run_load "basemail$r" "$bport" "$bm/vhosts" $((N * r)) \
+	run_load "basemail$r" "$bport" "$bm/vhosts" $((N * (2 * r - 1))) \
 	    >>"$dir/basemail.res" || exit 1
+	run_load "dkim$r" "$bport" "$bm/vhosts" $((N * 2 * r)) \
+	    load@example.org >>"$dir/dkim.res" || exit 1
 	run_load "postfix$r" "$pport" "$pf/mail" $((N * r)) \
 	    >>"$dir/postfix.res" || exit 1
 	r=$((r + 1))
@@ -175,7 +185,7 @@ done
 
 echo "$N messages a round, $ROUNDS rounds, $CONNS connections, $BOXES Maildirs"
 printf '%-9s %5s %8s %10s %10s\n' "" round "msgs/s" "p50 ms" "p99 ms"
-for sys in basemail postfix; do
+for sys in basemail dkim postfix; do
 	awk -v sys=$sys '{ printf "%-9s %5d %8s %10s %10s\n", sys, NR, $2, $3, $4 }' \
 	    "$dir/$sys.res"
 done
@@ -186,4 +196,10 @@ paste "$dir/basemail.res" "$dir/postfix.res" | awk '
 		printf "mean      postfix  %.1f msgs/s, p50 %.1f ms, p99 %.1f ms\n", pt / NR, p50 / NR, p99 / NR
 		printf "throughput ratio basemail/postfix: %.2f\n", bt / pt
 		printf "p50 latency ratio basemail/postfix: %.2f\n", b50 / p50
+	}'
+paste "$dir/basemail.res" "$dir/dkim.res" | awk '
+	{ bt += $2; dt += $6; d50 += $7; d99 += $8 }
+	END {
+		printf "mean      basemail DKIM-signed %.1f msgs/s, p50 %.1f ms, p99 %.1f ms\n", dt / NR, d50 / NR, d99 / NR
+		printf "throughput ratio DKIM-signed/unsigned: %.2f\n", dt / bt
 	}'
