@@ -141,10 +141,13 @@ b64()
 	printf "$1" | base64 -w 0
 }
 
-# swaks_tls: skips the test when swaks cannot speak TLS (its TLS
-# support is Net::SSLeay, package libnet-ssleay-perl).
-swaks_tls()
+# swaks_supports FEATURE: fails the test, with swaks's own words, when
+# swaks lacks FEATURE ("TLS", "IPv6"): the Perl module it needs is a
+# mere Recommends of swaks, which mk/deps.sh installs, so its absence
+# is a broken installation and not a property of the machine.
+swaks_supports()
 {
-	swaks --support 2>&1 | grep -q "^=== TLS supported" ||
-	    atf_skip "swaks without TLS: install libnet-ssleay-perl"
+	swaks --support >swaks.support 2>&1
+	grep -q "^=== $1 supported" swaks.support ||
+	    atf_fail "swaks cannot do $1: $(grep -m 1 "$1" swaks.support)"
 }
