@@ -12,14 +12,17 @@
 # aiosmtpd and dnsmasq (a remote SMTP server and a DNS server on
 # loopback), iproute2 (loopback up in the tests' own network namespace),
 # strace (to see the fsyncs durability depends on), openssl (test
-# certificates), procps (pgrep, to find deliver's workers) and systemd
-# (systemd-analyze verify of our units; nothing is started).
+# certificates), procps (pgrep, to find deliver's workers), systemd
+# (systemd-analyze verify of our units; nothing is started), and two
+# DKIM verifiers of others for the signatures we make: python3-dkim
+# (python3-nacl for its ed25519) and opendkim-tools' opendkim-testmsg.
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
-libcrypt-dev libargon2-dev libtls-dev swaks netcat-openbsd"
+libcrypt-dev libargon2-dev libtls-dev libopendkim-dev libssl-dev swaks
+netcat-openbsd"
 [ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd postfix python3 python3-aiosmtpd dnsmasq-base
 iproute2 strace openssl libnet-ssleay-perl libio-socket-inet6-perl procps
-systemd"
+systemd python3-dkim python3-nacl opendkim-tools"
 
 missing=
 for p in $PKGS; do

@@ -570,6 +570,13 @@ void	 resolver_close(struct resolver *);
  */
 int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
 /*
+ * The value of attribute attr (as "dkim") of a hosted domain, into
+ * buf: 1, or 0 if the domain is not hosted or has no such attribute
+ * (or a longer one than len), -1 if the domains map cannot be read.
+ */
+int	 resolve_domain_attr(struct resolver *, const char *domain,
+	    const char *attr, char *buf, size_t len);
+/*
  * For the admin commands, which judge "hosted" by the domains text map
  * they read: 1 if conf->mapdir/domains.db holds domain with value (its
  * value in the text map), so that smtpd and deliver host it as well;
@@ -750,6 +757,7 @@ struct spool_msg {
 	int	fd;
 	FILE	*fp;			/* buffered writer on fd */
 	int	spooldirfd;
+	off_t	body;			/* where the message begins, or -1 */
 };
 
 /* Creates the spool's directories and FIFO if missing; 0 or -1. */
@@ -759,6 +767,20 @@ int	 spool_create(const char *spool, struct spool_msg *);
 /* Writes the envelope: sender "" for <>; 0 or -1. */
 int	 spool_envelope(struct spool_msg *, time_t, const char *sender,
 	    char *const *rcpts, size_t nrcpts);
+/*
+ * After spool_envelope and the message: the message written so far
+ * (flushed), read from a descriptor of its own, positioned at the
+ * message; NULL (errno set) on failure.  The caller fcloses it.
+ */
+FILE	*spool_reopen(struct spool_msg *);
+/*
+ * Puts len bytes of text (whole header lines, LF line ends) at the
+ * top of the message written so far, after the envelope: for header
+ * fields made from the whole message, as DKIM-Signature:.  0, or -1
+ * with the message unchanged (or, if its new writer cannot be made,
+ * left only to spool_abort).
+ */
+int	 spool_prepend(struct spool_msg *, const char *text, size_t len);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
 int	 spool_commit(struct spool_msg *);
 /* Removes the temporary file; safe after a failed commit. */
@@ -770,5 +792,57 @@ void	 spool_wakeup(const char *spool);
  * crashed writer left.  Returns how many, or -1 if tmp/ cannot be read.
  */
 int	 spool_clean_tmp(const char *spool, time_t age);
+
+/* ---- dkim.c: DKIM signatures (RFC 6376, RFC 8463); prefix dk_ ---- */
+
+#define DK_SELECTOR_MAX	63	/* one DNS label */
+#define DK_SELECTORS_MAX	2	/* dkim=s1,s2: dual signing */
+#define DK_KEYDIR		"dkim"	/* mapdir/dkim/DOMAIN.SELECTOR.key */
+#define DK_KEY_MAX		16384	/* largest key file read */
+#define DK_KEY_RSA		1
+#define DK_KEY_ED25519	2
+
+struct dk_selectors {
+	char	 name[DK_SELECTORS_MAX][DK_SELECTOR_MAX + 1];
+	size_t	 n;
+};
+
+/*
+ * 0 if s is a selector: one DNS label, 1 to 63 of a-z, 0-9 and '-',
+ * not beginning or ending with '-'; else -1 with a reason in errstr.
+ */
+int	 dk_selector_valid(const char *s, const char **errstr);
+/*
+ * Parses a dkim= value, "s1" or "s1,s2", into out (NULL: only check);
+ * 0 or -1 with a reason in errstr.
+ */
+int	 dk_selectors_parse(const char *value, struct dk_selectors *out,
+	    const char **errstr);
+/*
+ * "mapdir/dkim/DOMAIN.SELECTOR.key" into buf, once the domain (lower
+ * case, addr_domain_valid) and the selector are checked; 0, or -1
+ * (EINVAL for a bad name, ENAMETOOLONG).
+ */
+int	 dk_key_path(const char *mapdir, const char *domain,
+	    const char *selector, char *buf, size_t len);
+/*
+ * Signs the message of msg, its envelope and message written and not
+ * committed yet, if its one From: field names a single mailbox whose
+ * domain lookup(arg, domain, buf, len) gives selectors for (the dkim=
+ * attribute: 1, 0 none, -1 the map cannot be read): one
+ * DKIM-Signature: a selector, at the top of the message, made with
+ * mapdir/dkim/DOMAIN.SELECTOR.key.  Returns 1 when signed; 0 when
+ * the message is not to be signed (err says why when it is worth a
+ * log line: a header section libopendkim cannot parse); -1 when it
+ * must not go unsigned and could not be signed (a key that cannot be
+ * read, the domains map, the spool): the caller answers with a
+ * temporary failure and logs err.  Thread-safe.
+ */
+int	 dk_spool_sign(struct spool_msg *, const char *mapdir,
+	    int (*lookup)(const void *, const char *, char *, size_t),
+	    const void *arg, char *err, size_t errlen);
+/* A lookup for dk_spool_sign: arg is mapdir; its domains.db is opened each call. */
+int	 dk_lookup_mapdir(const void *mapdir, const char *domain, char *buf,
+	    size_t len);
 
 #endif /* !LIBMAIL_H */

@@ -468,7 +468,7 @@ parse_tls_policy(struct mapsrc *src, struct mapsrc_line *l)
 }
 
 static const char *const domain_attrs[] = {
-	"owner", "maxusers", "maxaliases", "quota", "alias", NULL
+	"owner", "maxusers", "maxaliases", "quota", "alias", "dkim", NULL
 };
 
 /*
@@ -509,6 +509,12 @@ domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
 	} else if (strcmp(name, "alias") == 0) {
 		if (addr_domain_valid(val, &errstr) == -1) {
 			snprintf(buf, buflen, "bad domain '%s' for 'alias': "
+			    "%s", val, errstr);
+			return buf;
+		}
+	} else if (strcmp(name, "dkim") == 0) {
+		if (dk_selectors_parse(val, NULL, &errstr) == -1) {
+			snprintf(buf, buflen, "bad selectors '%s' for 'dkim': "
 			    "%s", val, errstr);
 			return buf;
 		}

@@ -305,6 +305,22 @@ resolve_rcpt(struct resolver *r, const struct mailaddr *addr)
 }
 
 int
+resolve_domain_attr(struct resolver *r, const char *domain, const char *attr,
+    char *buf, size_t len)
+{
+	char		 key[ADDR_DOMAIN_MAX + 1];
+	const char	*val;
+	int		 ret;
+
+	if (strlcpy(key, domain, sizeof(key)) >= sizeof(key))
+		return 0;
+	addr_lower(key);
+	if ((ret = resolver_get(r, MAP_DOMAINS, key, &val)) != 1)
+		return ret;
+	return mapsrc_domain_attr(val, attr, buf, len) != NULL;
+}
+
+int
 resolve_domain_compiled(const struct conf *conf, const char *domain,
     const char *value)
 {

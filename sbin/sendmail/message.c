@@ -564,6 +564,13 @@ message_queue(struct sm_ctx *ctx, struct sm_input *in, int tflag,
 		input_error(r, err, errlen);
 		goto done;
 	}
+	/* Local mail is submitted mail: signed as smtpd signs (smtpd(8)). */
+	if (dk_spool_sign(&msg, ctx->conf->mapdir, dk_lookup_mapdir,
+	    ctx->conf->mapdir, err, errlen) == -1) {
+		ret = SM_TEMPFAIL;
+		goto done;
+	}
+	err[0] = '\0';
 	/*
 	 * From the rename into the queue on, the message is queued, and a
 	 * signal must not make sendmail say otherwise (msg_signal exits

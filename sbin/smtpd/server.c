@@ -284,3 +284,15 @@ server_resolve(const struct mailaddr *addr)
 	pthread_mutex_unlock(&env->maplock);
 	return r;
 }
+
+/* The lookup of dk_spool_sign: a domain's dkim= selectors. */
+int
+server_dkim_selectors(const void *arg, const char *domain, char *buf, size_t len)
+{
+	int	 r;
+
+	pthread_mutex_lock(&env->maplock);
+	r = resolve_domain_attr(&env->resolver, domain, "dkim", buf, len);
+	pthread_mutex_unlock(&env->maplock);
+	return r;
+}

@@ -53,6 +53,7 @@ static void	session_path_error(struct session *, int, struct path_args *,
 static const char *session_protocol(const struct session *);
 static int	session_received(struct session *, time_t);
 static void	session_data_done(struct session *, struct data_result *);
+static int	session_dkim(struct session *);
 static void	cmd_helo(struct session *, char *);
 static void	cmd_ehlo(struct session *, char *);
 static void	cmd_mail(struct session *, char *);
@@ -617,11 +618,40 @@ cmd_data(struct session *s, char *arg)
 	session_txn_reset(s);
 }
 
+/*
+ * Mail of an authenticated client or of relaynets is DKIM-signed here,
+ * before the commit, so that the spool holds it signed and once: see
+ * smtpd(8).  0, or -1 when it may not go unsigned and was not signed.
+ */
+static int
+session_dkim(struct session *s)
+{
+	char	 err[512];
+	int	 r;
+
+	if (!s->trusted && s->login[0] == '\0')
+		return 0;
+	r = dk_spool_sign(&s->msg, env->conf.mapdir, server_dkim_selectors,
+	    NULL, err, sizeof(err));
+	if (r == -1)
+		log_warnx("%s: deferred: %s", s->msg.id, err);
+	else if (r == 0 && err[0] != '\0')
+		log_info("%s: %s", s->msg.id, err);
+	else if (r == 1)
+		log_debug("%s: DKIM-signed", s->msg.id);
+	return r == -1 ? -1 : 0;
+}
+
 static void
 session_data_done(struct session *s, struct data_result *res)
 {
 	switch (res->status) {
 	case DATA_OK:
+		if (session_dkim(s) == -1) {
+			session_reply(s, 451, "4.7.0", "Local error: the "
+			    "message cannot be DKIM-signed; try again later");
+			break;
+		}
 		if (spool_commit(&s->msg) == -1) {
 			log_warn("%s: commit", s->msg.id);
 			session_reply(s, 452, "4.3.1", "Insufficient system "

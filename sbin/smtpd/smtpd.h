@@ -155,6 +155,7 @@ void	 server_session_done(struct session *);
 /* resolver_refresh and resolve_rcpt, under maplock. */
 void	 server_maps_refresh(void);
 int	 server_resolve(const struct mailaddr *);
+int	 server_dkim_selectors(const void *, const char *, char *, size_t);
 
 /* ---- listen.c ---- */
 
