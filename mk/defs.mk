@@ -8,7 +8,8 @@ BSD_CFLAGS:=	$(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS:=	$(shell pkg-config --libs libbsd-overlay 2>/dev/null)
 CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS)
 LIBMAIL=	$(TOP)/lib/libmail/libmail.a
-LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(BSD_LIBS)
+CRYPTO_LIBS:=	$(shell pkg-config --libs libcrypto 2>/dev/null)
+LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(CRYPTO_LIBS) $(BSD_LIBS)
 
 PREFIX?=	/usr/local
 DESTDIR?=

@@ -15,7 +15,7 @@
 # certificates), procps (pgrep, to find deliver's workers) and systemd
 # (systemd-analyze verify of our units; nothing is started).
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
-libcrypt-dev libargon2-dev libtls-dev swaks netcat-openbsd"
+libcrypt-dev libargon2-dev libtls-dev libssl-dev swaks netcat-openbsd"
 [ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd postfix python3 python3-aiosmtpd dnsmasq-base
 iproute2 strace openssl libnet-ssleay-perl libio-socket-inet6-perl procps

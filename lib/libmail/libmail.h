@@ -80,7 +80,14 @@ struct conf {
 	time_t		 delay_warning;		/* 0: none */
 	size_t		 max_deliveries;	/* concurrent, default 20 */
 	size_t		 max_per_destination;	/* default 4 */
+	/* Sender ownership (smtpd) and SRS (smtpd, deliver). */
+	int		 sender_check;		/* SENDER_CHECK_* */
+	int		 srs;			/* 1: srs on */
 };
+
+#define SENDER_CHECK_NONE	0
+#define SENDER_CHECK_ENVELOPE	1	/* the default */
+#define SENDER_CHECK_HEADER	2	/* the From: header as well */
 
 /*
  * Reads a mail.conf(5) file into conf; path NULL means MAIL_CONF.  On an
@@ -679,6 +686,54 @@ int	 queue_clean_orphans(const char *spool);
 int	 queue_msg_done(const struct queue_msg *);
 /* The first due time of the message (0: due at once; -1: nothing to do). */
 time_t	 queue_msg_due(const struct queue_msg *);
+
+/* ---- srs.c: the Sender Rewriting Scheme (smtpd, deliver) --------- */
+
+#define SRS_KEY_FILE		"srs.key"	/* in mapdir */
+#define SRS_SECRETS_MAX		8
+#define SRS_SECRET_MAX		256
+#define SRS_HASHLEN		4
+#define SRS_LIFETIME_DAYS	21	/* an SRS0 address verifies this long */
+
+struct srs {
+	char	 secrets[SRS_SECRETS_MAX][SRS_SECRET_MAX + 1];
+	size_t	 nsecrets;		/* the first one signs */
+};
+
+/*
+ * Reads mapdir/srs.key: one secret a line (blank lines skipped), a
+ * regular file that no one but its owner may read.  0, or -1 with a
+ * message in err.
+ */
+int	 srs_load(struct srs *, const char *mapdir, char *err, size_t errlen);
+/*
+ * Makes mapdir/srs.key if it is missing: a random secret, mode 0600,
+ * owned by uid:gid when run as root, written to a temporary file,
+ * fsynced and linked into place.  1 if made, 0 if it was there, -1
+ * (errno set).
+ */
+int	 srs_create(const char *mapdir, uid_t, gid_t);
+/* 1 if a local part begins with "SRS0=" or "SRS1=", in any case. */
+int	 srs_is_srs(const char *local);
+/*
+ * The local part of the SRS form of sender (SRS0, or SRS1 for a sender
+ * that is an SRS address already) into out; the caller adds
+ * "@forwarder".  -1 (errno set) if it would be longer than the 64
+ * octets of RFC 5321 or the sender has a quoted local part.
+ */
+int	 srs_forward(const struct srs *, const struct mailaddr *sender,
+	    time_t now, char *out, size_t outlen);
+/*
+ * The address an SRS local part stands for into out: SRS_OK, SRS_NOT
+ * (not an SRS address), SRS_BAD (malformed, or the hash does not
+ * verify), SRS_EXPIRED (an SRS0 older than SRS_LIFETIME_DAYS).
+ */
+#define SRS_OK		0
+#define SRS_NOT		1
+#define SRS_BAD		2
+#define SRS_EXPIRED	3
+int	 srs_reverse(const struct srs *, const char *local, time_t now,
+	    char *out, size_t outlen);
 
 /* ---- spool.c: the queue (smtpd, deliver, mailq, sendmail) --------- */
 
