@@ -536,6 +536,17 @@ void	 resolver_close(struct resolver *);
  */
 int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
 /*
+ * For smtpd's sender check: 1 if login (a mailbox address, as AUTH
+ * took it) may use addr as its sender: addr is login itself (also
+ * with a +tag, or in an alias domain), an address whose expansion
+ * reaches login (an alias; the catch-all does not count), or any
+ * address of a domain whose senders= attribute lists login (that of
+ * an alias domain, or of its target).  0 if not (a domain not hosted
+ * included), -1 if a map cannot be read.
+ */
+int	 resolve_sender_owned(struct resolver *, const struct mailaddr *addr,
+	    const char *login);
+/*
  * For the admin commands, which judge "hosted" by the domains text map
  * they read: 1 if conf->mapdir/domains.db holds domain with value (its
  * value in the text map), so that smtpd and deliver host it as well;

@@ -85,6 +85,7 @@ main(int argc, char *argv[])
 	if (conf_load(&conf, cfile, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	drop_privileges(&conf);
+	forward_init(&conf);
 	umask(077);
 	if (spool_init(conf.spool) == -1)
 		err(EX_IOERR, "%s", conf.spool);
