@@ -89,6 +89,10 @@ static const char *conf_set_greet_delay(struct conf *, int, char **,
 		    char *, size_t);
 static const char *conf_set_relayhost_tls(struct conf *, int, char **,
 		    char *, size_t);
+static const char *conf_set_sender_check(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_srs(struct conf *, int, char **, char *,
+		    size_t);
 
 static const struct conf_kw conf_kws[] = {
 	{ "hostname", 1, 1, 0, KW_SET(conf_set_hostname) },
@@ -128,6 +132,8 @@ static const struct conf_kw conf_kws[] = {
 	{ "max_deliveries", 1, 1, 0, KW_FIELD(KW_COUNT, max_deliveries) },
 	{ "max_per_destination", 1, 1, 0,
 	    KW_FIELD(KW_COUNT, max_per_destination) },
+	{ "sender_check", 1, 1, 0, KW_SET(conf_set_sender_check) },
+	{ "srs", 1, 1, 0, KW_SET(conf_set_srs) },
 };
 #define CONF_NKW	(sizeof(conf_kws) / sizeof(conf_kws[0]))
 
@@ -620,6 +626,33 @@ conf_set_postmaster(struct conf *c, int ac, char **av, char *buf,
 	return NULL;
 }
 
+static const char *
+conf_set_sender_check(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (strcmp(av[0], "none") == 0)
+		c->sender_check = SENDER_CHECK_NONE;
+	else if (strcmp(av[0], "envelope") == 0)
+		c->sender_check = SENDER_CHECK_ENVELOPE;
+	else if (strcmp(av[0], "header") == 0)
+		c->sender_check = SENDER_CHECK_HEADER;
+	else
+		return "sender_check is none, envelope or header";
+	return NULL;
+}
+
+static const char *
+conf_set_srs(struct conf *c, int ac, char **av, char *buf, size_t buflen)
+{
+	if (strcmp(av[0], "on") == 0)
+		c->srs = 1;
+	else if (strcmp(av[0], "off") == 0)
+		c->srs = 0;
+	else
+		return "srs is on or off";
+	return NULL;
+}
+
 /* Each interval at least as long as the one before; the last repeats. */
 static const char *
 conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
@@ -707,6 +740,7 @@ conf_defaults(struct conf *c)
 	c->max_deliveries = 20;
 	c->max_per_destination = 4;
 	c->relayhost_tls = -1;
+	c->sender_check = SENDER_CHECK_ENVELOPE;
 }
 
 /* The lists whose default applies only when the file gives none. */

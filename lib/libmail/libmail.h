@@ -93,7 +93,14 @@ struct conf {
 	time_t		 delay_warning;		/* 0: none */
 	size_t		 max_deliveries;	/* concurrent, default 20 */
 	size_t		 max_per_destination;	/* default 4 */
+	/* Sender ownership (smtpd) and SRS (smtpd, deliver). */
+	int		 sender_check;		/* SENDER_CHECK_* */
+	int		 srs;			/* 1: srs on */
 };
+
+#define SENDER_CHECK_NONE	0
+#define SENDER_CHECK_ENVELOPE	1	/* the default */
+#define SENDER_CHECK_HEADER	2	/* the From: header as well */
 
 /*
  * Reads a mail.conf(5) file into conf; path NULL means MAIL_CONF.  On an
@@ -577,6 +584,17 @@ int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
 int	 resolve_domain_attr(struct resolver *, const char *domain,
 	    const char *attr, char *buf, size_t len);
 /*
+ * For smtpd's sender check: 1 if login (a mailbox address, as AUTH
+ * took it) may use addr as its sender: addr is login itself (also
+ * with a +tag, or in an alias domain), an address whose expansion
+ * reaches login (an alias; the catch-all does not count), or any
+ * address of a domain whose senders= attribute lists login (that of
+ * an alias domain, or of its target).  0 if not (a domain not hosted
+ * included), -1 if a map cannot be read.
+ */
+int	 resolve_sender_owned(struct resolver *, const struct mailaddr *addr,
+	    const char *login);
+/*
  * For the admin commands, which judge "hosted" by the domains text map
  * they read: 1 if conf->mapdir/domains.db holds domain with value (its
  * value in the text map), so that smtpd and deliver host it as well;
@@ -727,6 +745,54 @@ int	 queue_clean_orphans(const char *spool);
 int	 queue_msg_done(const struct queue_msg *);
 /* The first due time of the message (0: due at once; -1: nothing to do). */
 time_t	 queue_msg_due(const struct queue_msg *);
+
+/* ---- srs.c: the Sender Rewriting Scheme (smtpd, deliver) --------- */
+
+#define SRS_KEY_FILE		"srs.key"	/* in mapdir */
+#define SRS_SECRETS_MAX		8
+#define SRS_SECRET_MAX		256
+#define SRS_HASHLEN		4
+#define SRS_LIFETIME_DAYS	21	/* an SRS0 address verifies this long */
+
+struct srs {
+	char	 secrets[SRS_SECRETS_MAX][SRS_SECRET_MAX + 1];
+	size_t	 nsecrets;		/* the first one signs */
+};
+
+/*
+ * Reads mapdir/srs.key: one secret a line (blank lines skipped), a
+ * regular file that no one but its owner may read.  0, or -1 with a
+ * message in err.
+ */
+int	 srs_load(struct srs *, const char *mapdir, char *err, size_t errlen);
+/*
+ * Makes mapdir/srs.key if it is missing: a random secret, mode 0600,
+ * owned by uid:gid when run as root, written to a temporary file,
+ * fsynced and linked into place.  1 if made, 0 if it was there, -1
+ * (errno set).
+ */
+int	 srs_create(const char *mapdir, uid_t, gid_t);
+/* 1 if a local part begins with "SRS0=" or "SRS1=", in any case. */
+int	 srs_is_srs(const char *local);
+/*
+ * The local part of the SRS form of sender (SRS0, or SRS1 for a sender
+ * that is an SRS address already) into out; the caller adds
+ * "@forwarder".  -1 (errno set) if it would be longer than the 64
+ * octets of RFC 5321 or the sender has a quoted local part.
+ */
+int	 srs_forward(const struct srs *, const struct mailaddr *sender,
+	    time_t now, char *out, size_t outlen);
+/*
+ * The address an SRS local part stands for into out: SRS_OK, SRS_NOT
+ * (not an SRS address), SRS_BAD (malformed, or the hash does not
+ * verify), SRS_EXPIRED (an SRS0 older than SRS_LIFETIME_DAYS).
+ */
+#define SRS_OK		0
+#define SRS_NOT		1
+#define SRS_BAD		2
+#define SRS_EXPIRED	3
+int	 srs_reverse(const struct srs *, const char *local, time_t now,
+	    char *out, size_t outlen);
 
 /* ---- spool.c: the queue (smtpd, deliver, mailq, sendmail) --------- */
 

@@ -107,6 +107,7 @@ static const char *parse_domain(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_user(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_alias(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_tls_policy(struct mapsrc *, struct mapsrc_line *);
+static int	 senders_check(char *, char *, size_t);
 static const char *domain_attr_check(const char *, size_t, const char *,
 		    char *, size_t);
 static const char *alias_targets(struct mapsrc *, const char *, char **);
@@ -468,7 +469,8 @@ parse_tls_policy(struct mapsrc *src, struct mapsrc_line *l)
 }
 
 static const char *const domain_attrs[] = {
-	"owner", "maxusers", "maxaliases", "quota", "alias", "dkim", NULL
+	"owner", "maxusers", "maxaliases", "quota", "alias", "dkim",
+	"senders", NULL
 };
 
 /*
@@ -506,6 +508,9 @@ domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
 			    "(a number with K, M or G)", val);
 			return buf;
 		}
+	} else if (strcmp(name, "senders") == 0) {
+		if (senders_check(val, buf, buflen) == -1)
+			return buf;
 	} else if (strcmp(name, "alias") == 0) {
 		if (addr_domain_valid(val, &errstr) == -1) {
 			snprintf(buf, buflen, "bad domain '%s' for 'alias': "
@@ -522,12 +527,31 @@ domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
 	return NULL;
 }
 
+/* senders=: mailbox addresses, as AUTH logins are, split by ','. */
+static int
+senders_check(char *val, char *buf, size_t buflen)
+{
+	struct mailaddr	 a;
+	const char	*errstr;
+	char		*p, *item;
+	int		 ret = 0;
+
+	for (p = val; ret == 0 && (item = strsep(&p, ",")) != NULL;)
+		if (addr_parse_safe(item, &a, &errstr) == -1) {
+			snprintf(buf, buflen, "bad address '%s' in 'senders': "
+			    "%s", item, errstr);
+			ret = -1;
+		}
+	return ret;
+}
+
 static const char *
 parse_domain(struct mapsrc *src, struct mapsrc_line *l)
 {
 	static char	 reason[1024];
 	char		 name[ADDR_DOMAIN_MAX + 1], val[MAPSRC_LINE_MAX + 2];
-	const char	*p, *tok, *eq, *errstr, *seen[6];
+	const char	*p, *tok, *eq, *errstr;
+	const char	*seen[sizeof(domain_attrs) / sizeof(domain_attrs[0])];
 	size_t		 len, nlen, vlen, nseen, i;
 	int		 known;
 

@@ -91,6 +91,7 @@ main(int argc, char *argv[])
 	drop_privileges(&conf);
 	if (relayauth_get() != NULL)
 		relayauth_nodump();
+	forward_init(&conf);
 	umask(077);
 	if (spool_init(conf.spool) == -1)
 		err(EX_IOERR, "%s", conf.spool);

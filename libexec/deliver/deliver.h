@@ -15,6 +15,8 @@ struct job {
 	struct resolve_target	*rt;		/* parallel to tidx */
 	size_t			 ntargets;
 	int			 fresh;		/* see plan_fresh() */
+	int			 rewritten;	/* sender, not the message's */
+	char			 sender[ADDR_MAX + 1];	/* forward.c */
 	struct job		*next;
 };
 
@@ -105,6 +107,26 @@ void		 local_run(const struct worker_ctx *, struct job *);
 /* remote.c: SMTP delivery of a destination's jobs, in a worker. */
 void		 remote_run(const struct worker_ctx *, const char *dest,
 		    struct job *);
+
+/* forward.c: SRS for the mail aliases send on. */
+/* With srs on, reads mapdir/srs.key; exits with EX_CONFIG if it cannot. */
+void		 forward_init(const struct conf *);
+/*
+ * For a recipient: 1 and its original address in out if it is an SRS
+ * address of a hosted domain that verifies; 0 if it is none (or srs is
+ * off); -2 if it does not verify or expired (bounce it), -1 if the
+ * maps cannot be read (defer); why gets the reason of either.
+ */
+int		 forward_reverse(struct resolver *, const struct mailaddr *,
+		    char *out, size_t outlen, const char **why);
+/*
+ * For a remote target of recipient rcpt: 1 and the SRS form of the
+ * message's sender, at rcpt's domain, in out, when srs is on, the
+ * sender is not hosted and rcpt is (an alias sent it on); else 0, and
+ * the message's sender stays.
+ */
+int		 forward_sender(struct resolver *, const struct queue_msg *,
+		    const char *rcpt, char *out, size_t outlen);
 
 /* mx.c: the hosts of a domain, RFC 5321 section 5. */
 struct mx_host {

@@ -588,7 +588,8 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		strlcat(ext, " BODY=8BITMIME", sizeof(ext));
 
 	smtp_timeout(c, COMMAND_TIMEOUT);
-	(void)smtp_cmd(c, "MAIL FROM:<%s>%s", m->sender, ext);
+	(void)smtp_cmd(c, "MAIL FROM:<%s>%s", j->rewritten ? j->sender :
+	    m->sender, ext);
 	mail = pipe ? 0 : smtp_reply(c, 0);
 	if (!pipe && (mail < 200 || mail >= 300))
 		goto mail_failed;

@@ -96,6 +96,8 @@ static void	 cache_set(struct runner *, const char *, time_t);
 static struct qentry *active_find(struct runner *, const char *);
 static void	 active_remove(struct runner *, struct qentry *);
 static void	 plan(struct runner *, struct queue_msg *);
+static int	 plan_resolve(struct runner *, const struct mailaddr *,
+		    struct resolve_target **, struct queue_target *);
 static struct resolve_target *plan_expand(struct runner *,
 		    struct queue_msg *, struct statefd *, time_t, size_t *);
 static void	 plan_target(struct runner *, struct qentry *, size_t,
@@ -483,6 +485,34 @@ maps_gave_up(const struct runner *r, const struct queue_msg *m,
 }
 
 /*
+ * What a recipient resolves to, as resolve_expand says; but an SRS
+ * address of ours stands for the remote address it was made from
+ * (forward.c), or is bounced (-3, the reason in t) if it does not
+ * verify.
+ */
+static int
+plan_resolve(struct runner *r, const struct mailaddr *ma,
+    struct resolve_target **rt, struct queue_target *t)
+{
+	char		 orig[ADDR_MAX + 1];
+	const char	*why = NULL;
+	int		 n;
+
+	if ((n = forward_reverse(&r->res, ma, orig, sizeof(orig), &why)) == 0)
+		return resolve_expand(&r->res, ma, rt);
+	if (n == -1)
+		return -1;
+	if (n == -2) {
+		strlcpy(t->reason, why, sizeof(t->reason));
+		return -3;
+	}
+	if ((*rt = calloc(1, sizeof(**rt))) == NULL)
+		return -1;
+	strlcpy((*rt)->addr, orig, sizeof((*rt)->addr));
+	return 1;
+}
+
+/*
  * Expands the recipients not expanded yet into X records (B when the
  * address resolves to nothing), applied to m as they are written.  A
  * map that cannot be read leaves the recipient for later, untouched.
@@ -514,17 +544,18 @@ plan_expand(struct runner *r, struct queue_msg *m, struct statefd *sf,
 			continue;
 		}
 		rt = NULL;
-		n = resolve_expand(&r->res, &ma, &rt);
+		n = plan_resolve(r, &ma, &rt, &t);
 		if (n == -1) {
 			if (maps_gave_up(r, m, &t, now))
 				mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		if (n <= 0) {
-			strlcpy(t.reason, n == 0 ?
-			    "5.1.1 recipient address unknown" :
-			    "5.4.6 alias loop with no final target",
-			    sizeof(t.reason));
+			if (n == 0 || n == -2)
+				strlcpy(t.reason, n == 0 ?
+				    "5.1.1 recipient address unknown" :
+				    "5.4.6 alias loop with no final target",
+				    sizeof(t.reason));
 			mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
@@ -657,8 +688,9 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti,
 	const char		*errstr, *key;
 	struct dest		*d;
 	struct job		*j;
+	char			 sender[ADDR_MAX + 1];
 	size_t			 copy;
-	int			 n, i;
+	int			 n, i, rewritten;
 
 	if (addr_parse(t->addr, &ma, &errstr) == -1) {
 		reasonf(t->reason, sizeof(t->reason),
@@ -712,14 +744,21 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti,
 		key = ma.domain;
 	if ((d = dest_get(r, key, pick->local)) == NULL)
 		goto out;
+	rewritten = !pick->local && forward_sender(&r->res, m,
+	    m->rcpts[t->rcpt], sender, sizeof(sender));
+	/* One transaction a sender: a forwarded target goes apart. */
 	for (j = *jobs; j != NULL; j = j->next)
-		if (j->dest == d)
+		if (j->dest == d && j->rewritten == rewritten &&
+		    (!rewritten || strcmp(j->sender, sender) == 0))
 			break;
 	if (j == NULL) {
 		if ((j = calloc(1, sizeof(*j))) == NULL)
 			goto out;
 		j->qe = qe;
 		j->dest = d;
+		j->rewritten = rewritten;
+		if (rewritten)
+			strlcpy(j->sender, sender, sizeof(j->sender));
 		j->next = *jobs;
 		*jobs = j;
 	}

@@ -107,6 +107,9 @@ compile(const struct conf *conf, int which, int check_only)
 	if (mapset_compile(&ms, which, gid) == -1)
 		exit(EX_CANTCREAT);
 	mapset_close(&ms);
+	/* Under no lock: srs_create links a complete key, or keeps one. */
+	if (conf->srs && srs_create(conf->mapdir, uid, gid) == -1)
+		err(EX_CANTCREAT, "%s/%s", conf->mapdir, SRS_KEY_FILE);
 	return 0;
 }
 

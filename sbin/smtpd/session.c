@@ -450,6 +450,8 @@ cmd_mail(struct session *s, char *arg)
 	}
 	/* Map changes take effect from the next transaction on. */
 	server_maps_refresh();
+	if (sender_check_mail(s, &pa) == -1)
+		return;
 	if (spool_create(env->conf.spool, &s->msg) == -1) {
 		log_warn("%s[%s]: spool %s", s->name, s->addr,
 		    env->conf.spool);
@@ -476,6 +478,12 @@ rcpt_verdict(struct session *s, const struct path_args *pa,
 {
 	if (pa->postmaster)
 		return 0;
+	switch (sender_srs_rcpt(s, &pa->addr, rcpt)) {
+	case SENDER_SRS_OK:
+		return 0;
+	case SENDER_SRS_REFUSED:
+		return -1;
+	}
 	switch (server_resolve(&pa->addr)) {
 	case RESOLVE_LOCAL:
 		return 0;
@@ -589,6 +597,7 @@ static void
 cmd_data(struct session *s, char *arg)
 {
 	struct data_result res;
+	char		 from[DATA_FROM_MAX];
 	time_t		 now;
 
 	if (s->state != S_MAIL) {
@@ -612,6 +621,8 @@ cmd_data(struct session *s, char *arg)
 		return;
 	}
 	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	res.from = env->conf.sender_check == SENDER_CHECK_HEADER &&
+	    s->login[0] != '\0' ? from : NULL;
 	data_receive(&s->io, &s->msg, env->conf.maxsize,
 	    env->conf.data_timeout * 1000, &res);
 	session_data_done(s, &res);
@@ -647,6 +658,8 @@ session_data_done(struct session *s, struct data_result *res)
 {
 	switch (res->status) {
 	case DATA_OK:
+		if (sender_check_header(s, res) == -1)
+			break;
 		if (session_dkim(s) == -1) {
 			session_reply(s, 451, "4.7.0", "Local error: the "
 			    "message cannot be DKIM-signed; try again later");

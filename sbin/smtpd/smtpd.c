@@ -178,6 +178,9 @@ main(int argc, char *argv[])
 	smtpd_check_conf(&env->conf);
 	/* As root: the key may be readable by nobody else. */
 	env->tls = smtpd_tls_load(&env->conf);
+	if (env->conf.srs &&
+	    srs_load(&env->srs, env->conf.mapdir, e, sizeof(e)) == -1)
+		errx(EX_CONFIG, "%s: srs on: %s", env->conf.path, e);
 	if (check) {
 		fprintf(stderr, "configuration OK\n");
 		return EX_OK;

@@ -10,6 +10,8 @@
  *			time limits
  *	tls.c		the TLS server context; STARTTLS and smtps handshakes
  *	auth.c		AUTH PLAIN and LOGIN against the users map
+ *	sender.c	who may name which sender: MAIL FROM and From: of
+ *			authenticated clients, SRS addresses at RCPT
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -132,6 +134,7 @@ struct smtpd {
 	pthread_mutex_t	 tlslock;	/* tls_accept_socket on tls */
 	pthread_mutex_t	 maplock;	/* the resolver is not thread safe */
 	struct resolver	 resolver;
+	struct srs	 srs;		/* srs on: the secrets of srs.key */
 	int		 stopfd;	/* readable once SIGTERM came */
 };
 
@@ -251,17 +254,44 @@ int	 path_parse(const char *arg, const char *keyword, int esmtp,
 #define DATA_LOST	4	/* the client went away or timed out */
 #define DATA_TIMEOUT	5
 
+/* The From: fields of the header, unfolded, joined by ','. */
+#define DATA_FROM_MAX	4096
+
 struct data_result {
 	int		 status;
 	uint64_t	 size;		/* octets received, as sent */
 	const char	*reason;	/* for DATA_BADLINE */
+	char		*from;		/* set by the caller: DATA_FROM_MAX */
+	size_t		 fromlen;
+	int		 fromlong;	/* more than DATA_FROM_MAX - 1 */
 };
 
 /*
  * Reads the message up to CRLF.CRLF from io into the spool file of
- * msg (after the envelope and the Received: header).
+ * msg (after the envelope and the Received: header); and, if the
+ * caller set from, the From: fields of its header.
  */
 void	 data_receive(struct io *, struct spool_msg *, uint64_t maxsize,
 	    int timeout_ms, struct data_result *);
+
+/* ---- sender.c ---- */
+
+/*
+ * MAIL FROM: 0 if the session may use the sender, or -1 after the
+ * reply (553 5.7.1 not owned, 451 a map cannot be read).
+ */
+int	 sender_check_mail(struct session *, const struct path_args *);
+/* The end of DATA: 0, or -1 after the reply (550 5.7.1, 451). */
+int	 sender_check_header(struct session *, const struct data_result *);
+/*
+ * RCPT: SENDER_SRS_NONE if addr is not an SRS address of a hosted
+ * domain (or srs is off), SENDER_SRS_OK if it verifies, or
+ * SENDER_SRS_REFUSED after the reply (550 5.1.1, 451).
+ */
+#define SENDER_SRS_NONE		0
+#define SENDER_SRS_OK		1
+#define SENDER_SRS_REFUSED	2
+int	 sender_srs_rcpt(struct session *, const struct mailaddr *,
+	    const char *rcpt);
 
 #endif /* !SMTPD_H */

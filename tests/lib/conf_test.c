@@ -89,6 +89,8 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_STREQ(c->postmaster, "root@localhost");
 	ATF_CHECK_STREQ(c->tls_cert, "");
 	ATF_CHECK_STREQ(c->tls_key, "");
+	ATF_CHECK_EQ(c->sender_check, SENDER_CHECK_ENVELOPE);
+	ATF_CHECK_EQ(c->srs, 0);
 	ATF_CHECK_STREQ(c->attic, "/var/mail/attic");
 	ATF_CHECK_EQ(c->delete_grace, 2 * 86400);
 	ATF_CHECK_EQ(c->command_timeout, 300);
@@ -162,9 +164,11 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "data_timeout", "max_errors", "max_sessions",
 	    "max_sessions_per_ip", "retry_schedule", "delay_warning",
 	    "max_deliveries", "max_per_destination", "max_junk_commands",
-	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file" };
+	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file",
+	    "sender_check", "srs" };
 	struct conf	 c;
-	char		 path[PATH_MAX], line[1024], found[31] = { 0 };
+	char		 path[PATH_MAX], line[1024];
+	char		 found[sizeof(kws) / sizeof(kws[0])] = { 0 };
 	FILE		*in, *out;
 	size_t		 i, len;
 	int		 n = 0;
@@ -174,7 +178,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE((in = fopen(path, "r")) != NULL);
 	ATF_REQUIRE((out = fopen(CONF, "w")) != NULL);
 	while (fgets(line, sizeof(line), in) != NULL) {
-		for (i = 0; i < 31; i++) {
+		for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
 			len = strlen(kws[i]);
 			if (line[0] == '#' && strncmp(line + 1, kws[i], len) ==
 			    0 && (line[len + 1] == '\t' || line[len + 1] == ' '))
@@ -188,9 +192,9 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	}
 	fclose(in);
 	ATF_REQUIRE(fclose(out) == 0);
-	for (i = 0; i < 31; i++)
+	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 25);
+	ATF_CHECK_EQ(n, 27);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
@@ -856,6 +860,23 @@ ATF_TC_BODY(delay_warning_none, tc)
 	conf_free(&c);
 }
 
+ATF_TC_WITHOUT_HEAD(sender_check_and_srs);
+ATF_TC_BODY(sender_check_and_srs, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "sender_check none\nsrs on\n");
+	ATF_CHECK_EQ(c.sender_check, SENDER_CHECK_NONE);
+	ATF_CHECK_EQ(c.srs, 1);
+	conf_free(&c);
+	load_ok(&c, "sender_check header\nsrs off\n");
+	ATF_CHECK_EQ(c.sender_check, SENDER_CHECK_HEADER);
+	ATF_CHECK_EQ(c.srs, 0);
+	conf_free(&c);
+	load_err("sender_check From\n", 1, "none, envelope or header");
+	load_err("srs yes\n", 1, "on or off");
+}
+
 ATF_TC_WITHOUT_HEAD(retry_schedule);
 ATF_TC_BODY(retry_schedule, tc)
 {
@@ -954,6 +975,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, unreadable_file);
 	ATF_TP_ADD_TC(tp, error_leaves_nothing_to_free);
 	ATF_TP_ADD_TC(tp, unknown_keyword);
+	ATF_TP_ADD_TC(tp, sender_check_and_srs);
 	ATF_TP_ADD_TC(tp, missing_argument);
 	ATF_TP_ADD_TC(tp, extra_argument);
 	ATF_TP_ADD_TC(tp, keyword_given_twice);
