@@ -93,6 +93,11 @@ static const char *conf_set_sender_check(struct conf *, int, char **,
 		    char *, size_t);
 static const char *conf_set_srs(struct conf *, int, char **, char *,
 		    size_t);
+static const char *conf_auth_policy(const char *, int *);
+static const char *conf_set_spf_policy(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_dmarc_policy(struct conf *, int, char **,
+		    char *, size_t);
 
 static const struct conf_kw conf_kws[] = {
 	{ "hostname", 1, 1, 0, KW_SET(conf_set_hostname) },
@@ -134,6 +139,8 @@ static const struct conf_kw conf_kws[] = {
 	    KW_FIELD(KW_COUNT, max_per_destination) },
 	{ "sender_check", 1, 1, 0, KW_SET(conf_set_sender_check) },
 	{ "srs", 1, 1, 0, KW_SET(conf_set_srs) },
+	{ "spf_policy", 1, 1, 0, KW_SET(conf_set_spf_policy) },
+	{ "dmarc_policy", 1, 1, 0, KW_SET(conf_set_dmarc_policy) },
 };
 #define CONF_NKW	(sizeof(conf_kws) / sizeof(conf_kws[0]))
 
@@ -653,6 +660,34 @@ conf_set_srs(struct conf *c, int ac, char **av, char *buf, size_t buflen)
 	return NULL;
 }
 
+static const char *
+conf_auth_policy(const char *v, int *policy)
+{
+	if (strcmp(v, "mark") == 0)
+		*policy = CONF_POLICY_MARK;
+	else if (strcmp(v, "quarantine") == 0)
+		*policy = CONF_POLICY_QUARANTINE;
+	else if (strcmp(v, "reject") == 0)
+		*policy = CONF_POLICY_REJECT;
+	else
+		return "the policy is reject, quarantine or mark";
+	return NULL;
+}
+
+static const char *
+conf_set_spf_policy(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_auth_policy(av[0], &c->spf_policy);
+}
+
+static const char *
+conf_set_dmarc_policy(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_auth_policy(av[0], &c->dmarc_policy);
+}
+
 /* Each interval at least as long as the one before; the last repeats. */
 static const char *
 conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
@@ -741,6 +776,8 @@ conf_defaults(struct conf *c)
 	c->max_per_destination = 4;
 	c->relayhost_tls = -1;
 	c->sender_check = SENDER_CHECK_ENVELOPE;
+	c->spf_policy = CONF_POLICY_MARK;
+	c->dmarc_policy = CONF_POLICY_QUARANTINE;
 }
 
 /* The lists whose default applies only when the file gives none. */

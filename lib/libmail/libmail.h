@@ -96,7 +96,15 @@ struct conf {
 	/* Sender ownership (smtpd) and SRS (smtpd, deliver). */
 	int		 sender_check;		/* SENDER_CHECK_* */
 	int		 srs;			/* 1: srs on */
+	/* Sender authentication (smtpd): CONF_POLICY_* */
+	int		 spf_policy;		/* default mark */
+	int		 dmarc_policy;		/* default quarantine */
 };
+
+/* spf_policy and dmarc_policy: what a failure gets. */
+#define CONF_POLICY_MARK	0	/* Authentication-Results: only */
+#define CONF_POLICY_QUARANTINE	1	/* into the Junk folder */
+#define CONF_POLICY_REJECT	2	/* refused with 550 */
 
 #define SENDER_CHECK_NONE	0
 #define SENDER_CHECK_ENVELOPE	1	/* the default */
@@ -667,6 +675,7 @@ struct queue_msg {
 	off_t		 size;			/* bytes of the message */
 	time_t		 warned;		/* delay warning sent, or 0 */
 	int		 has_state;		/* SPOOL/state/ID exists */
+	int		 junk;			/* a J record: into .Junk/ */
 };
 
 /* State records, written by deliver and by mailq -f. */
@@ -811,6 +820,8 @@ int	 srs_reverse(const struct srs *, const char *local, time_t now,
  *	T 1764150000		arrival time, seconds since the epoch
  *	S sender@domain		envelope sender; "S " alone for <>
  *	R rcpt@domain		one line per recipient, as accepted
+ *	J reason		smtpd's verdict: local copies go to the
+ *				Junk folder (.Junk/ of the Maildir)
  *	(other one-letter records may be added; readers skip unknown ones)
  * A queue ID is 16 lower-case hexadecimal digits (time, then random).
  */
@@ -847,6 +858,26 @@ FILE	*spool_reopen(struct spool_msg *);
  * left only to spool_abort).
  */
 int	 spool_prepend(struct spool_msg *, const char *text, size_t len);
+/* A byte range of the message (offsets from its start) to leave out. */
+struct spool_cut {
+	off_t	 off;
+	off_t	 len;
+};
+struct spool_edit {
+	char		 rectype;	/* '\0', or an envelope record to add */
+	const char	*recvalue;	/* one line */
+	const char	*top;		/* header lines put at the top */
+	size_t		 toplen;
+	const struct spool_cut *cuts;	/* ascending, not overlapping */
+	size_t		 ncuts;
+};
+#define SPOOL_RECORD_MAX	1024
+/*
+ * spool_prepend, and more: adds an envelope record (after the others),
+ * puts top at the top of the message and leaves out the cuts, in one
+ * copy of the file; the same guarantees.
+ */
+int	 spool_rewrite(struct spool_msg *, const struct spool_edit *);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
 int	 spool_commit(struct spool_msg *);
 /* Removes the temporary file; safe after a failed commit. */

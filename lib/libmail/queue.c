@@ -304,6 +304,9 @@ envelope_line(char *line, struct queue_msg *m, int *seen, char *err,
 			return -1;
 		}
 		break;
+	case 'J':
+		m->junk = 1;
+		break;
 	default:
 		/* Records added later; spool.c says readers skip them. */
 		break;
