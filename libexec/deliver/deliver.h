@@ -104,6 +104,15 @@ __dead void	 pool_main(const struct conf *, int fd);
 /* local.c: Maildir delivery, in a worker. */
 void		 local_run(const struct worker_ctx *, struct job *);
 
+/* ---- junk.c ---- */
+
+/*
+ * MAILDIR/.Junk at the Maildir's descriptor, made with its tmp/, new/
+ * and cur/ if missing: its descriptor, or -1 (logged: the message goes
+ * to the inbox instead).
+ */
+int		 junk_open(int maildir, const char *path);
+
 /* remote.c: SMTP delivery of a destination's jobs, in a worker. */
 void		 remote_run(const struct worker_ctx *, const char *dest,
 		    struct job *);

@@ -46,14 +46,16 @@
 struct maildir {
 	const char	*path;
 	int		 dir;
+	int		 junk;		/* .Junk/ of a quarantined message */
 	int		 tmp;
 	int		 new;
 };
 
 static int	 maildir_deliver(const struct queue_msg *, FILE *,
 		    const struct resolve_target *, char *, size_t);
-static int	 maildir_open(struct maildir *, const char *, char *, size_t);
-static int	 maildir_subdir(struct maildir *, const char *, char *,
+static int	 maildir_open(struct maildir *, const char *, int, char *,
+		    size_t);
+static int	 maildir_subdir(struct maildir *, int, const char *, char *,
 		    size_t);
 static void	 maildir_close(struct maildir *);
 static void	 maildir_refusal(int, const char *, const char *, char *,
@@ -137,7 +139,7 @@ maildir_deliver(const struct queue_msg *m, FILE *body,
 	    "Return-Path: <%s>\nDelivered-To: %s\n", m->sender, rt->addr);
 	size = hlen + (uint64_t)m->size;
 
-	if (maildir_open(&md, rt->maildir, reason, rlen) == -1)
+	if (maildir_open(&md, rt->maildir, m->junk, reason, rlen) == -1)
 		return DELIVER_TEMP;
 	if (rt->quota > 0) {
 		if (quota_check(&md, rt->quota, size, &over, reason,
@@ -159,22 +161,29 @@ maildir_deliver(const struct queue_msg *m, FILE *body,
 	return outcome;
 }
 
-/* The Maildir, its tmp/ and new/, and a cur/ that is no link. */
+/*
+ * The Maildir, its tmp/ and new/ (those of its Junk folder for junk,
+ * if it can be had: else the inbox's), and a cur/ that is no link.
+ */
 static int
-maildir_open(struct maildir *md, const char *path, char *reason,
+maildir_open(struct maildir *md, const char *path, int junk, char *reason,
     size_t rlen)
 {
 	struct stat	 st;
+	int		 box;
 
 	md->path = path;
-	md->tmp = md->new = -1;
+	md->junk = md->tmp = md->new = -1;
 	md->dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (md->dir == -1) {
 		maildir_refusal(AT_FDCWD, path, "", reason, rlen);
 		return -1;
 	}
-	if ((md->tmp = maildir_subdir(md, "tmp", reason, rlen)) == -1 ||
-	    (md->new = maildir_subdir(md, "new", reason, rlen)) == -1) {
+	if (junk)
+		md->junk = junk_open(md->dir, path);
+	box = md->junk != -1 ? md->junk : md->dir;
+	if ((md->tmp = maildir_subdir(md, box, "tmp", reason, rlen)) == -1 ||
+	    (md->new = maildir_subdir(md, box, "new", reason, rlen)) == -1) {
 		maildir_close(md);
 		return -1;
 	}
@@ -190,15 +199,15 @@ maildir_open(struct maildir *md, const char *path, char *reason,
 }
 
 static int
-maildir_subdir(struct maildir *md, const char *name, char *reason,
+maildir_subdir(struct maildir *md, int box, const char *name, char *reason,
     size_t rlen)
 {
 	int	 fd;
 
-	fd = openat(md->dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	fd = openat(box, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (fd == -1)
-		maildir_refusal(md->dir, md->path, name, reason, rlen);
+		maildir_refusal(box, md->path, name, reason, rlen);
 	return fd;
 }
 
@@ -209,9 +218,11 @@ maildir_close(struct maildir *md)
 		close(md->new);
 	if (md->tmp != -1)
 		close(md->tmp);
+	if (md->junk != -1)
+		close(md->junk);
 	if (md->dir != -1)
 		close(md->dir);
-	md->dir = md->tmp = md->new = -1;
+	md->dir = md->junk = md->tmp = md->new = -1;
 }
 
 /*
@@ -289,7 +300,8 @@ maildir_put(const struct maildir *md, const struct queue_msg *m, FILE *body,
 		unlinkat(md->tmp, name, 0);
 		return DELIVER_TEMP;
 	}
-	reasonf(reason, rlen, "delivered to maildir %s", md->path);
+	reasonf(reason, rlen, "delivered to maildir %s%s", md->path,
+	    md->junk != -1 ? " (Junk)" : "");
 	return DELIVER_OK;
 }
 
