@@ -450,7 +450,7 @@ cmd_mail(struct session *s, char *arg)
 	}
 	/* Map changes take effect from the next transaction on. */
 	server_maps_refresh();
-	if (sender_check_mail(s, &pa) == -1)
+	if (sender_check_mail(s, &pa) == -1 || authres_mail(s, &pa) == -1)
 		return;
 	if (spool_create(env->conf.spool, &s->msg) == -1) {
 		log_warn("%s[%s]: spool %s", s->name, s->addr,
@@ -658,7 +658,8 @@ session_data_done(struct session *s, struct data_result *res)
 {
 	switch (res->status) {
 	case DATA_OK:
-		if (sender_check_header(s, res) == -1)
+		if (sender_check_header(s, res) == -1 ||
+		    authres_data(s) == -1)
 			break;
 		if (session_dkim(s) == -1) {
 			session_reply(s, 451, "4.7.0", "Local error: the "

@@ -12,6 +12,8 @@
  *	auth.c		AUTH PLAIN and LOGIN against the users map
  *	sender.c	who may name which sender: MAIL FROM and From: of
  *			authenticated clients, SRS addresses at RCPT
+ *	authres.c	SPF, DKIM and DMARC of the other clients' mail,
+ *			Authentication-Results:, the Junk verdict
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -165,6 +167,37 @@ int	 server_dkim_selectors(const void *, const char *, char *, size_t);
 /* Binds every listen line; exits with a message on failure. */
 struct listener	*listen_open(const struct conf *, size_t *);
 
+/* ---- authres.c ---- */
+
+struct path_args;
+
+/* Results of RFC 8601 2.7; the order of authres.c's names. */
+#define AR_NONE		0
+#define AR_PASS		1
+#define AR_FAIL		2
+#define AR_SOFTFAIL	3
+#define AR_NEUTRAL	4
+#define AR_TEMPERROR	5
+#define AR_PERMERROR	6
+
+/* SPF of one transaction, for the end of DATA. */
+struct authres {
+	int	 checked;	/* neither relaynets, nor AUTH, nor loopback */
+	int	 spf;		/* AR_* of MAIL FROM (of HELO for <>) */
+	int	 spf_helo;	/* AR_* of HELO; -1: not checked */
+	char	 spf_domain[ADDR_DOMAIN_MAX + 1]; /* "" when none */
+};
+
+/* The libraries' contexts; once, before the sessions start. */
+void	 authres_init(const struct conf *);
+/* MAIL FROM: SPF; 0, or -1 after the reply (550 5.7.1, spf_policy reject). */
+int	 authres_mail(struct session *, const struct path_args *);
+/*
+ * The end of DATA: DKIM and DMARC, then Authentication-Results: into
+ * the spool file; 0, or -1 after the reply (550 5.7.26, 451).
+ */
+int	 authres_data(struct session *);
+
 /* ---- session.c ---- */
 
 #define S_CONNECTED	0	/* no HELO or EHLO yet */
@@ -190,6 +223,7 @@ struct session {
 	char		 line[SMTPD_AUTH_LINE_MAX + 1];
 	struct spool_msg msg;
 	char		 sender[SMTPD_ADDRLEN];
+	struct authres	 ar;
 	char		**rcpts;
 	size_t		 nrcpts;
 	size_t		 nerrors;
@@ -293,5 +327,12 @@ int	 sender_check_header(struct session *, const struct data_result *);
 #define SENDER_SRS_REFUSED	2
 int	 sender_srs_rcpt(struct session *, const struct mailaddr *,
 	    const char *rcpt);
+/*
+ * The next mailbox of an address list (RFC 5322 3.4), without display
+ * name, comments and group name, into box; 1, or 0 at the end.  Then
+ * that mailbox as addr_parse takes it: 1, 0 if empty, -1.
+ */
+int	 sender_from_next(const char **, char *, size_t);
+int	 sender_from_mailbox(char *, struct mailaddr *);
 
 #endif /* !SMTPD_H */
