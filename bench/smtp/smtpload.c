@@ -1,8 +1,8 @@
 /*
  * smtpload: an SMTP load generator for the smtpd benchmark.
  *
- *	smtpload [-H host] -p port [-c conns] [-n msgs] [-s size]
- *	    [-f from] -t rcpt
+ *	smtpload [-H host] [-b source] -p port [-c conns] [-n msgs]
+ *	    [-s size | -m file] [-f from] -t rcpt
  *	smtpload [-H host] -p port -i sessions
  *
  * The first form opens conns connections at once, each in its own
@@ -12,7 +12,9 @@
  * reply: the time the server takes to make the message durable.
  * The second form opens sessions idle connections (greeting and EHLO
  * answered), prints "ready", and holds them until its standard input
- * is closed.
+ * is closed.  -b binds the connections to a source address; -m sends
+ * the message of a file (LF line ends made CRLF) instead of a made-up
+ * one, such as a message signed in advance.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -47,6 +49,7 @@ struct worker {
 };
 
 static const char	*host = "127.0.0.1";
+static const char	*source;
 static const char	*port;
 static const char	*from = "load@sender.test";
 static const char	*rcpt;
@@ -63,6 +66,22 @@ now(void)
 }
 
 static int
+conn_bind(int fd)
+{
+	struct addrinfo	 hints, *res;
+	int		 r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(source, NULL, &hints, &res) != 0)
+		return -1;
+	r = bind(fd, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return r;
+}
+
+static int
 conn_open(struct conn *c)
 {
 	struct addrinfo	 hints, *res;
@@ -74,7 +93,8 @@ conn_open(struct conn *c)
 	if (getaddrinfo(host, port, &hints, &res) != 0)
 		return -1;
 	c->fd = socket(res->ai_family, SOCK_STREAM, 0);
-	if (c->fd == -1 || connect(c->fd, res->ai_addr, res->ai_addrlen) == -1) {
+	if (c->fd == -1 || (source != NULL && conn_bind(c->fd) == -1) ||
+	    connect(c->fd, res->ai_addr, res->ai_addrlen) == -1) {
 		freeaddrinfo(res);
 		return -1;
 	}
@@ -203,6 +223,33 @@ make_body(size_t size)
 	bodylen = n;
 }
 
+/* The message of path, LF made CRLF, ending in CRLF. */
+static void
+read_body(const char *path)
+{
+	FILE	*fp;
+	int	 ch, last = '\n';
+	size_t	 cap = 65536;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		err(1, "%s", path);
+	if ((body = malloc(cap)) == NULL)
+		err(1, "malloc");
+	while ((ch = getc(fp)) != EOF) {
+		if (bodylen + 3 > cap && (body = realloc(body, cap *= 2)) == NULL)
+			err(1, "realloc");
+		if (ch == '\n' && last != '\r')
+			body[bodylen++] = '\r';
+		body[bodylen++] = ch;
+		last = ch;
+	}
+	if (last != '\n') {
+		body[bodylen++] = '\r';
+		body[bodylen++] = '\n';
+	}
+	fclose(fp);
+}
+
 static int
 cmp(const void *a, const void *b)
 {
@@ -275,11 +322,18 @@ main(int argc, char *argv[])
 {
 	int	 ch, nconns = 1, nmsgs = 100, nidle = 0;
 	long	 size = 4096;
+	const char *file = NULL;
 
-	while ((ch = getopt(argc, argv, "H:p:c:n:s:f:t:i:")) != -1) {
+	while ((ch = getopt(argc, argv, "H:b:p:c:n:s:m:f:t:i:")) != -1) {
 		switch (ch) {
 		case 'H':
 			host = optarg;
+			break;
+		case 'b':
+			source = optarg;
+			break;
+		case 'm':
+			file = optarg;
 			break;
 		case 'p':
 			port = optarg;
@@ -313,12 +367,15 @@ main(int argc, char *argv[])
 		idle(nidle);
 		return 0;
 	}
-	make_body(size);
+	if (file != NULL)
+		read_body(file);
+	else
+		make_body(size);
 	load(nconns, nmsgs);
 	return 0;
 usage:
-	fprintf(stderr, "usage: smtpload [-H host] -p port [-c conns] "
-	    "[-n msgs] [-s size] [-f from] -t rcpt\n"
+	fprintf(stderr, "usage: smtpload [-H host] [-b source] -p port "
+	    "[-c conns] [-n msgs] [-s size | -m file] [-f from] -t rcpt\n"
 	    "       smtpload [-H host] -p port -i sessions\n");
 	return 64;
 }
