@@ -212,7 +212,6 @@ main(int argc, char *argv[])
 	auth_init();
 	authres_init(&env->conf);
 	limits_init(&env->conf);
-	limits_init(&env->conf);
 	/* A map missing now is opened when it appears; until then, 451. */
 	if (resolver_open(&env->resolver, &env->conf) == -1)
 		log_warn("maps in %s", env->conf.mapdir);
