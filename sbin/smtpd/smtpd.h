@@ -12,6 +12,10 @@
  *	auth.c		AUTH PLAIN and LOGIN against the users map
  *	sender.c	who may name which sender: MAIL FROM and From: of
  *			authenticated clients, SRS addresses at RCPT
+ *	milter.c	mail filters (milter protocol 6): the connection,
+ *			the stages, the verdicts
+ *	milter_eom.c	the message at its end to the filters, and their
+ *			edits into the spool file
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -52,6 +56,7 @@
 #define SMTPD_AUTH_FAIL_MS	1000
 
 struct session;
+struct milter_set;
 
 /* ---- io.c ---- */
 
@@ -195,6 +200,7 @@ struct session {
 	size_t		 nerrors;
 	size_t		 njunk;		/* commands since the last message */
 	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
+	struct milter_set *milters;	/* NULL: no milter in mail.conf */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;
 };
@@ -293,5 +299,31 @@ int	 sender_check_header(struct session *, const struct data_result *);
 #define SENDER_SRS_REFUSED	2
 int	 sender_srs_rcpt(struct session *, const struct mailaddr *,
 	    const char *rcpt);
+
+/* ---- milter.c ---- */
+
+/*
+ * The filters of mail.conf, one connection each for the session.
+ * Each stage returns 0 to go on, or -1 after the reply: a filter's
+ * refusal, or milter_default's 451 for one that is down.
+ * milter_connect's -1 is a filter's shutdown: 421 sent, the session
+ * ends.  What CONNECT and HELO get is applied at each MAIL.
+ */
+int	 milter_connect(struct session *);
+void	 milter_helo(struct session *);
+int	 milter_mail(struct session *);
+int	 milter_rcpt(struct session *, const char *rcpt);
+int	 milter_data(struct session *);
+/*
+ * The end of DATA, after the sender check: the message to the
+ * filters, their edits into the spool file.  0 to commit (msg.hold
+ * set for a quarantine), 1 discarded (250 sent: the caller drops the
+ * message), -1 after the refusal.
+ */
+int	 milter_eom(struct session *);
+/* The transaction ends (RSET, a new HELO, the close): SMFIC_ABORT. */
+void	 milter_abort(struct session *);
+/* SMFIC_QUIT, the close. */
+void	 milter_close(struct session *);
 
 #endif /* !SMTPD_H */
