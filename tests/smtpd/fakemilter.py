@@ -26,7 +26,8 @@ Options:
                      packet, then that long asleep); TEXT and VALUE take
                      Python string escapes
   --actions HEX      the SMFIF_ actions to ask for (default: all offered)
-  --protocol HEX     the SMFIP_ bits to ask for (default 0)
+  --protocol HEX     the SMFIP_ bits to ask for (default 0); the stages
+                     of its SMFIP_NR_ bits are not answered
 """
 import socket
 import struct
@@ -82,7 +83,14 @@ def edit_packet(edit):
     return packet(codes[kind], rest.encode() + b"\0")
 
 
+NOREPLY = {"connect": 0x1000, "helo": 0x2000, "mail": 0x4000,
+           "rcpt": 0x8000, "data": 0x10000, "header": 0x80, "eoh": 0x40000,
+           "body": 0x80000}
+
+
 def answer(sock, stage):
+    if ARGS["protocol"] & NOREPLY.get(stage, 0):
+        return
     ans = ARGS["at"].get(stage, "continue")
     if ans.startswith("sleep:"):
         time.sleep(float(ans[6:]))
