@@ -16,6 +16,9 @@
  *			the stages, the verdicts
  *	milter_eom.c	the message at its end to the filters, and their
  *			edits into the spool file
+ *	limits.c	abuse limits of a client address: rates, AUTH
+ *			failures, refused recipients
+ *	dnsbl.c		DNS blocklists asked at connect
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -57,6 +60,9 @@
 
 struct session;
 struct milter_set;
+
+/* limits.c's key of a client address: IPv4, or the /64 of IPv6. */
+#define LIMITS_KEYLEN	16
 
 /* ---- io.c ---- */
 
@@ -181,6 +187,9 @@ struct session {
 	int		 fd;
 	int		 mode;		/* LISTEN_* of the listener */
 	int		 trusted;	/* inside relaynets */
+	unsigned char	 key[LIMITS_KEYLEN];	/* limits.c's, of ss */
+	size_t		 nrefused;	/* recipients refused with 5xx */
+	int		 auth_counted;	/* a check counted by limits.c */
 	struct sockaddr_storage ss;
 	socklen_t	 sslen;
 	char		 addr[INET6_ADDRSTRLEN];
@@ -325,5 +334,33 @@ int	 milter_eom(struct session *);
 void	 milter_abort(struct session *);
 /* SMFIC_QUIT, the close. */
 void	 milter_close(struct session *);
+/* ---- limits.c ---- */
+
+/* The table, once, before the sessions start. */
+void	 limits_init(const struct conf *);
+/* The key of sa into key (LIMITS_KEYLEN bytes); -1 if not IP. */
+int	 limits_key(const struct sockaddr *, unsigned char *key);
+/* At accept: 0, or -1 when over conn_rate (logged; no reply sent). */
+int	 limits_connect(const struct session *);
+/* MAIL: 0, or -1 after 451 4.7.0 (over msg_rate). */
+int	 limits_mail(struct session *);
+/*
+ * Around auth_session: begin is 0, or -1 after 454 4.7.0 (locked out);
+ * auth_fail counts a 535; end closes what begin opened.
+ */
+int	 limits_auth_begin(struct session *);
+void	 limits_auth_fail(struct session *);
+void	 limits_auth_end(struct session *);
+/* After a refused recipient: 0, or -1 after 421 4.7.0 and quit set. */
+int	 limits_rcpt_refused(struct session *);
+
+/* ---- dnsbl.c ---- */
+
+/*
+ * At connect, before the greeting, for a client outside relaynets on a
+ * plain listener: 0, or -1 after 554 5.7.1 and the client's QUIT (the
+ * session must end).
+ */
+int	 dnsbl_check(struct session *);
 
 #endif /* !SMTPD_H */
