@@ -113,6 +113,11 @@ struct conf {
 	/* Sender authentication (smtpd): CONF_POLICY_* */
 	int		 spf_policy;		/* default mark */
 	int		 dmarc_policy;		/* default quarantine */
+	/* smtpd(8) milters, applied in order */
+	struct conf_milter *milters;
+	size_t		 nmilters;
+	time_t		 milter_timeout;	/* default 30s */
+	int		 milter_default;	/* CONF_MILTER_* */
 	/* smtpd(8) abuse limits, per client address (sbin/smtpd/limits.c). */
 	struct conf_limit conn_rate;		/* a minute, default 60 */
 	struct conf_limit msg_rate;		/* a minute, default 120 */
@@ -129,6 +134,17 @@ struct conf {
 #define CONF_POLICY_MARK	0	/* Authentication-Results: only */
 #define CONF_POLICY_QUARANTINE	1	/* into the Junk folder */
 #define CONF_POLICY_REJECT	2	/* refused with 550 */
+/* milter unix:PATH | inet:HOST:PORT | inet:[V6]:PORT */
+struct conf_milter {
+	int		 family;		/* AF_UNIX, or AF_UNSPEC: inet */
+	char		 path[108];		/* AF_UNIX: sun_path */
+	char		 host[ADDR_DOMAIN_MAX + 1]; /* inet: name or address */
+	char		 port[8];
+	char		 name[300];		/* as written, for the logs */
+};
+
+#define CONF_MILTER_TEMPFAIL	0	/* the default */
+#define CONF_MILTER_ACCEPT	1
 
 #define SENDER_CHECK_NONE	0
 #define SENDER_CHECK_ENVELOPE	1	/* the default */
@@ -833,6 +849,8 @@ int	 srs_reverse(const struct srs *, const char *local, time_t now,
  * Layout, all owned by the mail user, mode 0700:
  *	SPOOL/tmp/ID		a message being received; never read by deliver
  *	SPOOL/queue/ID		a committed message (the commit is the rename)
+ *	SPOOL/hold/ID		a committed message kept from delivery (a
+ *				milter's quarantine); mv to queue/ releases it
  *	SPOOL/state/ID		deliver's per-recipient progress for ID
  *	SPOOL/wakeup		a FIFO: one byte written there wakes deliver
  *	SPOOL/smtpd.pid		smtpd's pidfile (deliver.pid likewise)
@@ -859,6 +877,7 @@ struct spool_msg {
 	FILE	*fp;			/* buffered writer on fd */
 	int	spooldirfd;
 	off_t	body;			/* where the message begins, or -1 */
+	int	hold;			/* commit into hold/, not queue/ */
 };
 
 /* Creates the spool's directories and FIFO if missing; 0 or -1. */
@@ -903,6 +922,21 @@ struct spool_edit {
  */
 int	 spool_rewrite(struct spool_msg *, const struct spool_edit *);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
+/*
+ * Rewriting the message written so far: spool_rewrite_begin opens
+ * SPOOL/tmp/ID.new as the writer of tmp (a copy of msg) for the
+ * caller to write whole, envelope and message, setting tmp->body;
+ * spool_rewrite_end renames it over SPOOL/tmp/ID and makes it msg's
+ * writer, or, on -1, leaves msg as it was (or only to spool_abort,
+ * if the rename was done); spool_rewrite_abort drops it.
+ */
+int	 spool_rewrite_begin(struct spool_msg *msg, struct spool_msg *tmp);
+int	 spool_rewrite_end(struct spool_msg *msg, struct spool_msg *tmp);
+void	 spool_rewrite_abort(struct spool_msg *tmp);
+/*
+ * fflush, fsync, rename into queue/ (hold/ if msg->hold), fsync the
+ * directory, wake deliver.
+ */
 int	 spool_commit(struct spool_msg *);
 /* Removes the temporary file; safe after a failed commit. */
 void	 spool_abort(struct spool_msg *);

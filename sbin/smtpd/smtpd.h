@@ -14,6 +14,10 @@
  *			authenticated clients, SRS addresses at RCPT
  *	authres.c	SPF, DKIM and DMARC of the other clients' mail,
  *			Authentication-Results:, the Junk verdict
+ *	milter.c	mail filters (milter protocol 6): the connection,
+ *			the stages, the verdicts
+ *	milter_eom.c	the message at its end to the filters, and their
+ *			edits into the spool file
  *	limits.c	abuse limits of a client address: rates, AUTH
  *			failures, refused recipients
  *	dnsbl.c		DNS blocklists asked at connect
@@ -57,6 +61,7 @@
 #define SMTPD_AUTH_FAIL_MS	1000
 
 struct session;
+struct milter_set;
 
 /* limits.c's key of a client address: IPv4, or the /64 of IPv6. */
 #define LIMITS_KEYLEN	16
@@ -238,6 +243,7 @@ struct session {
 	size_t		 nerrors;
 	size_t		 njunk;		/* commands since the last message */
 	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
+	struct milter_set *milters;	/* NULL: no milter in mail.conf */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;
 };
@@ -344,6 +350,31 @@ int	 sender_srs_rcpt(struct session *, const struct mailaddr *,
 int	 sender_from_next(const char **, char *, size_t);
 int	 sender_from_mailbox(char *, struct mailaddr *);
 
+/* ---- milter.c ---- */
+
+/*
+ * The filters of mail.conf, one connection each for the session.
+ * Each stage returns 0 to go on, or -1 after the reply: a filter's
+ * refusal, or milter_default's 451 for one that is down.
+ * milter_connect's -1 is a filter's shutdown: 421 sent, the session
+ * ends.  What CONNECT and HELO get is applied at each MAIL.
+ */
+int	 milter_connect(struct session *);
+void	 milter_helo(struct session *);
+int	 milter_mail(struct session *);
+int	 milter_rcpt(struct session *, const char *rcpt);
+int	 milter_data(struct session *);
+/*
+ * The end of DATA, after the sender check: the message to the
+ * filters, their edits into the spool file.  0 to commit (msg.hold
+ * set for a quarantine), 1 discarded (250 sent: the caller drops the
+ * message), -1 after the refusal.
+ */
+int	 milter_eom(struct session *);
+/* The transaction ends (RSET, a new HELO, the close): SMFIC_ABORT. */
+void	 milter_abort(struct session *);
+/* SMFIC_QUIT, the close. */
+void	 milter_close(struct session *);
 /* ---- limits.c ---- */
 
 /* The table, once, before the sessions start. */
