@@ -178,7 +178,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file",
 	    "sender_check", "srs", "milter_timeout", "milter_default",
 	    "conn_rate", "msg_rate", "max_rcpt_refused", "auth_fail_limit",
-	    "dnsbl" };
+	    "dnsbl", "spf_policy", "dmarc_policy" };
 	struct conf	 c;
 	char		 path[PATH_MAX], line[1024];
 	char		 found[sizeof(kws) / sizeof(kws[0])] = { 0 };
@@ -207,7 +207,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE(fclose(out) == 0);
 	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 33);
+	ATF_CHECK_EQ(n, 35);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
