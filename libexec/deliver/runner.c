@@ -100,6 +100,10 @@ static void	 plan_target(struct runner *, struct qentry *, size_t,
 		    struct statefd *, struct job **, time_t,
 		    const struct resolve_target *);
 static int	 is_duplicate(const struct queue_msg *, size_t, struct job *);
+static void	 duplicate_mark(struct statefd *, const char *,
+		    struct queue_msg *, struct queue_target *, time_t);
+static void	 finalize_duplicates(struct queue_msg *, struct statefd *,
+		    time_t);
 static int	 job_add(struct job *, size_t, const struct resolve_target *);
 static struct dest *dest_get(struct runner *, const char *, int);
 static void	 finalize(struct runner *, struct qentry *);
@@ -578,7 +582,7 @@ is_duplicate(const struct queue_msg *m, size_t ti, struct job *jobs)
 		for (i = 0; i < j->ntargets; i++)
 			if (strcasecmp(m->targets[j->tidx[i]].addr,
 			    t->addr) == 0)
-				return 1;
+				return 2;
 	return 0;
 }
 
@@ -599,6 +603,34 @@ job_add(struct job *j, size_t ti, const struct resolve_target *rt)
 	j->tidx[j->ntargets] = ti;
 	j->rt[j->ntargets++] = *rt;
 	return 0;
+}
+
+/* With m, the record is applied to it too. */
+static void
+duplicate_mark(struct statefd *sf, const char *id, struct queue_msg *m,
+    struct queue_target *t, time_t now)
+{
+	strlcpy(t->reason, "2.0.0 duplicate, delivered once",
+	    sizeof(t->reason));
+	log_info("%s: to=<%s>, relay=none, status=sent (%s)", id,
+	    t->addr, t->reason);
+	mark_msg(sf, m, QUEUE_REC_DELIVERED, t, now);
+}
+
+/* The targets left for a twin now delivered, as in plan_target. */
+static void
+finalize_duplicates(struct queue_msg *m, struct statefd *sf, time_t now)
+{
+	struct queue_target	*t;
+	size_t			 i;
+
+	for (i = 0; i < m->ntargets; i++) {
+		t = &m->targets[i];
+		if ((t->status == QUEUE_PENDING ||
+		    t->status == QUEUE_DEFERRED) &&
+		    is_duplicate(m, i, NULL) == 1)
+			duplicate_mark(sf, m->id, m, t, now);
+	}
 }
 
 /*
@@ -653,12 +685,17 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti,
 		mark(sf, QUEUE_REC_BOUNCED, t, now);
 		goto out;
 	}
-	if (is_duplicate(m, ti, *jobs)) {
-		strlcpy(t->reason, "2.0.0 duplicate, delivered once",
-		    sizeof(t->reason));
-		log_info("%s: to=<%s>, relay=none, status=sent (%s)", m->id,
-		    t->addr, t->reason);
-		mark(sf, QUEUE_REC_DELIVERED, t, now);
+	switch (is_duplicate(m, ti, *jobs)) {
+	case 1:
+		duplicate_mark(sf, m->id, NULL, t, now);
+		goto out;
+	case 2:
+		/*
+		 * Its twin is about to be tried: recorded delivered only
+		 * once the twin is (finalize_duplicates).  Recorded now, a
+		 * twin deferred, or killed in flight, would find this one
+		 * delivered next time and take it for its copy: none.
+		 */
 		goto out;
 	}
 	if (pick->local)
@@ -1114,6 +1151,7 @@ finalize(struct runner *r, struct qentry *qe)
 	sf.spool = r->conf->spool;
 	sf.id = m.id;
 	sf.fd = -1;
+	finalize_duplicates(&m, &sf, now);
 	finalize_bounces(r, &m, &sf, now);
 	finalize_warning(r, &m, &sf, now);
 	state_close(&sf);
