@@ -243,10 +243,14 @@ class Campaign:
 
     # ---- the daemons ---------------------------------------------------
 
+    def daemon_env(self):
+        return None
+
     def start_smtpd(self):
         err = open(os.path.join(self.dir, "smtpd.log"), "a")
         self.smtpd = subprocess.Popen([self.smtpd_bin, "-d", "-C",
-                                       self.conf], stderr=err)
+                                       self.conf], stderr=err,
+                                      env=self.daemon_env())
         err.close()
         for _ in range(200):
             try:
@@ -266,7 +270,8 @@ class Campaign:
         # more: its lock goes when the kernel has closed its files.
         for _ in range(100):
             p = subprocess.Popen([self.deliver_bin, "-d", "-C",
-                                  self.conf], stderr=err)
+                                  self.conf], stderr=err,
+                                 env=self.daemon_env())
             try:
                 p.wait(0.2)
             except subprocess.TimeoutExpired:
@@ -346,21 +351,7 @@ class Campaign:
                 s.close()
 
     def send_one(self, s, rng, marker):
-        if rng.random() < 0.5:
-            sender = rng.choice(self.users)
-        else:
-            sender = "s%d@%s" % (rng.randint(0, 9), REMOTE)
-        rcpts = []
-        for _ in range(rng.randint(1, 4)):
-            x = rng.random()
-            if x < 0.6:
-                r = rng.choice(self.users)
-            elif x < 0.7:
-                r = ALIAS
-            else:
-                r = "r%d@%s" % (rng.randint(0, 19), REMOTE)
-            if r not in rcpts:
-                rcpts.append(r)
+        sender, rcpts = self.pick(rng)
         data = message_of(marker, sender, rcpts, rng.randint(2, 300))
         code, _ = s.mail(sender)
         if code != 250:
@@ -378,6 +369,25 @@ class Campaign:
         with self.alock:
             self.accepted.append((m.group(1).decode() if m else "?",
                                   marker, sender, rcpts))
+
+    def pick(self, rng):
+        """The sender and the recipients of a message."""
+        if rng.random() < 0.5:
+            sender = rng.choice(self.users)
+        else:
+            sender = "s%d@%s" % (rng.randint(0, 9), REMOTE)
+        rcpts = []
+        for _ in range(rng.randint(1, 4)):
+            x = rng.random()
+            if x < 0.6:
+                r = rng.choice(self.users)
+            elif x < 0.7:
+                r = ALIAS
+            else:
+                r = "r%d@%s" % (rng.randint(0, 19), REMOTE)
+            if r not in rcpts:
+                rcpts.append(r)
+        return sender, rcpts
 
     # ---- the run -------------------------------------------------------
 
