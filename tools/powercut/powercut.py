@@ -50,7 +50,7 @@ class Record:
 
     def __init__(self, path):
         self.files = {}     # identity -> [(seq, blob)]
-        self.dirs = {}      # path -> [(seq, {name: (type, identity)})]
+        self.dirs = {}      # path -> [(end, start, {name: (type, id)})]
         self.acks = []      # (seq, qid)
         self.maxseq = 0
         with open(path, "rb") as f:
@@ -69,14 +69,15 @@ class Record:
                 self.acks.append((int(seq), qid))
                 self.maxseq = max(self.maxseq, int(seq))
             elif line.startswith("D "):
-                _, seq, p = line.split(" ", 2)
+                _, start, seq, p = line.split(" ", 3)
                 ents = {}
                 while i < len(lines) and lines[i] != ".":
                     _, t, ident, name = lines[i].split(" ", 3)
                     ents[name] = (t, ident)
                     i += 1
                 i += 1
-                self.dirs.setdefault(p, []).append((int(seq), ents))
+                self.dirs.setdefault(p, []).append((int(seq), int(start),
+                                                    ents))
                 self.maxseq = max(self.maxseq, int(seq))
         for v in self.files.values():
             v.sort()
@@ -92,13 +93,26 @@ class Record:
             best = e
         return best
 
+    def entries(self, path, cut):
+        """The names of directory path that the fsyncs before cut made
+        durable: a name a listing had is there, unless a listing that
+        began after that one ended lacks it."""
+        done = [d for d in self.dirs.get(path, []) if d[0] < cut]
+        seen = {}
+        for end, start, ents in done:
+            for name, e in ents.items():
+                seen[name] = (end, e)
+        out = {}
+        for name, (end, e) in seen.items():
+            if not any(start > end and name not in ents
+                       for _, start, ents in done):
+                out[name] = e
+        return out
+
     def rebuild(self, root, cut, out):
         """The tree under root as a cut before event cut leaves it."""
-        d = self.last(self.dirs.get(root, []), cut)
         os.makedirs(out, exist_ok=True)
-        if d is None:
-            return
-        for name, (t, ident) in d[1].items():
+        for name, (t, ident) in self.entries(root, cut).items():
             src, dst = os.path.join(root, name), os.path.join(out, name)
             if t == "d":
                 self.rebuild(src, cut, dst)

@@ -238,21 +238,27 @@ identity(int dirfd, const char *name, int flags, char *buf, size_t len,
 	    'o';
 }
 
+/*
+ * The SEQ of a record is taken once its copy is made: what the copy
+ * holds happened before it, and the real fsync, after it, makes all
+ * of that durable.
+ */
 static void
-record_file(int fd, const char *path, uint64_t seq)
+record_file(int fd, const char *path)
 {
-	char	 blob[PATH_MAX], id[96], buf[65536], line[PATH_MAX + 256];
-	char	 type;
+	char	 tmp[PATH_MAX], blob[PATH_MAX], id[96], buf[65536];
+	char	 line[PATH_MAX + 256], type;
 	ssize_t	 n;
 	off_t	 off = 0;
+	uint64_t seq;
 	int	 in, out, len;
 
-	snprintf(blob, sizeof(blob), "%s.d/%llu", logpath,
-	    (unsigned long long)seq);
+	snprintf(tmp, sizeof(tmp), "%s.d/tmp.%ld.%ld", logpath,
+	    (long)getpid(), (long)gettid());
 	snprintf(line, sizeof(line), "/proc/self/fd/%d", fd);
 	if ((in = open(line, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
-	if ((out = open(blob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1) {
 		close(in);
 		return;
@@ -264,20 +270,35 @@ record_file(int fd, const char *path, uint64_t seq)
 	close(in);
 	close(out);
 	identity(fd, "", AT_EMPTY_PATH, id, sizeof(id), &type);
+	seq = __atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
+	snprintf(blob, sizeof(blob), "%s.d/%llu", logpath,
+	    (unsigned long long)seq);
+	if (rename(tmp, blob) == -1)
+		return;
 	len = snprintf(line, sizeof(line), "F %llu %s %s\n",
 	    (unsigned long long)seq, id, path);
 	log_line(line, (size_t)len);
 }
 
+/*
+ * An entry that is gone by the time it is looked at was unlinked
+ * before the real fsync, which makes that durable too: left out.  The
+ * listing is no snapshot (others rename and unlink meanwhile), so it
+ * carries the SEQ of its start as well as of its end: the replay
+ * takes a name that one listing lacks for removed only if that
+ * listing began after the last one that had it ended.
+ */
 static void
-record_dir(int fd, const char *path, uint64_t seq)
+record_dir(int fd, const char *path)
 {
 	struct dirent	*de;
 	DIR		*d;
-	char		*buf, id[96], type;
-	size_t		 cap = 65536, used;
-	int		 dfd;
+	char		*buf, *nb, head[PATH_MAX + 64], id[96], type;
+	size_t		 cap = 65536, used = 0;
+	uint64_t	 start, seq;
+	int		 dfd, n;
 
+	start = __atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
 	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1)
 		return;
@@ -289,16 +310,14 @@ record_dir(int fd, const char *path, uint64_t seq)
 		closedir(d);
 		return;
 	}
-	used = (size_t)snprintf(buf, cap, "D %llu %s\n",
-	    (unsigned long long)seq, path);
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		identity(dirfd(d), de->d_name, 0, id, sizeof(id), &type);
+		if (type == '?')
+			continue;
 		if (used + strlen(de->d_name) + 128 > cap) {
-			char *nb;
-
 			cap *= 2;
 			if ((nb = realloc(buf, cap)) == NULL)
 				break;
@@ -309,7 +328,15 @@ record_dir(int fd, const char *path, uint64_t seq)
 	}
 	closedir(d);
 	used += (size_t)snprintf(buf + used, cap - used, ".\n");
-	log_line(buf, used);
+	seq = __atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
+	n = snprintf(head, sizeof(head), "D %llu %llu %s\n",
+	    (unsigned long long)start, (unsigned long long)seq, path);
+	if ((nb = malloc(used + (size_t)n)) != NULL) {
+		memcpy(nb, head, (size_t)n);
+		memcpy(nb + n, buf, used);
+		log_line(nb, used + (size_t)n);
+		free(nb);
+	}
 	free(buf);
 }
 
@@ -319,7 +346,6 @@ record_sync(int fd)
 {
 	struct stat	 st;
 	char		 path[PATH_MAX];
-	uint64_t	 seq;
 
 	iocut_init();
 	if (logpath == NULL || sh == NULL || inside ||
@@ -327,11 +353,10 @@ record_sync(int fd)
 	    fstat(fd, &st) == -1)
 		return;
 	inside = 1;
-	seq = __atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
 	if (S_ISDIR(st.st_mode))
-		record_dir(fd, path, seq);
+		record_dir(fd, path);
 	else if (S_ISREG(st.st_mode))
-		record_file(fd, path, seq);
+		record_file(fd, path);
 	inside = 0;
 }
 
