@@ -7,11 +7,19 @@ PROGDIRS=	$(patsubst %/Makefile,%,$(sort $(wildcard bin/*/Makefile \
 TESTDIRS=	$(patsubst %/Makefile,%,$(sort $(wildcard tests/*/Makefile)))
 MANPAGES=	$(sort $(wildcard share/man/man*/*.[0-9]))
 
-all: lib
+# The flags the tree was last built with; a change rebuilds it whole.
+BUILDFLAGS=	$(CC) $(CFLAGS) $(SANITIZE)
+
+all: buildflags lib
 	@for d in $(PROGDIRS); do $(MAKE) -C $$d all || exit 1; done
 
-lib:
+lib: buildflags
 	$(MAKE) -C lib/libmail all
+
+buildflags:
+	@echo '$(BUILDFLAGS)' | cmp -s - .buildflags 2>/dev/null || { \
+		$(MAKE) -s clean >/dev/null; \
+		echo '$(BUILDFLAGS)' >.buildflags; }
 
 deps:
 	@sh mk/deps.sh
@@ -22,7 +30,7 @@ tests: all
 check: deps
 	@sh mk/peers.sh
 	$(MAKE) tests
-	@sh mk/check.sh
+	@sh mk/check.sh $(TESTS)
 
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
@@ -39,6 +47,6 @@ install: all
 clean:
 	$(MAKE) -C lib/libmail clean
 	@for d in $(PROGDIRS) $(TESTDIRS); do $(MAKE) -C $$d clean; done
-	rm -rf tests/results.db
+	rm -rf tests/results.db .buildflags
 
-.PHONY: all lib deps tests check lint run install clean
+.PHONY: all buildflags lib deps tests check lint run install clean

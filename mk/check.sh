@@ -8,6 +8,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top/tests" || exit 1
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
+# Under a SANITIZE= build: a memory error or undefined behaviour ends
+# the program (and so fails its test), with a stack trace on stderr.
+# Leak reports are off: the commands exit through err(3) with their
+# memory still held, and atf-c itself leaks at exit; LSan can be had
+# with ASAN_OPTIONS=detect_leaks=1.
+ASAN_OPTIONS=${ASAN_OPTIONS-detect_leaks=0}
+UBSAN_OPTIONS=${UBSAN_OPTIONS-print_stacktrace=1}
+export ASAN_OPTIONS UBSAN_OPTIONS
 
 home=$(mktemp -d /tmp/basemail-check.XXXXXX) || exit 1
 chmod 0755 "$home"

@@ -6,9 +6,20 @@ CFLAGS?=	-O2 -g
 CWARN=		-Wall -Wextra -Werror -Wno-unused-parameter
 BSD_CFLAGS:=	$(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS:=	$(shell pkg-config --libs libbsd-overlay 2>/dev/null)
-CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS)
+# SANITIZE=address,undefined (or thread) builds every program and test
+# with those sanitizers; the top Makefile rebuilds the tree whenever
+# the flags change, so that no object of another build is linked in.
+SANITIZE?=
+ifneq ($(SANITIZE),)
+CFLAGS+=	-fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+		-fno-sanitize-recover=all
+LDFLAGS+=	-fsanitize=$(SANITIZE)
+endif
+DKIM_CFLAGS:=	$(shell pkg-config --cflags opendkim 2>/dev/null)
+DKIM_LIBS:=	$(shell pkg-config --libs opendkim libcrypto 2>/dev/null)
+CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS) $(DKIM_CFLAGS)
 LIBMAIL=	$(TOP)/lib/libmail/libmail.a
-LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(BSD_LIBS)
+LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(DKIM_LIBS) $(BSD_LIBS)
 
 PREFIX?=	/usr/local
 DESTDIR?=

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages that basemail builds, runs and tests with,
 # when some are missing; says which.  "deps.sh run" installs only what
-# make run needs (the build, and swaks and nc for the lines it prints),
+# make run needs (the build, libssl-dev for the HMAC of SRS among it,
+# and swaks and nc for the lines it prints),
 # so that a fresh machine serves mail soon; without an argument, also
 # what the tests need: Kyua and ATF, mandoc, and the real peers of the
 # tests: swaks with Net::SSLeay for TLS and IO::Socket::INET6 for IPv6
@@ -12,14 +13,17 @@
 # aiosmtpd and dnsmasq (a remote SMTP server and a DNS server on
 # loopback), iproute2 (loopback up in the tests' own network namespace),
 # strace (to see the fsyncs durability depends on), openssl (test
-# certificates), procps (pgrep, to find deliver's workers) and systemd
-# (systemd-analyze verify of our units; nothing is started).
+# certificates), procps (pgrep, to find deliver's workers), systemd
+# (systemd-analyze verify of our units; nothing is started), and two
+# DKIM verifiers of others for the signatures we make: python3-dkim
+# (python3-nacl for its ed25519) and opendkim-tools' opendkim-testmsg.
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
-libcrypt-dev libargon2-dev libtls-dev swaks netcat-openbsd"
+libcrypt-dev libargon2-dev libtls-dev libopendkim-dev libssl-dev swaks
+netcat-openbsd"
 [ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd postfix python3 python3-aiosmtpd dnsmasq-base
 iproute2 strace openssl libnet-ssleay-perl libio-socket-inet6-perl procps
-systemd"
+systemd python3-dkim python3-nacl opendkim-tools"
 
 missing=
 for p in $PKGS; do

@@ -1,21 +1,35 @@
 #!/bin/sh
 # bench/e2e: end to end, basemail (smtpd + deliver) against Postfix
-# (smtpd + qmgr + virtual(8)) configured the same way, in the same run:
-# MESSAGES messages of about 4 KB over 8 concurrent SMTP sessions, to
-# 1,000 Maildirs, no quota.  For each: messages per second (from the
-# first MAIL to the last file in new/) and the p50 and p99 of the time
-# from the 250 after DATA to the rename of the file into new/.
+# (smtpd + qmgr + virtual(8)) configured the same way, in the same run,
+# on the same messages: N messages (default 2000) of about 4 KB a run
+# to 1,000 Maildirs of one domain, no quota, relayed from 127.0.0.1
+# (relaynets / mynetworks), for every load CONNS:PER (CONNS concurrent
+# clients, each sending PER messages a connection before it opens the
+# next), RUNS runs each (default 3), the two systems in turn.
 #
-# Usage: sh bench/e2e/run.sh [MESSAGES]	(as root: Postfix's master
-# needs it; both mail systems then run as the user _basemailbench.)
-# MESSAGES (default 2000) go in each of ROUNDS rounds (default 2) per
-# system, alternating; CONNS sets the sessions (default 8); KEEP=1
-# keeps the scratch directory and its logs.  Not part of make check.
-# Builds nothing: run "make all" first.
+# Per load and system it prints the median (min-max) over the runs of:
+# accept msg/s (first MAIL to last 250), e2e msg/s (first MAIL to the
+# last file renamed into new/), the p50 and p99 latency from MAIL FROM
+# to the file in new/ (its ctime), the server's CPU ms per message (all
+# the processes of the mail system: utime and stime, live and reaped)
+# and its peak RSS (the sum of VmHWM of its processes).  Then the same
+# load against Postfix's smtp-sink (no disk, no delivery): the ceiling
+# of the load generator.  Then idle sessions on smtpd: its RSS with
+# IDLE (default "1000 10000") sessions open, and the time a new client
+# waits for its greeting meanwhile.
+#
+# Usage: sh bench/e2e/run.sh	(as root: Postfix's master needs it;
+# both mail systems run as the user _basemailbench.)  Environment:
+# N, RUNS, CONNS (default "1 8 32 64"), PER (default "1 10"), IDLE,
+# KEEP=1 keeps the scratch directory and its logs.  Not part of make
+# check.  Builds e2eload and bench/smtp's smtpload; run "make all"
+# first.
 
-CONNS=${CONNS:-8}
-ROUNDS=${ROUNDS:-2}
-N=$(( ${1:-2000} / CONNS * CONNS ))
+N=${N:-2000}
+RUNS=${RUNS:-3}
+CONNS=${CONNS:-"1 8 32 64"}
+PER=${PER:-"1 10"}
+IDLE=${IDLE-"1000 10000"}
 BOXES=1000
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/bench/e2e
@@ -27,12 +41,16 @@ for p in "$top/sbin/smtpd/smtpd" "$top/libexec/deliver/deliver" \
     "$top/sbin/newmaps/newmaps"; do
 	[ -x "$p" ] || { echo "e2e: $p is not built" >&2; exit 1; }
 done
+make -s -C "$here" e2eload >/dev/null || exit 1
+make -s -C "$top/bench/smtp" smtpload >/dev/null || exit 1
 id "$user" >/dev/null 2>&1 || useradd --system --no-create-home \
     --shell /usr/sbin/nologin "$user" || exit 1
 uid=$(id -u "$user")
 gid=$(id -g "$user")
 dir=$(mktemp -d /tmp/basemail-e2e.XXXXXX) || exit 1
 chmod 0755 "$dir"
+# Ten thousand idle sessions need as many descriptors, here and in smtpd.
+ulimit -Hn 65536 2>/dev/null && ulimit -n 65536
 
 free_port()
 {
@@ -47,8 +65,6 @@ wait_port()
 	done
 }
 
-# count_new ROOT: files in every new/ under ROOT.  The figures come
-# from the files' times, not from when this sees them.
 count_new()
 {
 	find "$1" -path '*/new/*' -type f | wc -l
@@ -58,20 +74,8 @@ wait_delivered()
 {
 	i=0
 	until [ "$(count_new "$1")" -ge "$2" ]; do
-		i=$((i + 1)); [ $i -lt 600 ] || return 1; sleep 0.5
+		i=$((i + 1)); [ $i -lt 1200 ] || return 1; sleep 0.1
 	done
-}
-
-# run_load NAME PORT MAILROOT TOTAL: the load, then, once TOTAL messages
-# are in MAILROOT, the figures of this round: "n msgs/s p50 p99".
-run_load()
-{
-	start=$($PY -c 'import time; print("%.6f" % time.time())')
-	$PY "$here/load.py" "$2" "$N" "$CONNS" "$BOXES" "$1" >"$dir/$1.tokens" ||
-	    return 1
-	wait_delivered "$3" "$4" ||
-	    { echo "e2e: $1: not all delivered" >&2; return 1; }
-	$PY "$here/collect.py" "$dir/$1.tokens" "$3" "$start"
 }
 
 # ---- basemail ---------------------------------------------------------
@@ -87,6 +91,8 @@ mapdir $bm/maps
 maildir $bm/vhosts/%d/%u
 relaynets 127.0.0.0/8
 postmaster postmaster@example.org
+max_sessions_per_ip 100
+max_sessions 10100
 EOC
 echo "example.org" >"$bm/maps/domains"
 hash='{SHA512-CRYPT}'$(openssl passwd -6 -salt benchbench bench)
@@ -95,6 +101,13 @@ while [ $i -lt $BOXES ]; do
 	echo "user$i@example.org:$hash:$uid:$gid::$bm/vhosts/example.org/user$i::"
 	i=$((i + 1))
 done >"$bm/maps/users"
+# The Maildirs, as mailadduser add makes them: deliver creates none.
+i=0
+while [ $i -lt $BOXES ]; do
+	mkdir -p "$bm/vhosts/example.org/user$i/cur" \
+	    "$bm/vhosts/example.org/user$i/new" "$bm/vhosts/example.org/user$i/tmp"
+	i=$((i + 1))
+done
 : >"$bm/maps/aliases"
 chown -R "$user" "$bm"
 chmod 0700 "$bm/spool"
@@ -152,7 +165,7 @@ postfix -c "$pf/etc" check && postfix -c "$pf/etc" start ||
 stop()
 {
 	postfix -c "$pf/etc" stop >/dev/null 2>&1
-	kill "$bsmtpd" "$bdeliver" 2>/dev/null
+	kill "$bsmtpd" "$bdeliver" $sinkpid 2>/dev/null
 	wait 2>/dev/null
 	[ -n "$KEEP" ] && echo "kept $dir" || rm -rf "$dir"
 }
@@ -161,29 +174,91 @@ trap 'exit 1' INT TERM
 
 wait_port "$bport" || { echo "e2e: smtpd does not listen" >&2; exit 1; }
 wait_port "$pport" || { echo "e2e: postfix does not listen" >&2; exit 1; }
+pmaster=$(sed -n 1p "$pf/queue/pid/master.pid" | tr -d ' ')
+sport=$(free_port)
+smtp-sink -u "$user" "127.0.0.1:$sport" 1024 &
+sinkpid=$!
+wait_port "$sport" || { echo "e2e: smtp-sink does not listen" >&2; exit 1; }
 
-# Rounds alternate, so that neither system always runs on a warmer
-# machine (or while another load on it comes and goes).
-r=1
-while [ $r -le "$ROUNDS" ]; do
-	run_load "basemail$r" "$bport" "$bm/vhosts" $((N * r)) \
-	    >>"$dir/basemail.res" || exit 1
-	run_load "postfix$r" "$pport" "$pf/mail" $((N * r)) \
-	    >>"$dir/postfix.res" || exit 1
-	r=$((r + 1))
+# measure SYSTEM PORT MAILROOT C K RUN PIDS...: one run; appends its
+# line to results.  The Maildirs are emptied first, as a mail system
+# whose users read their mail would have them.
+measure()
+{
+	_sys=$1 _port=$2 _root=$3 _c=$4 _k=$5 _r=$6
+	shift 6
+	find "$_root" -path '*/new/*' -type f -delete
+	set -- $($PY "$here/proctree.py" "$@") "$@"
+	_cpu0=$1
+	shift 2
+	"$here/e2eload" -p "$_port" -c "$_c" -k "$_k" -n "$N" -m $BOXES \
+	    -r "$_sys$_c-$_k-$_r" -o "$dir/tokens" >"$dir/load.out" ||
+	    echo "e2e: $_sys $_c:$_k: $(cat "$dir/load.out")" >&2
+	_acc=$(sed -n 's/^accepted=\([0-9]*\) .*/\1/p' "$dir/load.out")
+	wait_delivered "$_root" "$_acc" ||
+	    echo "e2e: $_sys $_c:$_k: not all delivered" >&2
+	set -- $($PY "$here/proctree.py" "$@")
+	echo "$_sys $_c $_k $_r $($PY "$here/collect.py" "$dir/tokens" \
+	    "$_root") $(awk -v a="$1" -v b="$_cpu0" -v n="$_acc" \
+	    'BEGIN { printf "%.3f", (a - b) / n }') $2" >>"$dir/results"
+}
+
+# sink C K RUN: the load against smtp-sink; only the accept rate counts.
+sink()
+{
+	_c=$1 _k=$2 _r=$3
+	"$here/e2eload" -p "$sport" -c "$_c" -k "$_k" -n "$N" -m $BOXES \
+	    -r "sink$_c-$_k-$_r" -o "$dir/tokens" >"$dir/load.out"
+	set -- $(sed 's/[a-z]*=//g' "$dir/load.out")
+	echo "smtp-sink $_c $_k $_r $1 $4 0 0 0 0 0" >>"$dir/results"
+}
+
+: >"$dir/results"
+for c in $CONNS; do
+	for k in $PER; do
+		r=1
+		while [ $r -le "$RUNS" ]; do
+			measure basemail "$bport" "$bm/vhosts" "$c" "$k" "$r" \
+			    "$bsmtpd" "$bdeliver"
+			measure postfix "$pport" "$pf/mail" "$c" "$k" "$r" \
+			    "$pmaster"
+			sink "$c" "$k" "$r"
+			r=$((r + 1))
+		done
+	done
 done
 
-echo "$N messages a round, $ROUNDS rounds, $CONNS connections, $BOXES Maildirs"
-printf '%-9s %5s %8s %10s %10s\n' "" round "msgs/s" "p50 ms" "p99 ms"
-for sys in basemail postfix; do
-	awk -v sys=$sys '{ printf "%-9s %5d %8s %10s %10s\n", sys, NR, $2, $3, $4 }' \
-	    "$dir/$sys.res"
+echo "$N messages a run, $RUNS runs, $BOXES Maildirs; load C:K is C clients, K messages a connection"
+$PY "$here/report.py" "$dir/results"
+
+# ---- idle sessions ----------------------------------------------------
+bpid=$(cat "$bm/spool/smtpd.pid")
+for n in $IDLE; do
+	mkfifo "$dir/hold.$n"
+	"$top/bench/smtp/smtpload" -p "$bport" -i "$n" <"$dir/hold.$n" \
+	    >"$dir/idle.out" 2>&1 &
+	lpid=$!
+	exec 3>"$dir/hold.$n"
+	i=0
+	until grep -q ready "$dir/idle.out" 2>/dev/null; do
+		if ! kill -0 $lpid 2>/dev/null || [ $i -ge 1200 ]; then
+			echo "idle $n: $(cat "$dir/idle.out")" >&2
+			break
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$bpid/status")
+	greet=$($PY -c "
+import socket, time
+t = time.time()
+s = socket.create_connection(('127.0.0.1', $bport), 5)
+s.settimeout(5)
+r = s.recv(512)
+print('greeted in %.1f ms' % ((time.time() - t) * 1000) if r.startswith(b'220')
+      else 'answered ' + r.decode('ascii', 'replace').strip())")
+	echo "idle sessions: $n open, smtpd RSS $((rss / 1024)) MB ($((rss / n)) KB a session); a new client: $greet"
+	exec 3>&-
+	wait $lpid
+	sleep 2
 done
-paste "$dir/basemail.res" "$dir/postfix.res" | awk '
-	{ bt += $2; b50 += $3; b99 += $4; pt += $6; p50 += $7; p99 += $8 }
-	END {
-		printf "mean      basemail %.1f msgs/s, p50 %.1f ms, p99 %.1f ms\n", bt / NR, b50 / NR, b99 / NR
-		printf "mean      postfix  %.1f msgs/s, p50 %.1f ms, p99 %.1f ms\n", pt / NR, p50 / NR, p99 / NR
-		printf "throughput ratio basemail/postfix: %.2f\n", bt / pt
-		printf "p50 latency ratio basemail/postfix: %.2f\n", b50 / p50
-	}'

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "libmail.h"
@@ -82,6 +83,16 @@ static const char *conf_set_postmaster(struct conf *, int, char **, char *,
 		    size_t);
 static const char *conf_set_retry_schedule(struct conf *, int, char **,
 		    char *, size_t);
+static const char *conf_set_sessions_per_ip(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_greet_delay(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_relayhost_tls(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_sender_check(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_srs(struct conf *, int, char **, char *,
+		    size_t);
 
 static const struct conf_kw conf_kws[] = {
 	{ "hostname", 1, 1, 0, KW_SET(conf_set_hostname) },
@@ -92,6 +103,9 @@ static const struct conf_kw conf_kws[] = {
 	{ "maildir", 1, 1, 0, KW_SET(conf_set_maildir) },
 	{ "relaynets", 1, -1, KW_REPEAT, KW_SET(conf_set_relaynets) },
 	{ "relayhost", 1, 1, 0, KW_SET(conf_set_relayhost) },
+	{ "relayhost_auth", 1, 1, 0, KW_FIELD(KW_PATH, relayhost_auth) },
+	{ "relayhost_tls", 1, 1, 0, KW_SET(conf_set_relayhost_tls) },
+	{ "tls_ca_file", 1, 1, 0, KW_FIELD(KW_PATH, tls_ca_file) },
 	{ "maxsize", 1, 1, 0, KW_SET(conf_set_maxsize) },
 	{ "maxrcpt", 1, 1, 0, KW_FIELD(KW_COUNT, maxrcpt) },
 	{ "recipient_delimiter", 1, 1, 0, KW_SET(conf_set_delimiter) },
@@ -106,8 +120,11 @@ static const struct conf_kw conf_kws[] = {
 	{ "data_timeout", 1, 1, 0, KW_FIELD(KW_TIMEOUT, data_timeout) },
 	{ "max_errors", 1, 1, 0, KW_FIELD(KW_COUNT, max_errors) },
 	{ "max_sessions", 1, 1, 0, KW_FIELD(KW_COUNT, max_sessions) },
-	{ "max_sessions_per_ip", 1, 1, 0,
-	    KW_FIELD(KW_COUNT, max_sessions_per_ip) },
+	{ "max_sessions_per_ip", 1, 2, 0,
+	    KW_SET(conf_set_sessions_per_ip) },
+	{ "max_junk_commands", 1, 1, 0,
+	    KW_FIELD(KW_COUNT, max_junk_commands) },
+	{ "greet_delay", 1, 1, 0, KW_SET(conf_set_greet_delay) },
 	{ "retry_schedule", 1, CONF_RETRY_MAX, 0,
 	    KW_SET(conf_set_retry_schedule) },
 	{ "delay_warning", 1, 1, 0,
@@ -115,6 +132,8 @@ static const struct conf_kw conf_kws[] = {
 	{ "max_deliveries", 1, 1, 0, KW_FIELD(KW_COUNT, max_deliveries) },
 	{ "max_per_destination", 1, 1, 0,
 	    KW_FIELD(KW_COUNT, max_per_destination) },
+	{ "sender_check", 1, 1, 0, KW_SET(conf_set_sender_check) },
+	{ "srs", 1, 1, 0, KW_SET(conf_set_srs) },
 };
 #define CONF_NKW	(sizeof(conf_kws) / sizeof(conf_kws[0]))
 
@@ -467,9 +486,11 @@ conf_set_relaynets(struct conf *c, int ac, char **av, char *buf,
 }
 
 /*
- * "[HOST]:PORT", "HOST:PORT" or "HOST".  Postfix's brackets mean "no MX
- * lookup"; deliver(8) never looks up MX records for the relayhost, so
- * they only allow an IPv6 address: [2001:db8::1]:587.
+ * "[HOST]:PORT", "HOST:PORT" or "HOST", with "smtps://" before it for
+ * implicit TLS (RFC 8314), which port 465 also means.  Postfix's
+ * brackets mean "no MX lookup"; deliver(8) never looks up MX records
+ * for the relayhost, so they only allow an IPv6 address:
+ * [2001:db8::1]:587.
  */
 static const char *
 conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
@@ -479,7 +500,13 @@ conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
 	struct in6_addr	 a6;
 	const char	*s = av[0], *end, *port = "25", *errstr;
 	size_t		 len;
+	int		 smtps = 0;
 
+	if (strncasecmp(s, "smtps://", 8) == 0) {
+		s += 8;
+		smtps = 1;
+		port = "465";
+	}
 	if (s[0] == '[') {
 		if ((end = strchr(s, ']')) == NULL)
 			return "missing ']'";
@@ -512,6 +539,39 @@ conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
 	strlcpy(c->relayhost, host, sizeof(c->relayhost));
 	addr_lower(c->relayhost);
 	strlcpy(c->relayport, port, sizeof(c->relayport));
+	c->relayhost_smtps = smtps || strcmp(port, "465") == 0;
+	return NULL;
+}
+
+static const char *const conf_tls_names[] = {
+	"none", "may", "encrypt", "verify"
+};
+
+int
+conf_tls_policy(const char *s)
+{
+	int	i;
+
+	for (i = CONF_TLS_NONE; i <= CONF_TLS_VERIFY; i++)
+		if (strcmp(s, conf_tls_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+conf_tls_policy_name(int policy)
+{
+	if (policy < CONF_TLS_NONE || policy > CONF_TLS_VERIFY)
+		return "?";
+	return conf_tls_names[policy];
+}
+
+static const char *
+conf_set_relayhost_tls(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if ((c->relayhost_tls = conf_tls_policy(av[0])) == -1)
+		return "must be none, may, encrypt or verify";
 	return NULL;
 }
 
@@ -566,6 +626,33 @@ conf_set_postmaster(struct conf *c, int ac, char **av, char *buf,
 	return NULL;
 }
 
+static const char *
+conf_set_sender_check(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (strcmp(av[0], "none") == 0)
+		c->sender_check = SENDER_CHECK_NONE;
+	else if (strcmp(av[0], "envelope") == 0)
+		c->sender_check = SENDER_CHECK_ENVELOPE;
+	else if (strcmp(av[0], "header") == 0)
+		c->sender_check = SENDER_CHECK_HEADER;
+	else
+		return "sender_check is none, envelope or header";
+	return NULL;
+}
+
+static const char *
+conf_set_srs(struct conf *c, int ac, char **av, char *buf, size_t buflen)
+{
+	if (strcmp(av[0], "on") == 0)
+		c->srs = 1;
+	else if (strcmp(av[0], "off") == 0)
+		c->srs = 0;
+	else
+		return "srs is on or off";
+	return NULL;
+}
+
 /* Each interval at least as long as the one before; the last repeats. */
 static const char *
 conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
@@ -595,6 +682,33 @@ conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
 	return NULL;
 }
 
+/* "N" spares relaynets clients, as Postfix spares mynetworks; "N all" not. */
+static const char *
+conf_set_sessions_per_ip(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	const char	*reason;
+
+	if ((reason = conf_count(av[0], &c->max_sessions_per_ip)) != NULL)
+		return reason;
+	if (ac == 2 && strcmp(av[1], "all") != 0)
+		return "the second word may only be \"all\"";
+	c->max_sessions_per_ip_all = ac == 2;
+	return NULL;
+}
+
+/* 0 greets at once; smtpd waits in milliseconds, in an int. */
+static const char *
+conf_set_greet_delay(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (conf_parse_duration(av[0], &c->greet_delay) == -1)
+		return "bad duration (a number with s, m, h or d)";
+	if (c->greet_delay > CONF_TIMEOUT_MAX)
+		return "greet_delay must be at most 24d";
+	return NULL;
+}
+
 /* ---- the file ---------------------------------------------------- */
 
 static void
@@ -620,9 +734,13 @@ conf_defaults(struct conf *c)
 	c->max_errors = 10;
 	c->max_sessions = 100;
 	c->max_sessions_per_ip = 20;
+	c->max_junk_commands = 100;
+	c->greet_delay = 1;
 	c->delay_warning = 4 * 3600;
 	c->max_deliveries = 20;
 	c->max_per_destination = 4;
+	c->relayhost_tls = -1;
+	c->sender_check = SENDER_CHECK_ENVELOPE;
 }
 
 /* The lists whose default applies only when the file gives none. */
@@ -729,18 +847,62 @@ conf_line(struct conf *c, struct conf_state *st, char *line, size_t lineno,
 	return buf;
 }
 
+/* The line where keyword name was first given, or 0. */
+static size_t
+conf_seen(const struct conf_state *st, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < CONF_NKW; i++)
+		if (strcmp(conf_kws[i].name, name) == 0)
+			return st->seen[i];
+	return 0;
+}
+
+/*
+ * The relayhost's TLS policy: verify by default when there are
+ * credentials, which go only over TLS; may otherwise.  Implicit TLS
+ * has no clear text to fall back to: may is encrypt there.
+ */
+static int
+conf_check_relayhost(struct conf *c, struct conf_state *st, char *err,
+    size_t errlen)
+{
+	size_t	auth = conf_seen(st, "relayhost_auth");
+	size_t	tls = conf_seen(st, "relayhost_tls");
+
+	if (auth != 0 && c->relayhost[0] == '\0') {
+		snprintf(err, errlen, "%s:%zu: relayhost_auth without "
+		    "relayhost", c->path, auth);
+		return -1;
+	}
+	if (c->relayhost_tls == -1)
+		c->relayhost_tls = auth != 0 ? CONF_TLS_VERIFY : CONF_TLS_MAY;
+	if (auth != 0 && c->relayhost_tls < CONF_TLS_ENCRYPT) {
+		snprintf(err, errlen, "%s:%zu: relayhost_tls %s with "
+		    "relayhost_auth: the password goes only over TLS (encrypt "
+		    "or verify)", c->path, tls,
+		    conf_tls_policy_name(c->relayhost_tls));
+		return -1;
+	}
+	if (c->relayhost_smtps && c->relayhost_tls == CONF_TLS_NONE) {
+		snprintf(err, errlen, "%s:%zu: relayhost_tls none with an "
+		    "smtps relayhost (implicit TLS)", c->path, tls);
+		return -1;
+	}
+	if (c->relayhost_smtps && c->relayhost_tls == CONF_TLS_MAY)
+		c->relayhost_tls = CONF_TLS_ENCRYPT;
+	return 0;
+}
+
 /* The checks that involve more than one keyword. */
 static int
 conf_check(struct conf *c, struct conf_state *st, char *err, size_t errlen)
 {
-	size_t	cert = 0, key = 0, i;
+	size_t	cert, key;
 
-	for (i = 0; i < CONF_NKW; i++) {
-		if (strcmp(conf_kws[i].name, "tls_cert") == 0)
-			cert = st->seen[i];
-		else if (strcmp(conf_kws[i].name, "tls_key") == 0)
-			key = st->seen[i];
-	}
+	cert = conf_seen(st, "tls_cert");
+	key = conf_seen(st, "tls_key");
 	if (cert != 0 && key == 0) {
 		snprintf(err, errlen, "%s:%zu: tls_cert without tls_key",
 		    c->path, cert);
@@ -756,7 +918,7 @@ conf_check(struct conf *c, struct conf_state *st, char *err, size_t errlen)
 		    c->path, st->smtps);
 		return -1;
 	}
-	return 0;
+	return conf_check_relayhost(c, st, err, errlen);
 }
 
 static int

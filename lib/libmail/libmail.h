@@ -45,6 +45,12 @@ struct conf_net {
 	int		prefix;		/* bits */
 };
 
+/* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
+#define CONF_TLS_NONE		0	/* never STARTTLS */
+#define CONF_TLS_MAY		1	/* if offered; else in the clear */
+#define CONF_TLS_ENCRYPT	2	/* required, no certificate check */
+#define CONF_TLS_VERIFY		3	/* required, chain and name checked */
+
 struct conf {
 	char		 path[PATH_MAX];	/* the file that was read */
 	char		 hostname[ADDR_DOMAIN_MAX + 1];
@@ -58,6 +64,10 @@ struct conf {
 	size_t		 nrelaynets;
 	char		 relayhost[ADDR_DOMAIN_MAX + 1]; /* "" when unset */
 	char		 relayport[8];
+	int		 relayhost_smtps;	/* implicit TLS (RFC 8314) */
+	int		 relayhost_tls;		/* CONF_TLS_* */
+	char		 relayhost_auth[PATH_MAX]; /* "" when unset */
+	char		 tls_ca_file[PATH_MAX];	/* "": the system's CA store */
 	uint64_t	 maxsize;		/* bytes */
 	size_t		 maxrcpt;
 	char		 recipient_delimiter[8]; /* "" disables it */
@@ -74,13 +84,23 @@ struct conf {
 	size_t		 max_errors;		/* default 10 */
 	size_t		 max_sessions;		/* default 100 */
 	size_t		 max_sessions_per_ip;	/* default 20 */
+	int		 max_sessions_per_ip_all; /* relaynets too ("all") */
+	size_t		 max_junk_commands;	/* default 100 */
+	time_t		 greet_delay;		/* default 1s, 0: none */
 	/* deliver(8) */
 	time_t		*retry_schedule;	/* growing intervals, seconds */
 	size_t		 nretry_schedule;
 	time_t		 delay_warning;		/* 0: none */
 	size_t		 max_deliveries;	/* concurrent, default 20 */
 	size_t		 max_per_destination;	/* default 4 */
+	/* Sender ownership (smtpd) and SRS (smtpd, deliver). */
+	int		 sender_check;		/* SENDER_CHECK_* */
+	int		 srs;			/* 1: srs on */
 };
+
+#define SENDER_CHECK_NONE	0
+#define SENDER_CHECK_ENVELOPE	1	/* the default */
+#define SENDER_CHECK_HEADER	2	/* the From: header as well */
 
 /*
  * Reads a mail.conf(5) file into conf; path NULL means MAIL_CONF.  On an
@@ -98,6 +118,9 @@ int	 conf_parse_size(const char *, uint64_t *);
 int	 conf_parse_duration(const char *, time_t *);
 /* 1 when sa is inside one of relaynets (::ffff:a.b.c.d as a.b.c.d). */
 int	 conf_relaynet_match(const struct conf *, const struct sockaddr *);
+/* "none", "may", "encrypt", "verify" -> CONF_TLS_*, or -1; and back. */
+int	 conf_tls_policy(const char *);
+const char *conf_tls_policy_name(int);
 /* Looks up conf->user: uid, gid; -1 (with a message in err) if absent or root. */
 int	 conf_user_ids(const struct conf *, uid_t *, gid_t *, char *err,
 	    size_t errlen);
@@ -237,7 +260,8 @@ void		 map_build_abort(struct map_builder *);
 #define MAP_DOMAINS	0
 #define MAP_USERS	1
 #define MAP_ALIASES	2
-#define MAP_COUNT	3
+#define MAP_TLS_POLICY	3	/* optional, read by deliver(8) alone */
+#define MAP_COUNT	4
 
 #define MAPSRC_LINE_MAX	65535	/* longest line of a text map */
 
@@ -289,9 +313,11 @@ struct mapsrc {
 	struct map		*deferred;	/* not read yet: its .db */
 	int			 textnonl;	/* it does not end in '\n' */
 	int			 unreadable;	/* reading it later failed */
+	uid_t			 uid;		/* the only ones a users */
+	gid_t			 gid;		/* line may name, or -1 */
 };
 
-/* The three sources of a mapdir, as the admin commands edit them. */
+/* The sources of a mapdir, as the admin commands edit them. */
 struct mapset {
 	char		mapdir[PATH_MAX];
 	int		lockfd;
@@ -306,7 +332,7 @@ struct mapset {
 
 /*
  * Takes the exclusive lock of mapdir (mapdir/.lock, created if missing)
- * when lock is 1, and reads the three sources (a missing source is an
+ * when lock is 1, and reads the sources (a missing source is an
  * empty map).  Each bad line is reported with warnx(3) as "file:line:
  * reason"; returns the number of errors, or -1 (with warn(3)) if a
  * file cannot be read or the lock taken.
@@ -330,6 +356,18 @@ int	 mapset_open(struct mapset *, const char *mapdir, int lock);
  */
 #define MAPSET_APPEND	0x04
 int	 mapset_open_flags(struct mapset *, const char *mapdir, int flags);
+/*
+ * mapset_open_flags for the mail user of mail.conf (conf_user_ids):
+ * a users line that names other ids is an error, and the lock file
+ * (mode 0600) is made the mail user's when root takes it.  The others
+ * accept any ids but 0.  Every command that writes a map uses this.
+ * A writer waits at most mapset_lock_wait seconds for the lock, then
+ * fails with errno EWOULDBLOCK.
+ */
+int	 mapset_open_ids(struct mapset *, const char *mapdir, int flags,
+	    uid_t uid, gid_t gid);
+#define MAPSET_LOCK_WAIT	20
+extern int mapset_lock_wait;
 /* Reads the lines of a map MAPSET_APPEND left unread; 0, or -1 (warn). */
 int	 mapsrc_read_all(struct mapsrc *);
 /*
@@ -427,6 +465,13 @@ int	 passwd_verify(const char *stored, const char *clear);
  * with nothing a passwd-file line would split on (for -H).
  */
 int	 passwd_hash_valid(const char *hash);
+/*
+ * 0 if hash asks for no more work than the bounds of mailmaps(5) (the
+ * bounds passwd_verify keeps too), or is of a scheme with no cost we
+ * know; -1 with the reason in why.  A hash without a {SCHEME} is taken
+ * for a crypt(3) one, as Dovecot's passwd-file takes it.
+ */
+int	 passwd_hash_cost_check(const char *hash, char *why, size_t whylen);
 
 /* ---- maildir.c: Maildirs ------------------------------------------- */
 
@@ -472,9 +517,12 @@ int	 maildir_attic_move(const char *dir, const char *attic,
 	    size_t destlen);
 /*
  * Bytes and messages in new/ and cur/ of the Maildir and of its
- * Maildir++ folders, sizes from ",S=" in file names or else stat(2).
+ * Maildir++ folders, sizes from ",S=" in file names or else stat(2);
+ * the sums stop at UINT64_MAX.  maildir_usage_fd counts the Maildir
+ * open at fd (left open).
  */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
+int	 maildir_usage_fd(int fd, uint64_t *bytes, uint64_t *count);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
 
@@ -528,6 +576,24 @@ void	 resolver_close(struct resolver *);
  * only when the address is neither a mailbox nor an alias.
  */
 int	 resolve_rcpt(struct resolver *, const struct mailaddr *);
+/*
+ * The value of attribute attr (as "dkim") of a hosted domain, into
+ * buf: 1, or 0 if the domain is not hosted or has no such attribute
+ * (or a longer one than len), -1 if the domains map cannot be read.
+ */
+int	 resolve_domain_attr(struct resolver *, const char *domain,
+	    const char *attr, char *buf, size_t len);
+/*
+ * For smtpd's sender check: 1 if login (a mailbox address, as AUTH
+ * took it) may use addr as its sender: addr is login itself (also
+ * with a +tag, or in an alias domain), an address whose expansion
+ * reaches login (an alias; the catch-all does not count), or any
+ * address of a domain whose senders= attribute lists login (that of
+ * an alias domain, or of its target).  0 if not (a domain not hosted
+ * included), -1 if a map cannot be read.
+ */
+int	 resolve_sender_owned(struct resolver *, const struct mailaddr *addr,
+	    const char *login);
 /*
  * For the admin commands, which judge "hosted" by the domains text map
  * they read: 1 if conf->mapdir/domains.db holds domain with value (its
@@ -680,6 +746,54 @@ int	 queue_msg_done(const struct queue_msg *);
 /* The first due time of the message (0: due at once; -1: nothing to do). */
 time_t	 queue_msg_due(const struct queue_msg *);
 
+/* ---- srs.c: the Sender Rewriting Scheme (smtpd, deliver) --------- */
+
+#define SRS_KEY_FILE		"srs.key"	/* in mapdir */
+#define SRS_SECRETS_MAX		8
+#define SRS_SECRET_MAX		256
+#define SRS_HASHLEN		4
+#define SRS_LIFETIME_DAYS	21	/* an SRS0 address verifies this long */
+
+struct srs {
+	char	 secrets[SRS_SECRETS_MAX][SRS_SECRET_MAX + 1];
+	size_t	 nsecrets;		/* the first one signs */
+};
+
+/*
+ * Reads mapdir/srs.key: one secret a line (blank lines skipped), a
+ * regular file that no one but its owner may read.  0, or -1 with a
+ * message in err.
+ */
+int	 srs_load(struct srs *, const char *mapdir, char *err, size_t errlen);
+/*
+ * Makes mapdir/srs.key if it is missing: a random secret, mode 0600,
+ * owned by uid:gid when run as root, written to a temporary file,
+ * fsynced and linked into place.  1 if made, 0 if it was there, -1
+ * (errno set).
+ */
+int	 srs_create(const char *mapdir, uid_t, gid_t);
+/* 1 if a local part begins with "SRS0=" or "SRS1=", in any case. */
+int	 srs_is_srs(const char *local);
+/*
+ * The local part of the SRS form of sender (SRS0, or SRS1 for a sender
+ * that is an SRS address already) into out; the caller adds
+ * "@forwarder".  -1 (errno set) if it would be longer than the 64
+ * octets of RFC 5321 or the sender has a quoted local part.
+ */
+int	 srs_forward(const struct srs *, const struct mailaddr *sender,
+	    time_t now, char *out, size_t outlen);
+/*
+ * The address an SRS local part stands for into out: SRS_OK, SRS_NOT
+ * (not an SRS address), SRS_BAD (malformed, or the hash does not
+ * verify), SRS_EXPIRED (an SRS0 older than SRS_LIFETIME_DAYS).
+ */
+#define SRS_OK		0
+#define SRS_NOT		1
+#define SRS_BAD		2
+#define SRS_EXPIRED	3
+int	 srs_reverse(const struct srs *, const char *local, time_t now,
+	    char *out, size_t outlen);
+
 /* ---- spool.c: the queue (smtpd, deliver, mailq, sendmail) --------- */
 
 /*
@@ -709,6 +823,7 @@ struct spool_msg {
 	int	fd;
 	FILE	*fp;			/* buffered writer on fd */
 	int	spooldirfd;
+	off_t	body;			/* where the message begins, or -1 */
 };
 
 /* Creates the spool's directories and FIFO if missing; 0 or -1. */
@@ -718,6 +833,20 @@ int	 spool_create(const char *spool, struct spool_msg *);
 /* Writes the envelope: sender "" for <>; 0 or -1. */
 int	 spool_envelope(struct spool_msg *, time_t, const char *sender,
 	    char *const *rcpts, size_t nrcpts);
+/*
+ * After spool_envelope and the message: the message written so far
+ * (flushed), read from a descriptor of its own, positioned at the
+ * message; NULL (errno set) on failure.  The caller fcloses it.
+ */
+FILE	*spool_reopen(struct spool_msg *);
+/*
+ * Puts len bytes of text (whole header lines, LF line ends) at the
+ * top of the message written so far, after the envelope: for header
+ * fields made from the whole message, as DKIM-Signature:.  0, or -1
+ * with the message unchanged (or, if its new writer cannot be made,
+ * left only to spool_abort).
+ */
+int	 spool_prepend(struct spool_msg *, const char *text, size_t len);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
 int	 spool_commit(struct spool_msg *);
 /* Removes the temporary file; safe after a failed commit. */
@@ -729,5 +858,57 @@ void	 spool_wakeup(const char *spool);
  * crashed writer left.  Returns how many, or -1 if tmp/ cannot be read.
  */
 int	 spool_clean_tmp(const char *spool, time_t age);
+
+/* ---- dkim.c: DKIM signatures (RFC 6376, RFC 8463); prefix dk_ ---- */
+
+#define DK_SELECTOR_MAX	63	/* one DNS label */
+#define DK_SELECTORS_MAX	2	/* dkim=s1,s2: dual signing */
+#define DK_KEYDIR		"dkim"	/* mapdir/dkim/DOMAIN.SELECTOR.key */
+#define DK_KEY_MAX		16384	/* largest key file read */
+#define DK_KEY_RSA		1
+#define DK_KEY_ED25519	2
+
+struct dk_selectors {
+	char	 name[DK_SELECTORS_MAX][DK_SELECTOR_MAX + 1];
+	size_t	 n;
+};
+
+/*
+ * 0 if s is a selector: one DNS label, 1 to 63 of a-z, 0-9 and '-',
+ * not beginning or ending with '-'; else -1 with a reason in errstr.
+ */
+int	 dk_selector_valid(const char *s, const char **errstr);
+/*
+ * Parses a dkim= value, "s1" or "s1,s2", into out (NULL: only check);
+ * 0 or -1 with a reason in errstr.
+ */
+int	 dk_selectors_parse(const char *value, struct dk_selectors *out,
+	    const char **errstr);
+/*
+ * "mapdir/dkim/DOMAIN.SELECTOR.key" into buf, once the domain (lower
+ * case, addr_domain_valid) and the selector are checked; 0, or -1
+ * (EINVAL for a bad name, ENAMETOOLONG).
+ */
+int	 dk_key_path(const char *mapdir, const char *domain,
+	    const char *selector, char *buf, size_t len);
+/*
+ * Signs the message of msg, its envelope and message written and not
+ * committed yet, if its one From: field names a single mailbox whose
+ * domain lookup(arg, domain, buf, len) gives selectors for (the dkim=
+ * attribute: 1, 0 none, -1 the map cannot be read): one
+ * DKIM-Signature: a selector, at the top of the message, made with
+ * mapdir/dkim/DOMAIN.SELECTOR.key.  Returns 1 when signed; 0 when
+ * the message is not to be signed (err says why when it is worth a
+ * log line: a header section libopendkim cannot parse); -1 when it
+ * must not go unsigned and could not be signed (a key that cannot be
+ * read, the domains map, the spool): the caller answers with a
+ * temporary failure and logs err.  Thread-safe.
+ */
+int	 dk_spool_sign(struct spool_msg *, const char *mapdir,
+	    int (*lookup)(const void *, const char *, char *, size_t),
+	    const void *arg, char *err, size_t errlen);
+/* A lookup for dk_spool_sign: arg is mapdir; its domains.db is opened each call. */
+int	 dk_lookup_mapdir(const void *mapdir, const char *domain, char *buf,
+	    size_t len);
 
 #endif /* !LIBMAIL_H */

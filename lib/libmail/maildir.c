@@ -46,6 +46,7 @@ static int	 create_tree(const char *, int, int, uid_t, gid_t, char *,
 		    size_t);
 static int	 scan_dir(int, const char *, uint64_t *, uint64_t *);
 static int	 size_from_name(const char *, uint64_t *);
+static void	 sum_add(uint64_t *, uint64_t);
 static int	 usage_folder(int, uint64_t *, uint64_t *);
 
 /* A path component from an address: no '/', no leading '.', not empty. */
@@ -443,6 +444,17 @@ size_from_name(const char *name, uint64_t *size)
 	return 1;
 }
 
+/*
+ * A sum that stops at UINT64_MAX: the sizes come from names anyone
+ * with access to the Maildir can choose, and a sum that wrapped would
+ * let a full mailbox look empty.
+ */
+static void
+sum_add(uint64_t *sum, uint64_t n)
+{
+	*sum = n > UINT64_MAX - *sum ? UINT64_MAX : *sum + n;
+}
+
 /* Adds the messages of dirfd/name (new or cur) to bytes and count. */
 static int
 scan_dir(int dirfd, const char *name, uint64_t *bytes, uint64_t *count)
@@ -473,8 +485,8 @@ scan_dir(int dirfd, const char *name, uint64_t *bytes, uint64_t *count)
 				continue;
 			size = st.st_size;
 		}
-		*bytes += size;
-		(*count)++;
+		sum_add(bytes, size);
+		sum_add(count, 1);
 	}
 	closedir(d);
 	return 0;
@@ -498,22 +510,31 @@ usage_folder(int fd, uint64_t *bytes, uint64_t *count)
 int
 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count)
 {
-	struct dirent *de;
-	DIR	*d;
-	int	 fd, sub, rv = 0;
+	int	 fd, rv;
 
 	*bytes = *count = 0;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
-	if (usage_folder(fd, bytes, count) == -1) {
-		close(fd);
+	rv = maildir_usage_fd(fd, bytes, count);
+	close_saving_errno(fd);
+	return rv;
+}
+
+int
+maildir_usage_fd(int fd, uint64_t *bytes, uint64_t *count)
+{
+	struct dirent *de;
+	DIR	*d;
+	int	 sub, rv = 0;
+
+	*bytes = *count = 0;
+	if (usage_folder(fd, bytes, count) == -1)
 		return -1;
-	}
-	if ((sub = dup(fd)) == -1 || (d = fdopendir(sub)) == NULL) {
-		if (sub != -1)
-			close(sub);
-		close(fd);
+	if ((sub = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(sub)) == NULL) {
+		close_saving_errno(sub);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -529,6 +550,5 @@ maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count)
 		close(sub);
 	}
 	closedir(d);
-	close(fd);
 	return rv;
 }

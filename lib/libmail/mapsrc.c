@@ -34,7 +34,9 @@
 
 #include "libmail.h"
 
-const char *const mapsrc_names[MAP_COUNT] = { "domains", "users", "aliases" };
+const char *const mapsrc_names[MAP_COUNT] = {
+	"domains", "users", "aliases", "tls_policy"
+};
 
 #define ARENA_CHUNK	(256 * 1024)
 #define TEXT_IOV	1024		/* IOV_MAX of Linux: 512 lines */
@@ -104,6 +106,9 @@ static const char *line_check(const char *);
 static const char *parse_domain(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_user(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_alias(struct mapsrc *, struct mapsrc_line *);
+static const char *line_domain(const char **, char *, char *, size_t);
+static const char *parse_tls_policy(struct mapsrc *, struct mapsrc_line *);
+static int	 senders_check(char *, char *, size_t);
 static const char *domain_attr_check(const char *, size_t, const char *,
 		    char *, size_t);
 static const char *alias_targets(struct mapsrc *, const char *, char **);
@@ -111,6 +116,8 @@ static int	 user_split(const char *, struct user_fields *,
 		    const char **);
 static const char *user_check(const struct user_fields *, uint64_t *,
 		    int *);
+static const char *user_line_check(const struct mapsrc *,
+		    const struct user_fields *, char *, size_t);
 static int	 number_id(const char *, size_t, uint32_t *);
 static const char *quota_rule(const char *, size_t, uint64_t *);
 static const char *home_check(const char *, size_t);
@@ -124,9 +131,13 @@ static int	 check_aliases(struct mapset *, struct resolver *);
 static int	 check_targets(struct mapset *, struct resolver *,
 		    const struct mapsrc_line *);
 static int	 group_allowed(gid_t);
+static int	 lock_secure(int, const char *, uid_t, gid_t);
+static int	 lock_take(struct mapset *, uid_t, gid_t);
 static int	 tmp_create(const char *, char *, size_t);
+static struct timespec text_mtime(const struct mapsrc *,
+		    const struct timespec *);
 static int	 text_write(struct mapsrc *, mode_t, gid_t,
-		    const struct timespec *, char *, size_t);
+		    struct timespec *, char *, size_t);
 static int	 text_sync(const char *, const char *);
 static int	 writev_all(int, struct iovec *, size_t);
 static int	 text_source_intact(const struct mapsrc *);
@@ -415,13 +426,71 @@ mapsrc_parse(struct mapsrc *src, struct mapsrc_line *l)
 		return parse_domain(src, l);
 	case MAP_USERS:
 		return parse_user(src, l);
+	case MAP_TLS_POLICY:
+		return parse_tls_policy(src, l);
 	default:
 		return parse_alias(src, l);
 	}
 }
 
+/*
+ * The domain that begins a domains or tls_policy line, lower-cased, into
+ * name (ADDR_DOMAIN_MAX + 1 bytes); *pp is moved past it.  NULL, or why
+ * it is refused (in reason).
+ */
+static const char *
+line_domain(const char **pp, char *name, char *reason, size_t reasonlen)
+{
+	const char	*errstr;
+	size_t		 len;
+
+	len = strcspn(*pp, " \t");
+	if (len > ADDR_DOMAIN_MAX)
+		return "domain longer than 255 characters";
+	memcpy(name, *pp, len);
+	name[len] = '\0';
+	if (addr_domain_valid(name, &errstr) == -1) {
+		snprintf(reason, reasonlen, "bad domain '%s': %s", name,
+		    errstr);
+		return reason;
+	}
+	addr_lower(name);
+	*pp += len;
+	return NULL;
+}
+
+/* "domain policy": deliver(8)'s TLS policy toward the domain's MX hosts. */
+static const char *
+parse_tls_policy(struct mapsrc *src, struct mapsrc_line *l)
+{
+	static char	 reason[512];
+	char		 name[ADDR_DOMAIN_MAX + 1], policy[16];
+	const char	*p = l->text, *bad;
+	size_t		 len;
+
+	if ((bad = line_domain(&p, name, reason, sizeof(reason))) != NULL)
+		return bad;
+	p += strspn(p, " \t");
+	len = strcspn(p, " \t");
+	if (len == 0)
+		return "missing policy (none, may, encrypt or verify)";
+	if (p[len + strspn(p + len, " \t")] != '\0')
+		return "one policy only (none, may, encrypt or verify)";
+	snprintf(policy, sizeof(policy), "%.*s", (int)len, p);
+	if (len >= sizeof(policy) || conf_tls_policy(policy) == -1) {
+		snprintf(reason, sizeof(reason), "bad policy '%.*s' (none, "
+		    "may, encrypt or verify)", (int)(len > 64 ? 64 : len), p);
+		return reason;
+	}
+	if ((l->key = arena_strndup(src, name, strlen(name))) == NULL ||
+	    (l->value = arena_strndup(src, policy, len)) == NULL)
+		return "out of memory";
+	return NULL;
+}
+
 static const char *const domain_attrs[] = {
-	"owner", "maxusers", "maxaliases", "quota", "alias", NULL
+	"owner", "maxusers", "maxaliases", "quota", "alias", "dkim",
+	"senders", NULL
 };
 
 /*
@@ -459,9 +528,18 @@ domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
 			    "(a number with K, M or G)", val);
 			return buf;
 		}
+	} else if (strcmp(name, "senders") == 0) {
+		if (senders_check(val, buf, buflen) == -1)
+			return buf;
 	} else if (strcmp(name, "alias") == 0) {
 		if (addr_domain_valid(val, &errstr) == -1) {
 			snprintf(buf, buflen, "bad domain '%s' for 'alias': "
+			    "%s", val, errstr);
+			return buf;
+		}
+	} else if (strcmp(name, "dkim") == 0) {
+		if (dk_selectors_parse(val, NULL, &errstr) == -1) {
+			snprintf(buf, buflen, "bad selectors '%s' for 'dkim': "
 			    "%s", val, errstr);
 			return buf;
 		}
@@ -469,31 +547,41 @@ domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
 	return NULL;
 }
 
+/* senders=: mailbox addresses, as AUTH logins are, split by ','. */
+static int
+senders_check(char *val, char *buf, size_t buflen)
+{
+	struct mailaddr	 a;
+	const char	*errstr;
+	char		*p, *item;
+	int		 ret = 0;
+
+	for (p = val; ret == 0 && (item = strsep(&p, ",")) != NULL;)
+		if (addr_parse_safe(item, &a, &errstr) == -1) {
+			snprintf(buf, buflen, "bad address '%s' in 'senders': "
+			    "%s", item, errstr);
+			ret = -1;
+		}
+	return ret;
+}
+
 static const char *
 parse_domain(struct mapsrc *src, struct mapsrc_line *l)
 {
 	static char	 reason[1024];
 	char		 name[ADDR_DOMAIN_MAX + 1], val[MAPSRC_LINE_MAX + 2];
-	const char	*p, *tok, *eq, *errstr, *seen[6];
+	const char	*p, *tok, *eq, *errstr;
+	const char	*seen[sizeof(domain_attrs) / sizeof(domain_attrs[0])];
 	size_t		 len, nlen, vlen, nseen, i;
 	int		 known;
 
 	p = l->text;
-	len = strcspn(p, " \t");
-	if (len > ADDR_DOMAIN_MAX)
-		return "domain longer than 255 characters";
-	memcpy(name, p, len);
-	name[len] = '\0';
-	if (addr_domain_valid(name, &errstr) == -1) {
-		snprintf(reason, sizeof(reason), "bad domain '%s': %s", name,
-		    errstr);
-		return reason;
-	}
-	addr_lower(name);
+	if ((tok = line_domain(&p, name, reason, sizeof(reason))) != NULL)
+		return tok;
 	val[0] = '\0';
 	vlen = 0;
 	nseen = 0;
-	for (p += len;; p += len) {
+	for (len = 0;; p += len) {
 		p += strspn(p, " \t");
 		if (*p == '\0')
 			break;
@@ -727,6 +815,38 @@ user_check(const struct user_fields *uf, uint64_t *quota, int *nologin)
 	return NULL;
 }
 
+/*
+ * What only a line of the users file is checked for, not a value of
+ * users.db that smtpd or deliver reads: the ids of the mail user (any
+ * others would have Dovecot act as another user), and a hash that asks
+ * for no more work than passwd.c's bounds.  NULL or the reason, in why.
+ */
+static const char *
+user_line_check(const struct mapsrc *src, const struct user_fields *uf,
+    char *why, size_t whylen)
+{
+	char		 hash[sizeof(((struct mapsrc_user *)0)->hash)];
+	uint32_t	 uid, gid;
+
+	number_id(uf->f[1], uf->len[1], &uid);
+	number_id(uf->f[2], uf->len[2], &gid);
+	if (src->uid != (uid_t)-1 && uid != src->uid) {
+		snprintf(why, whylen, "UID %lu is not the mail user's (%lu)",
+		    (unsigned long)uid, (unsigned long)src->uid);
+		return why;
+	}
+	if (src->gid != (gid_t)-1 && gid != src->gid) {
+		snprintf(why, whylen, "GID %lu is not the mail user's (%lu)",
+		    (unsigned long)gid, (unsigned long)src->gid);
+		return why;
+	}
+	memcpy(hash, uf->f[0], uf->len[0]);
+	hash[uf->len[0]] = '\0';
+	if (passwd_hash_cost_check(hash, why, whylen) == -1)
+		return why;
+	return NULL;
+}
+
 static const char *
 parse_user(struct mapsrc *src, struct mapsrc_line *l)
 {
@@ -734,7 +854,7 @@ parse_user(struct mapsrc *src, struct mapsrc_line *l)
 	struct user_fields	 uf;
 	struct mailaddr		 ma;
 	const char		*colon, *errstr;
-	char			 key[ADDR_MAX + 1];
+	char			 key[ADDR_MAX + 1], why[256];
 	size_t			 len, i;
 	uint64_t		 quota;
 	int			 nologin;
@@ -758,7 +878,8 @@ parse_user(struct mapsrc *src, struct mapsrc_line *l)
 			return reason;
 		}
 	if (user_split(colon + 1, &uf, &errstr) == -1 ||
-	    (errstr = user_check(&uf, &quota, &nologin)) != NULL) {
+	    (errstr = user_check(&uf, &quota, &nologin)) != NULL ||
+	    (errstr = user_line_check(src, &uf, why, sizeof(why))) != NULL) {
 		snprintf(reason, sizeof(reason), "%s: %s", key, errstr);
 		return reason;
 	}
@@ -1168,8 +1289,95 @@ mapset_open(struct mapset *ms, const char *mapdir, int lock)
 int
 mapset_open_flags(struct mapset *ms, const char *mapdir, int flags)
 {
-	char	path[PATH_MAX];
-	int	kind, n, errors;
+	return mapset_open_ids(ms, mapdir, flags, (uid_t)-1, (gid_t)-1);
+}
+
+/*
+ * The lock file belongs to the mail user, mode 0600: Linux grants
+ * flock(LOCK_EX) on a descriptor open for reading only, so whoever can
+ * open the file can stop every writer.  0640 would let the group in,
+ * and Dovecot's auth user is in the mail user's group to read the
+ * users map.  Root makes the file the mail user's, who can then take
+ * the lock too; a lock file another user made readable (the 0644 of
+ * older writers) is put right by its owner or root.
+ */
+static int
+lock_secure(int fd, const char *path, uid_t uid, gid_t gid)
+{
+	struct stat	sb;
+
+	if (fstat(fd, &sb) == -1) {
+		warn("%s", path);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		warnx("%s: not a regular file", path);
+		return -1;
+	}
+	if (geteuid() == 0 && uid != (uid_t)-1 && (sb.st_uid != uid ||
+	    sb.st_gid != gid) && fchown(fd, uid, gid) == -1) {
+		warn("%s", path);
+		return -1;
+	}
+	if ((sb.st_mode & 07777) != 0600 && fchmod(fd, 0600) == -1)
+		warn("%s: cannot make it mode 0600: until its owner or root "
+		    "does, any local user can hold the lock", path);
+	return 0;
+}
+
+int	mapset_lock_wait = MAPSET_LOCK_WAIT;
+
+/*
+ * Takes the lock of the map directory, waiting at most
+ * mapset_lock_wait seconds for a writer that holds it: a writer that
+ * hangs, or whoever else could lock the file, must not hold up
+ * mailadduser and newmaps for ever.  0, or -1 (warn(3); errno
+ * EWOULDBLOCK if the wait ran out).
+ */
+static int
+lock_take(struct mapset *ms, uid_t uid, gid_t gid)
+{
+	struct timespec	 now, end, pause = { 0, 10 * 1000 * 1000 };
+	char		 path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s/.lock", ms->mapdir);
+	ms->lockfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0600);
+	if (ms->lockfd == -1) {
+		warn("%s", path);
+		return -1;
+	}
+	if (lock_secure(ms->lockfd, path, uid, gid) == -1)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += mapset_lock_wait;
+	while (flock(ms->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			warn("%s", path);
+			return -1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec &&
+		    now.tv_nsec >= end.tv_nsec)) {
+			warnx("%s: another writer has held the lock for %d "
+			    "s; giving up", path, mapset_lock_wait);
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+		/* From 10 ms, doubling, up to a quarter of a second. */
+		pause.tv_nsec *= 2;
+		if (pause.tv_nsec > 250 * 1000 * 1000)
+			pause.tv_nsec = 250 * 1000 * 1000;
+	}
+	return 0;
+}
+
+int
+mapset_open_ids(struct mapset *ms, const char *mapdir, int flags, uid_t uid,
+    gid_t gid)
+{
+	int	kind, n, errors, saved;
 
 	memset(ms, 0, sizeof(*ms));
 	ms->lockfd = -1;
@@ -1181,6 +1389,8 @@ mapset_open_flags(struct mapset *ms, const char *mapdir, int flags)
 	}
 	for (kind = 0; kind < MAP_COUNT; kind++) {
 		ms->src[kind].kind = kind;
+		ms->src[kind].uid = uid;
+		ms->src[kind].gid = gid;
 		n = snprintf(ms->src[kind].path, sizeof(ms->src[kind].path),
 		    "%s/%s", mapdir, mapsrc_names[kind]);
 		if (n < 0 || (size_t)n >= sizeof(ms->src[kind].path)) {
@@ -1188,16 +1398,11 @@ mapset_open_flags(struct mapset *ms, const char *mapdir, int flags)
 			return -1;
 		}
 	}
-	if (flags & MAPSET_LOCK) {
-		snprintf(path, sizeof(path), "%s/.lock", mapdir);
-		/* Read-only: any writer may lock it, whoever created it. */
-		ms->lockfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
-		if (ms->lockfd == -1 || flock(ms->lockfd, LOCK_EX) == -1) {
-			warn("%s", path);
-			mapset_close(ms);
-			return -1;
-		}
+	if ((flags & MAPSET_LOCK) && lock_take(ms, uid, gid) == -1) {
+		saved = errno;
+		mapset_close(ms);
+		errno = saved;
+		return -1;
 	}
 	errors = 0;
 	for (kind = 0; kind < MAP_COUNT; kind++) {
@@ -1685,15 +1890,42 @@ tmp_create(const char *path, char *tmp, size_t tmplen)
 }
 
 /*
+ * The mtime of a new text file: the time, or, if that is not later in
+ * whole seconds than the mtime of the file it replaces, one second
+ * after that.  Dovecot's passwd-file rereads the users file only when
+ * its mtime in whole seconds or its size differ from those of the
+ * version it read last, which may be any earlier one; a change that
+ * keeps the size (a new password of the same scheme) within the second
+ * of that version would go unseen.  With seconds that grow at every
+ * change, no version looks like any earlier one, whatever the clock
+ * does.  The price: in a burst of more than one change a second the
+ * mtime runs ahead of the clock, by a second for each change in excess
+ * of one a second, and falls back to it by a second for each second
+ * without a change (see mailmaps(5)).
+ */
+static struct timespec
+text_mtime(const struct mapsrc *src, const struct timespec *now)
+{
+	struct timespec	ts;
+
+	ts = *now;
+	if (src->exists && src->mtime.tv_sec >= ts.tv_sec)
+		ts.tv_sec = src->mtime.tv_sec + 1;
+	return ts;
+}
+
+/*
  * Writes the lines of src to a new temporary file next to it, with
- * mode, group and mtime; its name in tmp.  0 or -1 (warn(3) done,
- * nothing left behind).
+ * mode, group and mtime (text_mtime); its name in tmp, and in mtime the
+ * mtime as the file system keeps it.  0 or -1 (warn(3) done, nothing
+ * left behind).
  */
 static int
 text_write(struct mapsrc *src, mode_t mode, gid_t gid,
-    const struct timespec *mtime, char *tmp, size_t tmplen)
+    struct timespec *mtime, char *tmp, size_t tmplen)
 {
 	struct timespec	 ts[2];
+	struct stat	 sb;
 	size_t		 i;
 	int		 fd, saved, copy;
 
@@ -1722,8 +1954,19 @@ text_write(struct mapsrc *src, mode_t mode, gid_t gid,
 	 */
 	if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == -1 ||
 	    (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) == -1) ||
-	    fchmod(fd, mode) == -1 || futimens(fd, ts) == -1)
+	    fchmod(fd, mode) == -1 || futimens(fd, ts) == -1 ||
+	    fstat(fd, &sb) == -1)
 		goto fail;
+	/* A file system that rounds or clamps it may undo the new second. */
+	if (src->exists && sb.st_mtim.tv_sec <= src->mtime.tv_sec) {
+		close(fd);
+		unlink(tmp);
+		tmp[0] = '\0';
+		warnx("%s: the file system keeps no mtime later than %lld",
+		    src->path, (long long)src->mtime.tv_sec);
+		return -1;
+	}
+	*mtime = sb.st_mtim;
 	if (close(fd) == -1) {
 		fd = -1;
 		goto fail;
@@ -2107,6 +2350,9 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 			    ms->src[kind].path);
 			return -1;
 		}
+	/* An optional map: without its text there is no .db to make. */
+	if (!ms->src[MAP_TLS_POLICY].exists)
+		which &= ~(1 << MAP_TLS_POLICY);
 	if (ms->lockfd != -1)
 		leftover_sweep(ms->mapdir);
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -2118,20 +2364,25 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 		mode = kind == MAP_USERS ? 0640 : 0644;
 		gid = kind == MAP_USERS && group_allowed(usersgid) ?
 		    usersgid : (gid_t)-1;
+		if (text)
+			mtime[kind] = text_mtime(src, &now);
+		else
+			mtime[kind] = src->exists ? src->mtime : now;
+		snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
+		if (text && text_write(src, mode, gid, &mtime[kind],
+		    p[kind].tmp, sizeof(p[kind].tmp)) == -1) {
+			ret = -1;
+			continue;
+		}
 		/*
 		 * The .db carries the mtime of its text (see mapsrc_read),
 		 * but not for a text with errors: that one is read in full
 		 * again next time.
 		 */
-		mtime[kind] = text || !src->exists ? now : src->mtime;
 		dbmtime = mtime[kind];
 		if (src->nerrors > 0)
 			dbmtime.tv_nsec = (dbmtime.tv_nsec + 1) % 1000000000;
-		snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
-		if (text && text_write(src, mode, gid, &mtime[kind],
-		    p[kind].tmp, sizeof(p[kind].tmp)) == -1)
-			ret = -1;
-		else if ((p[kind].db = db_write(src, dbpath, text, mode, gid,
+		if ((p[kind].db = db_write(src, dbpath, text, mode, gid,
 		    &dbmtime)) == NULL)
 			ret = -1;
 		else if (text && text_sync(src->path, p[kind].tmp) == -1)

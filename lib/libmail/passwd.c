@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <sha.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,20 +31,33 @@
 #define BCRYPT_COST		10
 
 /*
- * Bounds on the costs an imported hash may ask for: a users line is
- * trusted data, but a typo (or a hostile import) must not make every
- * login allocate gigabytes or spin for minutes.
+ * Bounds on the work a hash may ask for, one set for what the admin
+ * commands and newmaps accept and for what passwd_verify computes: a
+ * users line is trusted data, but a typo or a hostile import must not
+ * make every login allocate gigabytes or spin for seconds, and smtpd
+ * runs a check for every AUTH that fails.  Each bound costs about half
+ * a second of CPU for one check on the build machine (bcrypt 13:
+ * 0.41 s, SHA-crypt 10^6 rounds: 0.30 s, Argon2 256 MiB x 1 pass:
+ * 0.36 s, PBKDF2 500000 rounds: 0.30 s), and each is above what
+ * doveadm pw makes by default (bcrypt 5, SHA-crypt 5000 rounds,
+ * Argon2id 64 MiB x 3 passes, Argon2i 32 MiB x 4, PBKDF2 5000 rounds)
+ * and what common tools make (PHP's bcrypt 10 to 12, passlib's
+ * SHA-crypt 656000 rounds, libxcrypt's yescrypt 16 MiB, Argon2 of PHP,
+ * argon2-cffi and Django: 64 to 100 MiB, 2 to 4 passes, 1 to 8 lanes).
+ * Memory is bounded as Argon2's for yescrypt and scrypt too.
  */
-#define ARGON2_LIMIT_MEMORY	(1024 * 1024)	/* KiB: 1 GiB */
-#define ARGON2_LIMIT_TIME		64
-#define ARGON2_LIMIT_LANES	64
-#define PBKDF2_MAX_ROUNDS	10000000
-#define BCRYPT_LIMIT_COST	16		/* 64 times cost 10: ~5 s */
-#define SHACRYPT_LIMIT_ROUNDS	5000000		/* 1000 times the default */
+#define BCRYPT_LIMIT_COST	13
+#define SHACRYPT_LIMIT_ROUNDS	1000000
+#define MEMORY_LIMIT		(256ULL * 1024 * 1024)	/* bytes */
+#define ARGON2_LIMIT_MEMORY	(MEMORY_LIMIT / 1024)	/* KiB */
+#define ARGON2_LIMIT_WORK	ARGON2_LIMIT_MEMORY	/* KiB x passes */
+#define ARGON2_LIMIT_TIME	64
+#define ARGON2_LIMIT_LANES	16
+#define PBKDF2_LIMIT_ROUNDS	500000
 /* {CRYPT} also takes libxcrypt's other methods, with costs of their own. */
-#define SHA1CRYPT_LIMIT_ROUNDS	5000000		/* $sha1$: ~5 s */
-#define SUNMD5_LIMIT_ROUNDS	2000000		/* $md5,rounds=: ~4 s */
-#define SCRYPT_LIMIT_MEMORY	(1024ULL * 1024 * 1024)	/* as Argon2's */
+#define SHA1CRYPT_LIMIT_ROUNDS	500000		/* $sha1$: 0.36 s */
+#define SUNMD5_LIMIT_ROUNDS	300000		/* $md5,rounds=: 0.43 s */
+#define BSDI_LIMIT_ROUNDS	(1UL << 22)	/* "_": 0.5 s */
 #define PBKDF2_KEYLEN		SHA_DIGEST_LENGTH	/* one block, as Dovecot */
 
 #define HASH_MAX		512
@@ -79,13 +94,23 @@ static const struct scheme *scheme_lookup(const char *, size_t);
 static const struct scheme *scheme_split(const char *, const char **);
 static int	 span_of(const char *, size_t, const char *);
 static int	 crypt_chars(const char *);
-static int	 crypt_cost_ok(const char *);
+static int	 refuse(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 static int	 b64crypt_digit(char);
-static int	 yescrypt_cost_ok(const char *);
-static int	 scrypt_cost_ok(const char *);
-static int	 rounds_ok(const char *, unsigned long, char);
+static int	 yescrypt_cost_check(const char *, char *, size_t);
+static int	 scrypt_cost_check(const char *, char *, size_t);
+static int	 rounds_check(const char *, unsigned long, char, const char *,
+		    char *, size_t);
+static int	 bsdi_cost_check(const char *, char *, size_t);
+static int	 crypt_cost_check(const char *, char *, size_t);
 static int	 crypt_body_valid(const struct scheme *, const char *);
+static int	 argon2_params(const struct scheme *, const char *,
+		    unsigned long *, unsigned long *, unsigned long *,
+		    const char **);
+static int	 argon2_cost_check(const struct scheme *, const char *,
+		    char *, size_t);
 static int	 argon2_body_valid(const struct scheme *, const char *);
+static int	 pbkdf2_cost_check(const char *, char *, size_t);
 static int	 pbkdf2_body_parse(const char *, const char **, size_t *,
 		    unsigned long *, unsigned char *);
 static int	 body_valid(const struct scheme *, const char *);
@@ -212,6 +237,20 @@ b64crypt_digit(char c)
 	return p - b64crypt;
 }
 
+/* Fills why (if whylen > 0) and returns -1. */
+static int
+refuse(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (whylen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 /*
  * yescrypt's parameters after "$y$" or "$gy$", as crypt_gensalt(3)
  * writes them: three digits, the flavour, log2(N) - 1 and r - 1.  A
@@ -219,7 +258,7 @@ b64crypt_digit(char c)
  * and is refused.  The memory is 128 * r * N bytes.
  */
 static int
-yescrypt_cost_ok(const char *p)
+yescrypt_cost_check(const char *p, char *why, size_t whylen)
 {
 	int	 d[3], nlog, r, i;
 
@@ -228,90 +267,131 @@ yescrypt_cost_ok(const char *p)
 		d[i] = b64crypt_digit(p[i]);
 		/* Digits above 47 begin a longer encoding of the number. */
 		if (d[i] < 0 || d[i] > 47)
-			return 0;
+			break;
 	}
-	if (p[3] != '$')
-		return 0;
+	if (i < 3 || p[3] != '$')
+		return refuse(why, whylen, "yescrypt parameters not in the "
+		    "form crypt_gensalt(3) writes");
 	nlog = d[1] + 1;
 	r = d[2] + 1;
-	return nlog <= 30 && ((uint64_t)128 * r << nlog) <= SCRYPT_LIMIT_MEMORY;
+	if (nlog > 30 || ((uint64_t)128 * r << nlog) > MEMORY_LIMIT)
+		return refuse(why, whylen, "yescrypt memory above %llu MiB",
+		    MEMORY_LIMIT >> 20);
+	return 0;
 }
 
 /*
  * scrypt's "$7$": a digit of log2(N), then r and p in five digits each,
  * least significant first.  Memory is 128 * r * N bytes, and p times
- * that is the work; both within SCRYPT_LIMIT_MEMORY.
+ * that is the work; both within MEMORY_LIMIT.
  */
 static int
-scrypt_cost_ok(const char *p)
+scrypt_cost_check(const char *p, char *why, size_t whylen)
 {
 	uint64_t v[2], work;
 	int	 nlog, d, i, j;
 
-	if ((nlog = b64crypt_digit(p[0])) < 0 || nlog > 30)
-		return 0;
+	if ((nlog = b64crypt_digit(p[0])) < 0)
+		return refuse(why, whylen, "bad scrypt parameters");
 	for (i = 0; i < 2; i++) {
 		v[i] = 0;
 		for (j = 0; j < 5; j++) {
 			if ((d = b64crypt_digit(p[1 + 5 * i + j])) < 0)
-				return 0;
+				return refuse(why, whylen, "bad scrypt "
+				    "parameters");
 			v[i] |= (uint64_t)d << (6 * j);
 		}
 	}
-	work = (uint64_t)128 << nlog;
-	if (v[0] == 0 || v[0] > SCRYPT_LIMIT_MEMORY / work)
-		return 0;
-	work *= v[0];
-	return v[1] != 0 && v[1] <= SCRYPT_LIMIT_MEMORY / work;
+	work = (uint64_t)128 << (nlog > 30 ? 31 : nlog);
+	if (nlog > 30 || v[0] == 0 || v[0] > MEMORY_LIMIT / work ||
+	    v[1] == 0 || v[1] > MEMORY_LIMIT / (work * v[0]))
+		return refuse(why, whylen, "scrypt memory times parallelism "
+		    "above %llu MiB", MEMORY_LIMIT >> 20);
+	return 0;
 }
 
-/* Decimal rounds at s, at most max, ended by end. */
+/* Decimal rounds of name at s, ended by end: at most max. */
 static int
-rounds_ok(const char *s, unsigned long max, char end)
+rounds_check(const char *s, unsigned long max, char end, const char *name,
+    char *why, size_t whylen)
 {
 	unsigned long	 n;
 	char		*ep;
 
 	if (!isdigit((unsigned char)s[0]))
-		return 0;
+		return refuse(why, whylen, "bad %s rounds", name);
 	errno = 0;
 	n = strtoul(s, &ep, 10);
-	return errno == 0 && *ep == end && n <= max;
+	if (*ep != end)
+		return refuse(why, whylen, "bad %s rounds", name);
+	if (errno != 0 || n > max)
+		return refuse(why, whylen, "%s rounds above %lu", name, max);
+	return 0;
+}
+
+/* BSDi's "_": the rounds in four digits, least significant first. */
+static int
+bsdi_cost_check(const char *p, char *why, size_t whylen)
+{
+	unsigned long	 n;
+	int		 d, i;
+
+	for (n = 0, i = 0; i < 4; i++) {
+		if ((d = b64crypt_digit(p[i])) < 0)
+			return refuse(why, whylen, "bad BSDi DES rounds");
+		n |= (unsigned long)d << (6 * i);
+	}
+	if (n > BSDI_LIMIT_ROUNDS)
+		return refuse(why, whylen, "BSDi DES rounds above %lu",
+		    BSDI_LIMIT_ROUNDS);
+	return 0;
 }
 
 /*
  * The cost a crypt(3) setting asks for, within the bounds above:
  * bcrypt's "$2b$NN$" and SHA-crypt's "$6$rounds=N$", under their own
  * scheme or under {CRYPT}, which takes either; and under {CRYPT} the
- * rounds of sha1crypt and SunMD5 and the memory of yescrypt and
- * scrypt.  BSDi's "_" has at most 2^24 DES rounds, about 3 s.
+ * rounds of sha1crypt, SunMD5 and BSDi DES and the memory of yescrypt
+ * and scrypt.  The other methods have a fixed cost.
  */
 static int
-crypt_cost_ok(const char *body)
+crypt_cost_check(const char *body, char *why, size_t whylen)
 {
+	int	 cost;
+
 	if (strncmp(body, "$2", 2) == 0 && body[2] != '\0' &&
 	    body[3] == '$') {
 		if (!isdigit((unsigned char)body[4]) ||
-		    !isdigit((unsigned char)body[5]))
-			return 0;
-		return (body[4] - '0') * 10 + (body[5] - '0') <=
-		    BCRYPT_LIMIT_COST;
+		    !isdigit((unsigned char)body[5]) || body[6] != '$')
+			return refuse(why, whylen, "bad bcrypt cost");
+		cost = (body[4] - '0') * 10 + (body[5] - '0');
+		if (cost > BCRYPT_LIMIT_COST)
+			return refuse(why, whylen, "bcrypt cost %d above %d",
+			    cost, BCRYPT_LIMIT_COST);
+		return 0;
 	}
 	if (strncmp(body, "$5$rounds=", 10) == 0 ||
 	    strncmp(body, "$6$rounds=", 10) == 0)
-		return rounds_ok(body + 10, SHACRYPT_LIMIT_ROUNDS, '$');
+		return rounds_check(body + 10, SHACRYPT_LIMIT_ROUNDS, '$',
+		    "SHA-crypt", why, whylen);
 	if (strncmp(body, "$sha1$", 6) == 0)
-		return rounds_ok(body + 6, SHA1CRYPT_LIMIT_ROUNDS, '$');
-	if (strncmp(body, "$md5,", 5) == 0)
-		return strncmp(body + 5, "rounds=", 7) == 0 &&
-		    rounds_ok(body + 12, SUNMD5_LIMIT_ROUNDS, '$');
+		return rounds_check(body + 6, SHA1CRYPT_LIMIT_ROUNDS, '$',
+		    "sha1crypt", why, whylen);
+	if (strncmp(body, "$md5,", 5) == 0) {
+		if (strncmp(body + 5, "rounds=", 7) != 0)
+			return refuse(why, whylen, "bad SunMD5 rounds");
+		return rounds_check(body + 12, SUNMD5_LIMIT_ROUNDS, '$',
+		    "SunMD5", why, whylen);
+	}
 	if (strncmp(body, "$y$", 3) == 0)
-		return yescrypt_cost_ok(body + 3);
+		return yescrypt_cost_check(body + 3, why, whylen);
 	if (strncmp(body, "$gy$", 4) == 0)
-		return yescrypt_cost_ok(body + 4);
+		return yescrypt_cost_check(body + 4, why, whylen);
 	if (strncmp(body, "$7$", 3) == 0)
-		return scrypt_cost_ok(body + 3);
-	return 1;
+		return scrypt_cost_check(body + 3, why, whylen);
+	if (body[0] == '_')
+		return bsdi_cost_check(body + 1, why, whylen);
+	return 0;
 }
 
 static int
@@ -325,7 +405,7 @@ crypt_body_valid(const struct scheme *s, const char *body)
 		return 0;
 	rc = crypt_checksalt(body);
 	if ((rc != CRYPT_SALT_OK && rc != CRYPT_SALT_METHOD_LEGACY) ||
-	    !crypt_cost_ok(body))
+	    crypt_cost_check(body, NULL, 0) == -1)
 		return 0;
 	if (strcmp(s->name, "BLF-CRYPT") == 0) {
 		/* $2b$NN$ then 22 salt and 31 hash characters. */
@@ -348,40 +428,93 @@ crypt_body_valid(const struct scheme *s, const char *body)
 	return strlen(body) >= 13;
 }
 
-/* $argon2id$v=19$m=65536,t=3,p=1$SALT$HASH, with bounded costs. */
+/*
+ * "$argon2id$v=19$m=65536,t=3,p=1$": the parameters of an Argon2 hash
+ * of scheme s, then *rest after the '$' that ends them; 0 or -1.
+ */
 static int
-argon2_body_valid(const struct scheme *s, const char *body)
+argon2_params(const struct scheme *s, const char *body, unsigned long *m,
+    unsigned long *t, unsigned long *l, const char **rest)
 {
 	const char *p = body, *type;
-	unsigned long m, t, l;
 	char	*end;
-	int	 n;
 
 	type = s->atype == Argon2_id ? "$argon2id$" : "$argon2i$";
 	if (strncmp(p, type, strlen(type)) != 0)
-		return 0;
+		return -1;
 	p += strlen(type);
 	if (strncmp(p, "v=19$", 5) == 0 || strncmp(p, "v=16$", 5) == 0)
 		p += 5;
 	if (strncmp(p, "m=", 2) != 0 || !isdigit((unsigned char)p[2]))
-		return 0;
-	m = strtoul(p + 2, &end, 10);
+		return -1;
+	*m = strtoul(p + 2, &end, 10);
 	if (strncmp(end, ",t=", 3) != 0 || !isdigit((unsigned char)end[3]))
-		return 0;
-	t = strtoul(end + 3, &end, 10);
+		return -1;
+	*t = strtoul(end + 3, &end, 10);
 	if (strncmp(end, ",p=", 3) != 0 || !isdigit((unsigned char)end[3]))
-		return 0;
-	l = strtoul(end + 3, &end, 10);
-	if (m > ARGON2_LIMIT_MEMORY || t < 1 || t > ARGON2_LIMIT_TIME || l < 1 ||
-	    l > ARGON2_LIMIT_LANES || m < 8 * l || *end != '$')
+		return -1;
+	*l = strtoul(end + 3, &end, 10);
+	if (*t < 1 || *l < 1 || *m / 8 < *l || *end != '$')
+		return -1;
+	*rest = end + 1;
+	return 0;
+}
+
+/* Memory, passes and lanes of an Argon2 hash, within the bounds above. */
+static int
+argon2_cost_check(const struct scheme *s, const char *body, char *why,
+    size_t whylen)
+{
+	unsigned long	 m, t, l;
+	const char	*rest;
+
+	if (argon2_params(s, body, &m, &t, &l, &rest) == -1)
+		return refuse(why, whylen, "bad Argon2 parameters");
+	if (m > ARGON2_LIMIT_MEMORY)
+		return refuse(why, whylen, "Argon2 memory m=%lu above %llu "
+		    "KiB", m, ARGON2_LIMIT_MEMORY);
+	if (t > ARGON2_LIMIT_TIME)
+		return refuse(why, whylen, "Argon2 passes t=%lu above %d", t,
+		    ARGON2_LIMIT_TIME);
+	if (l > ARGON2_LIMIT_LANES)
+		return refuse(why, whylen, "Argon2 lanes p=%lu above %d", l,
+		    ARGON2_LIMIT_LANES);
+	if (m * t > ARGON2_LIMIT_WORK)
+		return refuse(why, whylen, "Argon2 memory times passes above "
+		    "%llu KiB", ARGON2_LIMIT_WORK);
+	return 0;
+}
+
+/* $argon2id$v=19$m=65536,t=3,p=1$SALT$HASH, with bounded costs. */
+static int
+argon2_body_valid(const struct scheme *s, const char *body)
+{
+	unsigned long m, t, l;
+	const char *p;
+	int	 n;
+
+	if (argon2_cost_check(s, body, NULL, 0) == -1 ||
+	    argon2_params(s, body, &m, &t, &l, &p) == -1)
 		return 0;
 	/* The salt, then the hash, in base64 without padding. */
-	p = end + 1;
 	if ((n = span_of(p, HASH_MAX, b64std)) < 11 || p[n] != '$')
 		return 0;
 	p += n + 1;
 	n = span_of(p, HASH_MAX, b64std);
 	return n >= 6 && p[n] == '\0';
+}
+
+/* The rounds of Dovecot's PBKDF2 ("$1$SALT$ROUNDS$HEX"), bounded. */
+static int
+pbkdf2_cost_check(const char *body, char *why, size_t whylen)
+{
+	const char *r;
+
+	if (strncmp(body, "$1$", 3) != 0 || (r = strchr(body + 3, '$')) ==
+	    NULL)
+		return refuse(why, whylen, "bad PBKDF2 rounds");
+	return rounds_check(r + 1, PBKDF2_LIMIT_ROUNDS, '$', "PBKDF2", why,
+	    whylen);
 }
 
 /*
@@ -408,7 +541,7 @@ pbkdf2_body_parse(const char *body, const char **salt, size_t *saltlen,
 	errno = 0;
 	*rounds = strtoul(r + 1, &end, 10);
 	if (errno != 0 || *end != '$' || *rounds < 1 ||
-	    *rounds > PBKDF2_MAX_ROUNDS)
+	    *rounds > PBKDF2_LIMIT_ROUNDS)
 		return -1;
 	h = end + 1;
 	if (strlen(h) != PBKDF2_KEYLEN * 2)
@@ -461,6 +594,27 @@ passwd_hash_valid(const char *hash)
 	if ((s = scheme_split(hash, &body)) == NULL)
 		return 0;
 	return body_valid(s, body);
+}
+
+int
+passwd_hash_cost_check(const char *hash, char *why, size_t whylen)
+{
+	const struct scheme *s;
+	const char *body;
+
+	/* Without a {SCHEME}, Dovecot's passwd-file takes a crypt(3) hash. */
+	if (hash[0] != '{')
+		return crypt_cost_check(hash, why, whylen);
+	if ((s = scheme_split(hash, &body)) == NULL)
+		return 0;
+	switch (s->kind) {
+	case KIND_CRYPT:
+		return crypt_cost_check(body, why, whylen);
+	case KIND_ARGON2:
+		return argon2_cost_check(s, body, why, whylen);
+	default:
+		return pbkdf2_cost_check(body, why, whylen);
+	}
 }
 
 static int

@@ -22,6 +22,9 @@
 
 #include "libmail.h"
 
+/* The maps a resolver reads: domains, users, aliases (MAP_*). */
+#define RESOLVE_MAPS	(MAP_ALIASES + 1)
+
 /* Where an address stands in an expansion. */
 #define SEEN_ACTIVE	1	/* being expanded: meeting it again is a loop */
 #define SEEN_DONE	2	/* expanded: meeting it again is a duplicate */
@@ -45,6 +48,7 @@ struct expand {
 	size_t			 cap;
 	struct seen		 seen;
 	int			 loop;
+	int			 nocatchall;	/* the catch-all leads nowhere */
 };
 
 static int	 resolver_map(struct resolver *, int, struct map **);
@@ -72,6 +76,9 @@ static int	 expand_hosted(struct expand *, const struct mailaddr *,
 		    const char *, int, int);
 static int	 expand_addr(struct expand *, const struct mailaddr *, int,
 		    int);
+static int	 sender_listed(struct resolver *, const char *, const char *);
+static int	 sender_reaches(struct resolver *, const struct mailaddr *,
+		    const char *);
 
 int
 resolver_open(struct resolver *r, const struct conf *conf)
@@ -85,7 +92,7 @@ resolver_open(struct resolver *r, const struct conf *conf)
 		return -1;
 	ret = 0;
 	saved = 0;
-	for (kind = 0; kind < MAP_COUNT; kind++)
+	for (kind = 0; kind < RESOLVE_MAPS; kind++)
 		if (resolver_map(r, kind, &m) == -1) {
 			saved = errno;
 			ret = -1;
@@ -107,7 +114,7 @@ resolver_open_mapset(struct resolver *r, const struct conf *conf,
 int
 resolver_refresh(struct resolver *r)
 {
-	struct map	**slot[MAP_COUNT];
+	struct map	**slot[RESOLVE_MAPS];
 	struct map	 *m;
 	int		  kind, ret;
 
@@ -117,7 +124,7 @@ resolver_refresh(struct resolver *r)
 	slot[MAP_USERS] = &r->users;
 	slot[MAP_ALIASES] = &r->aliases;
 	ret = 0;
-	for (kind = 0; kind < MAP_COUNT; kind++) {
+	for (kind = 0; kind < RESOLVE_MAPS; kind++) {
 		if (*slot[kind] == NULL)
 			ret |= resolver_map(r, kind, &m);
 		else
@@ -302,6 +309,22 @@ resolve_rcpt(struct resolver *r, const struct mailaddr *addr)
 }
 
 int
+resolve_domain_attr(struct resolver *r, const char *domain, const char *attr,
+    char *buf, size_t len)
+{
+	char		 key[ADDR_DOMAIN_MAX + 1];
+	const char	*val;
+	int		 ret;
+
+	if (strlcpy(key, domain, sizeof(key)) >= sizeof(key))
+		return 0;
+	addr_lower(key);
+	if ((ret = resolver_get(r, MAP_DOMAINS, key, &val)) != 1)
+		return ret;
+	return mapsrc_domain_attr(val, attr, buf, len) != NULL;
+}
+
+int
 resolve_domain_compiled(const struct conf *conf, const char *domain,
     const char *value)
 {
@@ -440,21 +463,25 @@ expand_target(struct expand *e, const char *addr)
 	return t;
 }
 
+/*
+ * A remote address is one target per spelling of its local part, which
+ * only the remote host may fold (RFC 5321 2.4); its domain is lower
+ * case already (resolve_domain).
+ */
 static int
 expand_remote(struct expand *e, const struct mailaddr *a)
 {
-	char	key[ADDR_MAX + 1], addr[ADDR_MAX + 1];
+	char	addr[ADDR_MAX + 1];
 	int	n, ret;
 
 	n = snprintf(addr, sizeof(addr), "%s@%s", a->local, a->domain);
-	if (n < 0 || (size_t)n >= sizeof(addr) ||
-	    addr_key(a, key, sizeof(key)) == -1) {
+	if (n < 0 || (size_t)n >= sizeof(addr)) {
 		errno = EINVAL;
 		return -1;
 	}
-	if ((ret = seen_enter(e, key)) != 1)
+	if ((ret = seen_enter(e, addr)) != 1)
 		return ret;
-	if (seen_set(&e->seen, key, SEEN_DONE) == -1)
+	if (seen_set(&e->seen, addr, SEEN_DONE) == -1)
 		return -1;
 	return expand_target(e, addr) == NULL ? -1 : 0;
 }
@@ -559,6 +586,8 @@ expand_hosted(struct expand *e, const struct mailaddr *a, const char *key,
 		return expand_addr(e, &base, depth + 1, top);
 	if (resolve_is_role(a))
 		return expand_postmaster(e, depth + 1);
+	if (e->nocatchall)
+		return top ? 0 : expand_unknown(e, key);
 	snprintf(catchall, sizeof(catchall), "@%s", a->domain);
 	if ((ret = resolver_get(e->r, MAP_ALIASES, catchall, &val)) == 0)
 		return top ? 0 : expand_unknown(e, key);
@@ -633,4 +662,68 @@ resolve_expand(struct resolver *r, const struct mailaddr *addr,
 	}
 	*targets = e.targets;
 	return (int)e.ntargets;
+}
+
+/* 1 if the senders= attribute of domain lists login, 0 if not, -1. */
+static int
+sender_listed(struct resolver *r, const char *domain, const char *login)
+{
+	char		 list[ADDR_DOMAIN_MAX + 1], *p, *item;
+	const char	*val;
+	int		 ret;
+
+	if ((ret = resolver_get(r, MAP_DOMAINS, domain, &val)) != 1)
+		return ret;
+	if (mapsrc_domain_attr(val, "senders", list, sizeof(list)) == NULL)
+		return 0;
+	for (p = list; (item = strsep(&p, ",")) != NULL;)
+		if (strcasecmp(item, login) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * 1 if the expansion of a hosted address reaches the mailbox login.
+ * A catch-all takes mail for names no one has, which makes no one
+ * their owner: it is left out.
+ */
+static int
+sender_reaches(struct resolver *r, const struct mailaddr *addr,
+    const char *login)
+{
+	struct expand	 e;
+	size_t		 i;
+	int		 ret, found = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.r = r;
+	e.nocatchall = 1;
+	ret = expand_addr(&e, addr, 0, 1);
+	for (i = 0; ret == 0 && i < e.ntargets; i++)
+		if (e.targets[i].local &&
+		    strcasecmp(e.targets[i].addr, login) == 0)
+			found = 1;
+	free(e.targets);
+	seen_free(&e.seen);
+	return ret == -1 ? -1 : found;
+}
+
+int
+resolve_sender_owned(struct resolver *r, const struct mailaddr *addr,
+    const char *login)
+{
+	struct mailaddr	 a;
+	char		 domain[ADDR_DOMAIN_MAX + 1];
+	int		 ret;
+
+	if ((ret = resolve_domain(r, addr, &a)) != RESOLVE_LOCAL)
+		return ret == -1 ? -1 : 0;
+	strlcpy(domain, addr->domain, sizeof(domain));
+	addr_lower(domain);
+	if ((ret = sender_listed(r, a.domain, login)) != 0)
+		return ret;
+	if (strcmp(domain, a.domain) != 0 &&
+	    (ret = sender_listed(r, domain, login)) != 0)
+		return ret;
+	return sender_reaches(r, &a, login);
 }

@@ -28,6 +28,7 @@ static int	spool_record(FILE *, char, const char *);
 static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
 static int	spool_opentmp(int);
+static int	spool_copy(int, off_t, off_t, int);
 
 static const char *const spool_dirs[] = { "tmp", "queue", "state" };
 
@@ -89,6 +90,7 @@ spool_reset(struct spool_msg *msg)
 	msg->fd = -1;
 	msg->spooldirfd = -1;
 	msg->tmppath[0] = '\0';
+	msg->body = -1;
 }
 
 int
@@ -173,9 +175,140 @@ spool_envelope(struct spool_msg *msg, time_t arrival, const char *sender,
 	for (i = 0; i < nrcpts; i++)
 		if (spool_record(msg->fp, 'R', rcpts[i]) == -1)
 			return -1;
-	if (fputc('\n', msg->fp) == EOF)
+	if (fputc('\n', msg->fp) == EOF || (msg->body = ftello(msg->fp)) == -1)
 		return -1;
 	return 0;
+}
+
+FILE *
+spool_reopen(struct spool_msg *msg)
+{
+	struct stat	 a, b;
+	FILE		*fp;
+	int		 fd, save;
+
+	if (msg->fp == NULL || msg->body == -1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fflush(msg->fp) == EOF || ferror(msg->fp))
+		return NULL;
+	fd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		return NULL;
+	/* The file we write, not one put in its place. */
+	if (fstat(fd, &a) == -1 || fstat(msg->fd, &b) == -1 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		save = errno;
+		close(fd);
+		errno = save == 0 ? ESTALE : save;
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL || fseeko(fp, msg->body,
+	    SEEK_SET) == -1) {
+		save = errno;
+		if (fp != NULL)
+			fclose(fp);
+		else
+			close(fd);
+		errno = save;
+		return NULL;
+	}
+	return fp;
+}
+
+/* Copies len bytes at off of from to the end of to; 0 or -1. */
+static int
+spool_copy(int from, off_t off, off_t len, int to)
+{
+	char	 buf[65536];
+	ssize_t	 n, w, done;
+
+	while (len > 0) {
+		n = copy_file_range(from, &off, to, NULL, len, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EXDEV && errno != ENOSYS &&
+		    errno != EINVAL && errno != EOPNOTSUPP)
+			return -1;
+		if (n == -1)
+			break;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		len -= n;
+	}
+	while (len > 0) {
+		n = pread(from, buf, len < (off_t)sizeof(buf) ? len :
+		    (off_t)sizeof(buf), off);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		for (done = 0; done < n; done += w)
+			if ((w = write(to, buf + done, n - done)) == -1)
+				return -1;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * The new file is written beside the old one and renamed over it, so
+ * that SPOOL/tmp/ID holds the old message or the new one, never part
+ * of either, for spool_abort and for a signal handler that unlinks it.
+ */
+int
+spool_prepend(struct spool_msg *msg, const char *text, size_t len)
+{
+	char		 newpath[PATH_MAX];
+	struct stat	 sb;
+	ssize_t		 w;
+	size_t		 done;
+	int		 fd, rfd = -1, save;
+
+	if (msg->fp == NULL || msg->body == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fflush(msg->fp) == EOF || ferror(msg->fp) ||
+	    fstat(msg->fd, &sb) == -1 ||
+	    file_sibling_name(msg->tmppath, "new", newpath,
+	    sizeof(newpath)) == -1)
+		return -1;
+	fd = open(newpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return -1;
+	/* The writer's descriptor is write-only: read through another. */
+	rfd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (rfd == -1 || spool_copy(rfd, 0, msg->body, fd) == -1)
+		goto fail;
+	for (done = 0; done < len; done += w)
+		if ((w = write(fd, text + done, len - done)) == -1)
+			goto fail;
+	if (spool_copy(rfd, msg->body, sb.st_size - msg->body,
+	    fd) == -1 || rename(newpath, msg->tmppath) == -1)
+		goto fail;
+	close(rfd);
+	(void)fclose(msg->fp);
+	msg->fd = fd;
+	if ((msg->fp = fdopen(fd, "a")) == NULL) {
+		msg->fp = NULL;
+		return -1;
+	}
+	return 0;
+fail:
+	save = errno;
+	if (rfd != -1)
+		close(rfd);
+	close(fd);
+	(void)unlink(newpath);
+	errno = save;
+	return -1;
 }
 
 int

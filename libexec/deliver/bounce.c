@@ -87,7 +87,7 @@ bounce_enqueue(const struct conf *conf, const struct queue_msg *m,
     size_t idlen)
 {
 	struct spool_msg	 sm;
-	char			 boundary[128];
+	char			 boundary[128], err[512];
 	char			*rcpts[1];
 
 	if (spool_create(conf->spool, &sm) == -1)
@@ -108,6 +108,12 @@ bounce_enqueue(const struct conf *conf, const struct queue_msg *m,
 	if (ferror(sm.fp))
 		goto fail;
 	strlcpy(newid, sm.id, idlen);
+	/* Signed as smtpd signs, when the hostname is a domain of ours. */
+	if (dk_spool_sign(&sm, conf->mapdir, dk_lookup_mapdir, conf->mapdir,
+	    err, sizeof(err)) == -1) {
+		log_warnx("%s: bounce not queued: %s", m->id, err);
+		goto fail;
+	}
 	if (spool_commit(&sm) == -1)
 		goto fail;
 	return 0;

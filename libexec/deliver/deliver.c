@@ -26,6 +26,7 @@ extern char **environ;
 
 #include "libmail.h"
 #include "deliver.h"
+#include "smtp.h"
 
 /* The safety net: a look at the queue at least this often. */
 #define RESCAN_INTERVAL		60
@@ -84,7 +85,13 @@ main(int argc, char *argv[])
 		usage();
 	if (conf_load(&conf, cfile, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
+	/* What root alone may read, read before root is given up. */
+	relayauth_load(&conf);
+	smtp_tls_load(&conf);
 	drop_privileges(&conf);
+	if (relayauth_get() != NULL)
+		relayauth_nodump();
+	forward_init(&conf);
 	umask(077);
 	if (spool_init(conf.spool) == -1)
 		err(EX_IOERR, "%s", conf.spool);

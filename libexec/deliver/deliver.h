@@ -15,13 +15,27 @@ struct job {
 	struct resolve_target	*rt;		/* parallel to tidx */
 	size_t			 ntargets;
 	int			 fresh;		/* see plan_fresh() */
+	int			 rewritten;	/* sender, not the message's */
+	char			 sender[ADDR_MAX + 1];	/* forward.c */
 	struct job		*next;
+};
+
+/*
+ * A target planned as the duplicate of another of the same message (the
+ * copy, in a job): it gets the copy's outcome once that is known.
+ */
+struct duplicate {
+	size_t			 target;	/* into qentry.msg.targets */
+	size_t			 copy;		/* likewise */
+	unsigned int		 attempts;	/* the copy's, when planned */
 };
 
 /* A message the runner is working on. */
 struct qentry {
 	struct queue_msg	 msg;
 	unsigned int		 jobs;		/* not finished yet */
+	struct duplicate	*dups;
+	size_t			 ndups;
 	struct qentry		*next;
 };
 
@@ -94,6 +108,26 @@ void		 local_run(const struct worker_ctx *, struct job *);
 void		 remote_run(const struct worker_ctx *, const char *dest,
 		    struct job *);
 
+/* forward.c: SRS for the mail aliases send on. */
+/* With srs on, reads mapdir/srs.key; exits with EX_CONFIG if it cannot. */
+void		 forward_init(const struct conf *);
+/*
+ * For a recipient: 1 and its original address in out if it is an SRS
+ * address of a hosted domain that verifies; 0 if it is none (or srs is
+ * off); -2 if it does not verify or expired (bounce it), -1 if the
+ * maps cannot be read (defer); why gets the reason of either.
+ */
+int		 forward_reverse(struct resolver *, const struct mailaddr *,
+		    char *out, size_t outlen, const char **why);
+/*
+ * For a remote target of recipient rcpt: 1 and the SRS form of the
+ * message's sender, at rcpt's domain, in out, when srs is on, the
+ * sender is not hosted and rcpt is (an alias sent it on); else 0, and
+ * the message's sender stays.
+ */
+int		 forward_sender(struct resolver *, const struct queue_msg *,
+		    const char *rcpt, char *out, size_t outlen);
+
 /* mx.c: the hosts of a domain, RFC 5321 section 5. */
 struct mx_host {
 	char		 name[ADDR_DOMAIN_MAX + 1];
@@ -107,6 +141,20 @@ int		 mx_lookup(const char *domain, struct mx_host *, size_t max);
 /* The addresses of a host, IPv6 and IPv4; count or MX_*. */
 int		 mx_addrs(const char *host, struct sockaddr_storage *,
 		    size_t max);
+
+/* relayauth.c: the relayhost's credentials (relayhost_auth). */
+struct relayauth {
+	char		 login[256];		/* RFC 4616: at most 255 */
+	char		 password[256];
+};
+/* Reads them, before the privileges are dropped; exits 78 on an error. */
+void		 relayauth_load(const struct conf *);
+/* No core dump, no tracing by another process of the mail user. */
+void		 relayauth_nodump(void);
+/* The credentials for the relayhost, or NULL. */
+const struct relayauth *relayauth_get(void);
+/* Forgets them: for a worker that does not log in, or is done. */
+void		 relayauth_wipe(void);
 
 /* bounce.c: delivery status notifications. */
 #define DSN_FAILED	0

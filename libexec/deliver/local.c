@@ -7,10 +7,12 @@
  * "maildir" quota backend keeps it: a first line with the limit
  * ("<bytes>S"), then lines "<bytes> <messages>" that add up to the
  * usage.  Each delivery appends one line.  When the file is missing,
- * names another limit, or has grown past 5120 bytes, it is computed
- * again from the messages (maildir_usage) and replaced.  Sizes are
- * those of the files, which is what the ",S=" in our names says, so
- * Dovecot and deliver count the same bytes.
+ * names another limit, has grown past 5120 bytes, or holds anything
+ * but such lines, it is computed again from the messages
+ * (maildir_usage) and replaced.  Sizes are those of the files, which
+ * is what the ",S=" in our names says, so Dovecot and deliver count
+ * the same bytes.  Anything there but a regular file defers the
+ * mailbox: it is not ours to replace.
  */
 
 #include <sys/types.h>
@@ -34,16 +36,43 @@
 /* Maildir++: past this size maildirsize is recalculated. */
 #define MAILDIRSIZE_MAX	5120
 
-static int	 maildir_deliver(const struct worker_ctx *,
-		    const struct queue_msg *, FILE *,
+/*
+ * A Maildir open for one delivery.  Everything is done relative to
+ * these descriptors, each opened without following a symbolic link:
+ * a tmp/ or new/ swapped for a link to another mailbox must not send
+ * the message (or the quota) there, and a path looked up again at
+ * each step could be swapped between two of them.
+ */
+struct maildir {
+	const char	*path;
+	int		 dir;
+	int		 tmp;
+	int		 new;
+};
+
+static int	 maildir_deliver(const struct queue_msg *, FILE *,
 		    const struct resolve_target *, char *, size_t);
+static int	 maildir_open(struct maildir *, const char *, char *, size_t);
+static int	 maildir_subdir(struct maildir *, const char *, char *,
+		    size_t);
+static void	 maildir_close(struct maildir *);
+static void	 maildir_refusal(int, const char *, const char *, char *,
+		    size_t);
+static int	 maildir_put(const struct maildir *, const struct queue_msg *,
+		    FILE *, const char *, size_t, uint64_t, char *, size_t);
 static int	 maildir_write(int, const char *, size_t, FILE *, off_t);
 static const char *maildir_host(void);
-static int	 quota_check(const char *, uint64_t, uint64_t, int *);
-static int	 quota_read(const char *, uint64_t, uint64_t *);
+static void	 sum_add(uint64_t *, uint64_t);
+static int	 quota_check(const struct maildir *, uint64_t, uint64_t,
+		    int *, char *, size_t);
+static int	 quota_open(const struct maildir *, int, char *, size_t);
+static int	 quota_read(const struct maildir *, uint64_t, uint64_t *,
+		    char *, size_t);
+static int	 quota_number(char **, int, uint64_t *, int *);
 static int	 quota_limits(char *, uint64_t);
-static int	 quota_rewrite(const char *, uint64_t, uint64_t *);
-static void	 quota_add(const char *, uint64_t);
+static int	 quota_usage(char *, uint64_t *);
+static int	 quota_rewrite(const struct maildir *, uint64_t, uint64_t *);
+static void	 quota_add(const struct maildir *, uint64_t);
 
 void
 local_run(const struct worker_ctx *ctx, struct job *j)
@@ -65,8 +94,8 @@ local_run(const struct worker_ctx *ctx, struct job *j)
 			    strerror(errno));
 			outcome = DELIVER_TEMP;
 		} else
-			outcome = maildir_deliver(ctx, m, body, &j->rt[i],
-			    reason, sizeof(reason));
+			outcome = maildir_deliver(m, body, &j->rt[i], reason,
+			    sizeof(reason));
 		/* The last of a whole message: its removal records it. */
 		r = reason;
 		if (j->fresh && !failed && outcome == DELIVER_OK &&
@@ -85,87 +114,182 @@ local_run(const struct worker_ctx *ctx, struct job *j)
 		close(fd);
 }
 
+/*
+ * deliver creates no Maildir: mailadduser add makes one before its
+ * mailbox enters the maps, and one missing now may be a mailbox being
+ * deleted (mailadduser del moves it into the attic, then installs the
+ * maps without it).  Made again here, it would take mail that no map
+ * leads to, and stop a later add of the address.  The target waits;
+ * at its next attempt it is resolved again, and bounces if the maps
+ * no longer have it.
+ */
 static int
-maildir_deliver(const struct worker_ctx *ctx, const struct queue_msg *m,
-    FILE *body, const struct resolve_target *rt, char *reason,
-    size_t rlen)
+maildir_deliver(const struct queue_msg *m, FILE *body,
+    const struct resolve_target *rt, char *reason, size_t rlen)
 {
-	static unsigned int	 seq;
-	char			 head[2 * ADDR_MAX + 64], name[NAME_MAX + 1];
-	char			 tmp[PATH_MAX], new[PATH_MAX], dir[PATH_MAX];
-	struct timeval		 tv;
-	uint64_t		 size;
-	size_t			 hlen;
-	int			 fd, over, n, tries;
+	struct maildir	 md;
+	char		 head[2 * ADDR_MAX + 64];
+	uint64_t	 size;
+	size_t		 hlen;
+	int		 over, outcome;
 
 	hlen = (size_t)snprintf(head, sizeof(head),
 	    "Return-Path: <%s>\nDelivered-To: %s\n", m->sender, rt->addr);
 	size = hlen + (uint64_t)m->size;
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/new", rt->maildir) >=
-	    sizeof(dir)) {
-		reasonf(reason, rlen, "5.3.5 Maildir path too long");
-		return DELIVER_PERM;
-	}
-	if (access(dir, F_OK) == -1 &&
-	    maildir_create(rt->maildir, getuid(), getgid()) == -1) {
-		reasonf(reason, rlen, "4.3.0 cannot create Maildir %s: %s",
-		    rt->maildir, strerror(errno));
+	if (maildir_open(&md, rt->maildir, reason, rlen) == -1)
 		return DELIVER_TEMP;
-	}
 	if (rt->quota > 0) {
-		if (quota_check(rt->maildir, rt->quota, size, &over) == -1) {
-			reasonf(reason, rlen, "4.3.0 cannot read the quota "
-			    "of %s: %s", rt->maildir, strerror(errno));
+		if (quota_check(&md, rt->quota, size, &over, reason,
+		    rlen) == -1) {
+			maildir_close(&md);
 			return DELIVER_TEMP;
 		}
 		if (over) {
 			reasonf(reason, rlen, "4.2.2 <%s>: mailbox full "
 			    "(quota %" PRIu64 " bytes)", rt->addr, rt->quota);
+			maildir_close(&md);
 			return DELIVER_TEMP;
 		}
 	}
+	outcome = maildir_put(&md, m, body, head, hlen, size, reason, rlen);
+	if (outcome == DELIVER_OK)
+		quota_add(&md, size);
+	maildir_close(&md);
+	return outcome;
+}
+
+/* The Maildir, its tmp/ and new/, and a cur/ that is no link. */
+static int
+maildir_open(struct maildir *md, const char *path, char *reason,
+    size_t rlen)
+{
+	struct stat	 st;
+
+	md->path = path;
+	md->tmp = md->new = -1;
+	md->dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (md->dir == -1) {
+		maildir_refusal(AT_FDCWD, path, "", reason, rlen);
+		return -1;
+	}
+	if ((md->tmp = maildir_subdir(md, "tmp", reason, rlen)) == -1 ||
+	    (md->new = maildir_subdir(md, "new", reason, rlen)) == -1) {
+		maildir_close(md);
+		return -1;
+	}
+	/* Not written here, but Dovecot would follow it. */
+	if (fstatat(md->dir, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		maildir_refusal(md->dir, path, "cur", reason, rlen);
+		maildir_close(md);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+maildir_subdir(struct maildir *md, const char *name, char *reason,
+    size_t rlen)
+{
+	int	 fd;
+
+	fd = openat(md->dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		maildir_refusal(md->dir, md->path, name, reason, rlen);
+	return fd;
+}
+
+static void
+maildir_close(struct maildir *md)
+{
+	if (md->new != -1)
+		close(md->new);
+	if (md->tmp != -1)
+		close(md->tmp);
+	if (md->dir != -1)
+		close(md->dir);
+	md->dir = md->tmp = md->new = -1;
+}
+
+/*
+ * Why name under the Maildir path (the Maildir itself for "", at
+ * dirfd) could not be opened, from errno, as the reason of a deferral.
+ */
+static void
+maildir_refusal(int dirfd, const char *path, const char *name, char *reason,
+    size_t rlen)
+{
+	struct stat	 st;
+	const char	*sep = name[0] != '\0' ? "/" : "";
+	int		 save = errno;
+
+	if (save == ENOENT && name[0] == '\0')
+		reasonf(reason, rlen, "4.3.0 Maildir %s does not exist "
+		    "(deliver creates none)", path);
+	else if (save == ENOENT)
+		reasonf(reason, rlen, "4.3.0 Maildir %s has no %s/ "
+		    "(deliver recreates none)", path, name);
+	else if (fstatat(dirfd, name[0] != '\0' ? name : path, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		reasonf(reason, rlen, "4.3.0 %s%s%s is a symbolic link: "
+		    "not followed", path, sep, name);
+	else if (save == ENOTDIR || save == ELOOP)
+		reasonf(reason, rlen, "4.3.0 %s%s%s is not a directory",
+		    path, sep, name);
+	else
+		reasonf(reason, rlen, "4.3.0 cannot open %s%s%s: %s", path,
+		    sep, name, strerror(save));
+}
+
+/* The message, written in tmp/, fsynced, renamed into new/. */
+static int
+maildir_put(const struct maildir *md, const struct queue_msg *m, FILE *body,
+    const char *head, size_t hlen, uint64_t size, char *reason, size_t rlen)
+{
+	static unsigned int	 seq;
+	char			 name[NAME_MAX + 1];
+	struct timeval		 tv;
+	int			 fd, n, tries;
 
 	for (tries = 0;; tries++) {
 		gettimeofday(&tv, NULL);
 		n = snprintf(name, sizeof(name), "%lld.M%ldP%ldQ%u.%s,S=%"
 		    PRIu64, (long long)tv.tv_sec, (long)tv.tv_usec,
 		    (long)getpid(), ++seq, maildir_host(), size);
-		if (n < 0 || (size_t)n >= sizeof(name) ||
-		    (size_t)snprintf(tmp, sizeof(tmp), "%s/tmp/%s",
-		    rt->maildir, name) >= sizeof(tmp) ||
-		    (size_t)snprintf(new, sizeof(new), "%s/new/%s",
-		    rt->maildir, name) >= sizeof(new)) {
-			reasonf(reason, rlen, "5.3.5 Maildir path too long");
+		if (n < 0 || (size_t)n >= sizeof(name)) {
+			reasonf(reason, rlen, "5.3.5 Maildir file name too "
+			    "long");
 			return DELIVER_PERM;
 		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
+		fd = openat(md->tmp, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd != -1 || errno != EEXIST || tries == 5)
 			break;
 	}
 	if (fd == -1) {
-		reasonf(reason, rlen, "4.3.0 cannot create %s: %s", tmp,
-		    strerror(errno));
+		reasonf(reason, rlen, "4.3.0 cannot create %s/tmp/%s: %s",
+		    md->path, name, strerror(errno));
 		return DELIVER_TEMP;
 	}
 	if (maildir_write(fd, head, hlen, body, m->body) == -1 ||
 	    fsync(fd) == -1) {
-		reasonf(reason, rlen, "4.3.0 cannot write %s: %s", tmp,
-		    strerror(errno));
+		reasonf(reason, rlen, "4.3.0 cannot write %s/tmp/%s: %s",
+		    md->path, name, strerror(errno));
 		close(fd);
-		unlink(tmp);
+		unlinkat(md->tmp, name, 0);
 		return DELIVER_TEMP;
 	}
-	if (close(fd) == -1 || rename(tmp, new) == -1 ||
-	    file_sync_dir(dir) == -1) {
+	if (close(fd) == -1 || renameat(md->tmp, name, md->new, name) == -1 ||
+	    fsync(md->new) == -1) {
 		reasonf(reason, rlen, "4.3.0 cannot deliver into %s: %s",
-		    rt->maildir, strerror(errno));
-		unlink(tmp);
+		    md->path, strerror(errno));
+		unlinkat(md->tmp, name, 0);
 		return DELIVER_TEMP;
 	}
-	quota_add(rt->maildir, size);
-	reasonf(reason, rlen, "delivered to maildir %s", rt->maildir);
+	reasonf(reason, rlen, "delivered to maildir %s", md->path);
 	return DELIVER_OK;
 }
 
@@ -213,16 +337,123 @@ maildir_host(void)
 }
 
 
+/* A sum that stops at UINT64_MAX instead of wrapping round to little. */
+static void
+sum_add(uint64_t *sum, uint64_t n)
+{
+	*sum = n > UINT64_MAX - *sum ? UINT64_MAX : *sum + n;
+}
+
 /* *over is 1 when adding bytes would pass the limit, as in Dovecot. */
 static int
-quota_check(const char *maildir, uint64_t limit, uint64_t add, int *over)
+quota_check(const struct maildir *md, uint64_t limit, uint64_t add,
+    int *over, char *reason, size_t rlen)
 {
 	uint64_t	 used;
+	int		 ret;
 
-	if (quota_read(maildir, limit, &used) == -1 &&
-	    quota_rewrite(maildir, limit, &used) == -1)
+	if ((ret = quota_read(md, limit, &used, reason, rlen)) == -1)
 		return -1;
-	*over = used + add > limit;
+	if (ret == 0 && quota_rewrite(md, limit, &used) == -1) {
+		reasonf(reason, rlen, "4.3.0 cannot count the quota of %s: "
+		    "%s", md->path, strerror(errno));
+		return -1;
+	}
+	*over = add > limit || used > limit - add;
+	return 0;
+}
+
+/*
+ * Opens maildirsize with flags: the descriptor, -1 if it does not
+ * exist, -2 (with the reason) if it is no regular file or cannot be
+ * opened.  Opened
+ * non-blocking: a FIFO there would block the open or the read, and
+ * hold the worker, and with it every mailbox's mail, for good.
+ */
+static int
+quota_open(const struct maildir *md, int flags, char *reason, size_t rlen)
+{
+	struct stat	 st;
+	int		 fd, save;
+
+	fd = openat(md->dir, "maildirsize", flags | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd != -1) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			return fd;
+		close(fd);
+	} else if (errno == ENOENT)
+		return -1;
+	else {
+		save = errno;
+		if (fstatat(md->dir, "maildirsize", &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || S_ISREG(st.st_mode)) {
+			reasonf(reason, rlen, "4.3.0 cannot open "
+			    "%s/maildirsize: %s", md->path, strerror(save));
+			return -2;
+		}
+	}
+	reasonf(reason, rlen, "4.3.0 %s/maildirsize is not a regular file: "
+	    "not used", md->path);
+	return -2;
+}
+
+/*
+ * The usage from maildirsize: 1, 0 if it must be counted again, -1
+ * (with the reason) if the file is refused or cannot be read.
+ */
+static int
+quota_read(const struct maildir *md, uint64_t limit, uint64_t *used,
+    char *reason, size_t rlen)
+{
+	char		 buf[MAILDIRSIZE_MAX + 1], *line, *p;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = quota_open(md, O_RDONLY, reason, rlen)) == -1)
+		return 0;
+	if (fd == -2)
+		return -1;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n == -1) {
+		reasonf(reason, rlen, "4.3.0 cannot read %s/maildirsize: %s",
+		    md->path, strerror(errno));
+		return -1;
+	}
+	if (n == 0 || n >= MAILDIRSIZE_MAX)
+		return 0;
+	buf[n] = '\0';
+	p = buf;
+	line = strsep(&p, "\n");
+	if (p == NULL || !quota_limits(line, limit))
+		return 0;
+	return quota_usage(p, used);
+}
+
+/*
+ * A number of maildirsize at *p, moved past it: digits only, after a
+ * '-' if sign allows one; no blank, no '+', nothing past 64 bits (as
+ * strtoull would take, or wrap).  0, or -1 if there is none.
+ */
+static int
+quota_number(char **p, int sign, uint64_t *n, int *neg)
+{
+	char	*s = *p;
+	int	 digit;
+
+	*neg = sign && *s == '-';
+	if (*neg)
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (*n = 0; isdigit((unsigned char)*s); s++) {
+		digit = *s - '0';
+		if (*n > (UINT64_MAX - digit) / 10)
+			return -1;
+		*n = *n * 10 + digit;
+	}
+	*p = s;
 	return 0;
 }
 
@@ -234,89 +465,76 @@ quota_check(const char *maildir, uint64_t limit, uint64_t add, int *over)
 static int
 quota_limits(char *line, uint64_t limit)
 {
-	char			*item, *end;
-	unsigned long long	 n;
-	int			 match = 0;
+	char		*item;
+	uint64_t	 n;
+	int		 match = 0, neg;
 
 	while ((item = strsep(&line, ",")) != NULL) {
-		if (!isdigit((unsigned char)*item))
+		if (quota_number(&item, 0, &n, &neg) == -1 ||
+		    (*item != 'S' && *item != 'C') || item[1] != '\0')
 			return 0;
-		errno = 0;
-		n = strtoull(item, &end, 10);
-		if (errno != 0 || (*end != 'S' && *end != 'C') ||
-		    end[1] != '\0')
-			return 0;
-		if (*end == 'S')
+		if (*item == 'S')
 			match = n == limit;
 	}
 	return match;
 }
 
-/* The usage from maildirsize, or -1 if it must be computed again. */
+/*
+ * The lines "<bytes> <messages>" after the limits, each ended by a
+ * newline; those of deletions are negative.  As in Dovecot, a total
+ * below zero means the file is wrong, and so does one that reaches
+ * UINT64_MAX: 1 with the usage, 0 to count again.
+ */
 static int
-quota_read(const char *maildir, uint64_t limit, uint64_t *used)
+quota_usage(char *p, uint64_t *used)
 {
-	char		 path[PATH_MAX], buf[MAILDIRSIZE_MAX + 1];
-	char		*line, *p, *end;
-	unsigned long long bytes;
-	ssize_t		 n;
-	int		 fd;
+	char		*line;
+	uint64_t	 bytes, count, added = 0, removed = 0;
+	int		 neg, cneg;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/maildirsize",
-	    maildir) >= sizeof(path))
-		return -1;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0 || n >= MAILDIRSIZE_MAX)
-		return -1;
-	buf[n] = '\0';
-	p = buf;
-	line = strsep(&p, "\n");
-	if (p == NULL || !quota_limits(line, limit))
-		return -1;
-	*used = 0;
-	while ((line = strsep(&p, "\n")) != NULL && *line != '\0') {
-		errno = 0;
-		bytes = strtoull(line, &end, 10);
-		/* Lines of deletions are negative. */
-		if (*line == '-') {
-			bytes = strtoull(line + 1, &end, 10);
-			*used = *used > bytes ? *used - bytes : 0;
-		} else
-			*used += bytes;
-		if (errno != 0 || end == line || *end != ' ')
-			return -1;
+	while ((line = strsep(&p, "\n")) != NULL) {
+		if (*line == '\0' && p == NULL)
+			break;
+		if (quota_number(&line, 1, &bytes, &neg) == -1 ||
+		    *line++ != ' ' ||
+		    quota_number(&line, 1, &count, &cneg) == -1 ||
+		    *line != '\0' || p == NULL)
+			return 0;
+		sum_add(neg ? &removed : &added, bytes);
 	}
-	return 0;
+	if (added == UINT64_MAX || removed > added)
+		return 0;
+	*used = added - removed;
+	return 1;
 }
 
 static int
-quota_rewrite(const char *maildir, uint64_t limit, uint64_t *used)
+quota_rewrite(const struct maildir *md, uint64_t limit, uint64_t *used)
 {
-	char		 tmp[PATH_MAX], path[PATH_MAX], buf[128];
+	char		 tmp[64], buf[128];
 	uint64_t	 count;
 	int		 fd, n;
 
-	if (maildir_usage(maildir, used, &count) == -1)
+	if (maildir_usage_fd(md->dir, used, &count) == -1)
 		return -1;
-	if ((size_t)snprintf(path, sizeof(path), "%s/maildirsize",
-	    maildir) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/tmp/maildirsize.%ld",
-	    maildir, (long)getpid()) >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	snprintf(tmp, sizeof(tmp), "maildirsize.%ld", (long)getpid());
 	n = snprintf(buf, sizeof(buf), "%" PRIu64 "S\n%" PRIu64 " %" PRIu64
 	    "\n", limit, *used, count);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	/* One left by a worker that died with our pid is ours to replace. */
+	if (unlinkat(md->tmp, tmp, 0) == -1 && errno != ENOENT)
+		return -1;
+	fd = openat(md->tmp, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	if (write(fd, buf, (size_t)n) != n || close(fd) == -1 ||
-	    rename(tmp, path) == -1) {
-		unlink(tmp);
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		unlinkat(md->tmp, tmp, 0);
+		return -1;
+	}
+	if (close(fd) == -1 ||
+	    renameat(md->tmp, tmp, md->dir, "maildirsize") == -1) {
+		unlinkat(md->tmp, tmp, 0);
 		return -1;
 	}
 	return 0;
@@ -324,19 +542,18 @@ quota_rewrite(const char *maildir, uint64_t limit, uint64_t *used)
 
 /* Maildir++ tolerates a lost line: the next recalculation repairs it. */
 static void
-quota_add(const char *maildir, uint64_t size)
+quota_add(const struct maildir *md, uint64_t size)
 {
-	char	 path[PATH_MAX], buf[64];
+	char	 buf[64], reason[QUEUE_REASONLEN];
 	int	 fd, n;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/maildirsize",
-	    maildir) >= sizeof(path))
-		return;
-	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
+	fd = quota_open(md, O_WRONLY | O_APPEND, reason, sizeof(reason));
+	if (fd == -2)
+		log_warnx("%s (this delivery not counted)", reason);
+	if (fd < 0)
 		return;
 	n = snprintf(buf, sizeof(buf), "%" PRIu64 " 1\n", size);
 	if (write(fd, buf, (size_t)n) != n)
-		log_warn("%s", path);
+		log_warn("%s/maildirsize", md->path);
 	close(fd);
 }

@@ -149,6 +149,8 @@ pool_main(const struct conf *conf, int fd)
 	char			*buf;
 	ssize_t			 n;
 
+	/* Local delivery never logs in anywhere. */
+	relayauth_wipe();
 	if ((buf = malloc(POOL_JOBMAX + 1)) == NULL)
 		_exit(1);
 	ctx.conf = conf;

@@ -6,6 +6,13 @@
  * and 8BITMIME when the server offers them.  A 2xx reply delivers, a
  * 4xx or a failure to connect defers, a 5xx bounces, recipient by
  * recipient.
+ *
+ * TLS follows a policy (none, may, encrypt, verify): relayhost_tls for
+ * the relayhost, else the tls_policy map for the domain, else may.  A
+ * policy that is not met defers the mail with the reason; it never
+ * goes on in the clear.  With relayhost_auth, deliver logs in to the
+ * relayhost, over TLS only, and a refused login defers too: the fault
+ * is ours, not the message's.
  */
 
 #include <sys/types.h>
@@ -42,6 +49,14 @@ struct route {
 	socklen_t		 len;
 };
 
+/* How a destination's sessions go: TLS, and the login. */
+struct policy {
+	int			 tls;		/* CONF_TLS_* */
+	const char		*from;		/* where the policy is set */
+	int			 smtps;		/* TLS from the start */
+	const struct relayauth	*cred;		/* NULL: no login */
+};
+
 /* One transaction's view of a job's targets. */
 struct txn {
 	int		*outcome;	/* DELIVER_*, or -1 still open */
@@ -52,11 +67,22 @@ static int	 routes_relayhost(const struct conf *, struct route *,
 		    size_t, char *, size_t);
 static int	 routes_mx(const char *, struct route *, size_t, char *,
 		    size_t);
+static int	 policy_of(const struct conf *, const char *, struct policy *,
+		    char *, size_t);
 static int	 session_open(const struct conf *, const char *,
-		    struct route *, int, struct smtp_conn *, char *, size_t);
+		    const struct policy *, struct route *, int,
+		    struct smtp_conn *, char *, size_t);
+static int	 session_try(const struct conf *, const char *,
+		    const struct policy *, struct route *, int,
+		    struct smtp_conn *, char *, size_t);
 static int	 greets_as_us(const struct conf *, const struct smtp_conn *);
+static int	 session_ehlo(const struct conf *, struct smtp_conn *);
 static int	 session_greet(const struct conf *, struct smtp_conn *,
-		    const char *, int);
+		    const struct policy *, const char *, int, char *, size_t);
+static int	 session_tls(struct smtp_conn *, const struct policy *,
+		    const char *, char *, size_t);
+static int	 session_login(struct smtp_conn *, const struct policy *,
+		    char *, size_t);
 static void	 session_rset(struct smtp_conn *);
 static void	 transaction(const struct worker_ctx *, struct smtp_conn *,
 		    struct job *, struct txn *);
@@ -84,12 +110,15 @@ remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
 {
 	struct route	 routes[ROUTES_MAX];
 	struct smtp_conn c;
+	struct policy	 pol;
 	struct txn	 tx;
 	struct job	*j;
 	char		 reason[QUEUE_REASONLEN];
 	int		 n, rc, up = 0;
 
-	if (ctx->conf->relayhost[0] != '\0')
+	if (policy_of(ctx->conf, dest, &pol, reason, sizeof(reason)) == -1)
+		n = MX_TEMP;
+	else if (ctx->conf->relayhost[0] != '\0')
 		n = routes_relayhost(ctx->conf, routes, ROUTES_MAX, reason,
 		    sizeof(reason));
 	else
@@ -104,12 +133,13 @@ remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
 	for (j = jobs; j != NULL; j = j->next) {
-		if (!up && (rc = session_open(ctx->conf, dest, routes, n, &c,
-		    reason, sizeof(reason))) != 0) {
+		if (!up && (rc = session_open(ctx->conf, dest, &pol, routes,
+		    n, &c, reason, sizeof(reason))) != 0) {
 			/* No host takes mail now: the rest waits too. */
 			for (; j != NULL; j = j->next)
 				job_fail(ctx, j, rc == -2 ? DELIVER_PERM :
 				    DELIVER_TEMP, "none", reason);
+			relayauth_wipe();
 			return;
 		}
 		up = 1;
@@ -134,6 +164,54 @@ remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
 			(void)smtp_reply(&c, 0);
 		smtp_close(&c);
 	}
+	relayauth_wipe();
+}
+
+/*
+ * The relayhost's policy from mail.conf; a domain's from the tls_policy
+ * map, if there is one (a map that is there but cannot be read defers:
+ * it may ask for more than may).  0, or -1 with a reason.
+ */
+static int
+policy_of(const struct conf *conf, const char *dest, struct policy *p,
+    char *reason, size_t rlen)
+{
+	struct map	*m;
+	char		 val[16];
+	int		 found;
+
+	memset(p, 0, sizeof(*p));
+	if (conf->relayhost[0] != '\0') {
+		p->tls = conf->relayhost_tls;
+		p->from = "relayhost_tls";
+		p->smtps = conf->relayhost_smtps;
+		p->cred = relayauth_get();
+		return 0;
+	}
+	relayauth_wipe();
+	p->tls = CONF_TLS_MAY;
+	p->from = "tls_policy";
+	if ((m = map_open(conf->mapdir, mapsrc_names[MAP_TLS_POLICY])) ==
+	    NULL) {
+		if (errno == ENOENT)
+			return 0;
+		reasonf(reason, rlen, "4.3.0 cannot read %s/%s.db: %s",
+		    conf->mapdir, mapsrc_names[MAP_TLS_POLICY],
+		    strerror(errno));
+		return -1;
+	}
+	found = map_lookup(m, dest, val, sizeof(val));
+	map_close(m);
+	if (found == 1 && (p->tls = conf_tls_policy(val)) != -1)
+		return 0;
+	if (found == 0) {
+		p->tls = CONF_TLS_MAY;
+		return 0;
+	}
+	reasonf(reason, rlen, "4.3.0 %s/%s.db: %s", conf->mapdir,
+	    mapsrc_names[MAP_TLS_POLICY], found == -1 ? "cannot be read" :
+	    "bad value for the domain (none, may, encrypt or verify)");
+	return -1;
 }
 
 static int
@@ -233,55 +311,77 @@ greets_as_us(const struct conf *conf, const struct smtp_conn *c)
 }
 
 /*
- * Tries the routes in order until one greets us and takes EHLO/HELO:
- * 0, -1 (try again later), or -2 (the route leads back here).
+ * Tries the routes in order until one greets us, takes EHLO/HELO, and
+ * meets the policy: 0, -1 (try again later), or -2 (the route leads
+ * back here).
  */
 static int
-session_open(const struct conf *conf, const char *dest, struct route *r,
-    int n, struct smtp_conn *c, char *reason, size_t rlen)
+session_open(const struct conf *conf, const char *dest,
+    const struct policy *p, struct route *r, int n, struct smtp_conn *c,
+    char *reason, size_t rlen)
 {
-	int	 i, code, rc, tls;
+	int	 i, rc;
 
 	reasonf(reason, rlen, "4.4.1 no route");
 	for (i = 0; i < n; i++) {
-		/* A failed TLS handshake: once more, in the clear. */
-		for (tls = 1; tls >= 0; tls--) {
-			if (smtp_connect(c, (struct sockaddr *)&r[i].ss,
-			    r[i].len, r[i].name, CONNECT_TIMEOUT, reason + 6,
-			    rlen - 6) == -1) {
-				memcpy(reason, "4.4.1 ", 6);
-				break;
-			}
-			smtp_timeout(c, COMMAND_TIMEOUT);
-			code = smtp_reply(c, 0);
-			if (code >= 200 && code < 300 && greets_as_us(conf, c)) {
-				reasonf(reason, rlen, "5.4.6 mail for %s loops "
-				    "back to myself (%s)", dest, c->host);
-				smtp_close(c);
-				return -2;
-			}
-			rc = -1;
-			if (code >= 200 && code < 300 &&
-			    (rc = session_greet(conf, c, r[i].name, tls)) == 0)
-				return 0;
-			reasonf(reason, rlen, "%s %s said: %s", code == -1 ?
-			    "4.4.2" : "4.4.1", c->host, c->reply);
-			smtp_close(c);
-			if (rc != -2)
-				break;
-		}
+		rc = session_try(conf, dest, p, &r[i], 1, c, reason, rlen);
+		/* may: a failed TLS handshake, once more in the clear. */
+		if (rc == 1)
+			rc = session_try(conf, dest, p, &r[i], 0, c, reason,
+			    rlen);
+		if (rc == 0 || rc == -2)
+			return rc;
 	}
 	return -1;
 }
 
 /*
- * EHLO (HELO if refused), then STARTTLS when offered and tls is set,
- * and EHLO again over TLS.  0, -1, or -2 when the TLS handshake failed
- * and the connection is lost: the caller connects again without TLS.
+ * One route: 0, -1, -2 (a loop), or 1 when may's TLS handshake failed
+ * and the connection is lost.
  */
 static int
-session_greet(const struct conf *conf, struct smtp_conn *c,
-    const char *servername, int tls)
+session_try(const struct conf *conf, const char *dest,
+    const struct policy *p, struct route *r, int tls, struct smtp_conn *c,
+    char *reason, size_t rlen)
+{
+	int	 code, rc;
+
+	if (smtp_connect(c, (struct sockaddr *)&r->ss, r->len, r->name,
+	    CONNECT_TIMEOUT, reason + 6, rlen - 6) == -1) {
+		memcpy(reason, "4.4.1 ", 6);
+		return -1;
+	}
+	smtp_timeout(c, COMMAND_TIMEOUT);
+	if (p->smtps && smtp_tls_start(c, r->name,
+	    p->tls == CONF_TLS_VERIFY) == -1) {
+		reasonf(reason, rlen, "4.7.5 %s (%s %s)", c->reply, p->from,
+		    conf_tls_policy_name(p->tls));
+		return -1;
+	}
+	if (p->smtps)
+		log_info("TLS with %s: %s, certificate %s", c->host,
+		    c->tlsinfo, c->verified ? "verified" : "not verified");
+	code = smtp_reply(c, 0);
+	if (code >= 200 && code < 300 && greets_as_us(conf, c)) {
+		reasonf(reason, rlen, "5.4.6 mail for %s loops back to myself "
+		    "(%s)", dest, c->host);
+		smtp_close(c);
+		return -2;
+	}
+	rc = -1;
+	if (code >= 200 && code < 300 && (rc = session_greet(conf, c, p,
+	    r->name, tls, reason, rlen)) == 0)
+		return 0;
+	if (rc != -3)
+		reasonf(reason, rlen, "%s %s said: %s", code == -1 ? "4.4.2" :
+		    "4.4.1", c->host, c->reply);
+	smtp_close(c);
+	return rc == -2 ? 1 : -1;
+}
+
+/* EHLO, HELO if refused: 1 (EHLO), 0 (HELO), -1. */
+static int
+session_ehlo(const struct conf *conf, struct smtp_conn *c)
 {
 	int	 code;
 
@@ -290,28 +390,111 @@ session_greet(const struct conf *conf, struct smtp_conn *c,
 	code = smtp_reply(c, 1);
 	if (code == -1)
 		return -1;
-	if (code < 200 || code >= 300) {
-		c->pipelining = c->eightbit = c->size = c->starttls = 0;
-		c->maxsize = 0;
-		if (smtp_cmd(c, "HELO %s", conf->hostname) == -1)
+	if (code >= 200 && code < 300)
+		return 1;
+	c->pipelining = c->eightbit = c->size = c->starttls = 0;
+	c->auth = c->auth_plain = c->auth_login = 0;
+	c->maxsize = 0;
+	if (smtp_cmd(c, "HELO %s", conf->hostname) == -1)
+		return -1;
+	code = smtp_reply(c, 0);
+	return code >= 200 && code < 300 ? 0 : -1;
+}
+
+/*
+ * EHLO (HELO if refused), then STARTTLS when the policy and tls allow
+ * and the server offers it, EHLO again over TLS, and the login.  0;
+ * -1 (c->reply says why); -2 when may's TLS handshake failed and the
+ * connection is lost: the caller connects again without TLS; -3 when
+ * the policy or the login failed (reason says why).
+ */
+static int
+session_greet(const struct conf *conf, struct smtp_conn *c,
+    const struct policy *p, const char *servername, int tls, char *reason,
+    size_t rlen)
+{
+	int	 rc;
+
+	if ((rc = session_ehlo(conf, c)) == -1)
+		return -1;
+	if (rc == 1 && c->tls == NULL && c->starttls && tls &&
+	    p->tls != CONF_TLS_NONE) {
+		if ((rc = session_tls(c, p, servername, reason, rlen)) != 0)
+			return rc;
+		if (smtp_cmd(c, "EHLO %s", conf->hostname) == -1 ||
+		    (rc = smtp_reply(c, 1)) < 200 || rc >= 300)
 			return -1;
-		code = smtp_reply(c, 0);
-		return code >= 200 && code < 300 ? 0 : -1;
 	}
-	if (!c->starttls || !tls)
+	if (c->tls == NULL && p->tls >= CONF_TLS_ENCRYPT) {
+		reasonf(reason, rlen, "4.7.4 TLS is required (%s %s), but %s "
+		    "does not offer STARTTLS", p->from,
+		    conf_tls_policy_name(p->tls), c->host);
+		return -3;
+	}
+	if (p->cred == NULL)
 		return 0;
+	return session_login(c, p, reason, rlen);
+}
+
+/* STARTTLS: 0, or as session_greet. */
+static int
+session_tls(struct smtp_conn *c, const struct policy *p,
+    const char *servername, char *reason, size_t rlen)
+{
+	int	 code;
+
 	if (smtp_cmd(c, "STARTTLS") == -1 || (code = smtp_reply(c, 0)) == -1)
 		return -1;
-	/* Refused: the session goes on in the clear. */
-	if (code != 220)
+	/* Refused: may goes on in the clear. */
+	if (code != 220 && p->tls == CONF_TLS_MAY)
 		return 0;
-	if (smtp_starttls(c, servername) == -1)
-		return -2;
-	log_info("TLS with %s: %s", c->host, c->tlsinfo);
-	if (smtp_cmd(c, "EHLO %s", conf->hostname) == -1)
-		return -1;
-	code = smtp_reply(c, 1);
-	return code >= 200 && code < 300 ? 0 : -1;
+	if (code != 220) {
+		reasonf(reason, rlen, "4.7.4 TLS is required (%s %s), but %s "
+		    "said: %s (in reply to STARTTLS command)", p->from,
+		    conf_tls_policy_name(p->tls), c->host, c->reply);
+		return -3;
+	}
+	if (smtp_tls_start(c, servername, p->tls == CONF_TLS_VERIFY) == -1) {
+		if (p->tls == CONF_TLS_MAY)
+			return -2;
+		reasonf(reason, rlen, "4.7.5 %s (%s %s)", c->reply, p->from,
+		    conf_tls_policy_name(p->tls));
+		return -3;
+	}
+	log_info("TLS with %s: %s, certificate %s", c->host, c->tlsinfo,
+	    c->verified ? "verified" : "not verified");
+	return 0;
+}
+
+/* AUTH: 0, or -3 with the reason; the password stays out of it. */
+static int
+session_login(struct smtp_conn *c, const struct policy *p, char *reason,
+    size_t rlen)
+{
+	int	 code;
+
+	if (c->tls == NULL) {
+		reasonf(reason, rlen, "4.7.4 no TLS with %s: the password "
+		    "is not sent in the clear", c->host);
+		return -3;
+	}
+	if (!c->auth_plain && !c->auth_login) {
+		reasonf(reason, rlen, "4.7.4 %s offers no AUTH PLAIN or LOGIN "
+		    "(relayhost_auth)", c->host);
+		return -3;
+	}
+	code = smtp_auth(c, p->cred->login, p->cred->password);
+	if (code == 235) {
+		log_info("logged in to %s with AUTH %s", c->host,
+		    c->auth_plain ? "PLAIN" : "LOGIN");
+		return 0;
+	}
+	if (code == -1)
+		reasonf(reason, rlen, "4.4.2 %s", c->reply);
+	else
+		reasonf(reason, rlen, "%s said: %s (in reply to AUTH command)",
+		    c->host, c->reply);
+	return -3;
 }
 
 /* Back to a clean state for the next message, or give up the session. */
@@ -405,7 +588,8 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		strlcat(ext, " BODY=8BITMIME", sizeof(ext));
 
 	smtp_timeout(c, COMMAND_TIMEOUT);
-	(void)smtp_cmd(c, "MAIL FROM:<%s>%s", m->sender, ext);
+	(void)smtp_cmd(c, "MAIL FROM:<%s>%s", j->rewritten ? j->sender :
+	    m->sender, ext);
 	mail = pipe ? 0 : smtp_reply(c, 0);
 	if (!pipe && (mail < 200 || mail >= 300))
 		goto mail_failed;

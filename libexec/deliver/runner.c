@@ -37,6 +37,8 @@
 /* A message that failed to make progress is looked at again after this. */
 #define STALL_DELAY	60
 
+#define DUPLICATE_REASON	"2.0.0 duplicate, delivered once"
+
 /*
  * A worker process: one-shot, forked for a slice of a destination's
  * jobs (sock -1), or a local one that stays and takes a job at a time
@@ -94,19 +96,27 @@ static void	 cache_set(struct runner *, const char *, time_t);
 static struct qentry *active_find(struct runner *, const char *);
 static void	 active_remove(struct runner *, struct qentry *);
 static void	 plan(struct runner *, struct queue_msg *);
+static int	 plan_resolve(struct runner *, const struct mailaddr *,
+		    struct resolve_target **, struct queue_target *);
 static struct resolve_target *plan_expand(struct runner *,
 		    struct queue_msg *, struct statefd *, time_t, size_t *);
 static void	 plan_target(struct runner *, struct qentry *, size_t,
 		    struct statefd *, struct job **, time_t,
 		    const struct resolve_target *);
-static int	 is_duplicate(const struct queue_msg *, size_t, struct job *);
-static void	 duplicate_mark(struct statefd *, const char *,
-		    struct queue_msg *, struct queue_target *, time_t);
-static void	 finalize_duplicates(struct queue_msg *, struct statefd *,
-		    time_t);
+static int	 duplicate_find(const struct queue_msg *, size_t,
+		    const struct job *, size_t *);
+static int	 duplicate_add(struct qentry *, size_t, size_t);
 static int	 job_add(struct job *, size_t, const struct resolve_target *);
 static struct dest *dest_get(struct runner *, const char *, int);
 static void	 finalize(struct runner *, struct qentry *);
+static void	 finalize_duplicates(struct runner *,
+		    const struct qentry *, struct queue_msg *, struct statefd *,
+		    time_t);
+static int	 outcome_set(struct queue_target *, int,
+		    const struct worker_ctx *, const struct queue_msg *,
+		    const char *, time_t, int *);
+static void	 outcome_log(const struct queue_target *, int,
+		    const struct queue_msg *, const char *, time_t);
 static int	 unnotified(const struct queue_msg *);
 static void	 finalize_bounces(struct runner *, struct queue_msg *,
 		    struct statefd *, time_t);
@@ -299,6 +309,7 @@ active_remove(struct runner *r, struct qentry *qe)
 			break;
 		}
 	queue_msg_free(&qe->msg);
+	free(qe->dups);
 	free(qe);
 }
 
@@ -474,6 +485,34 @@ maps_gave_up(const struct runner *r, const struct queue_msg *m,
 }
 
 /*
+ * What a recipient resolves to, as resolve_expand says; but an SRS
+ * address of ours stands for the remote address it was made from
+ * (forward.c), or is bounced (-3, the reason in t) if it does not
+ * verify.
+ */
+static int
+plan_resolve(struct runner *r, const struct mailaddr *ma,
+    struct resolve_target **rt, struct queue_target *t)
+{
+	char		 orig[ADDR_MAX + 1];
+	const char	*why = NULL;
+	int		 n;
+
+	if ((n = forward_reverse(&r->res, ma, orig, sizeof(orig), &why)) == 0)
+		return resolve_expand(&r->res, ma, rt);
+	if (n == -1)
+		return -1;
+	if (n == -2) {
+		strlcpy(t->reason, why, sizeof(t->reason));
+		return -3;
+	}
+	if ((*rt = calloc(1, sizeof(**rt))) == NULL)
+		return -1;
+	strlcpy((*rt)->addr, orig, sizeof((*rt)->addr));
+	return 1;
+}
+
+/*
  * Expands the recipients not expanded yet into X records (B when the
  * address resolves to nothing), applied to m as they are written.  A
  * map that cannot be read leaves the recipient for later, untouched.
@@ -505,17 +544,18 @@ plan_expand(struct runner *r, struct queue_msg *m, struct statefd *sf,
 			continue;
 		}
 		rt = NULL;
-		n = resolve_expand(&r->res, &ma, &rt);
+		n = plan_resolve(r, &ma, &rt, &t);
 		if (n == -1) {
 			if (maps_gave_up(r, m, &t, now))
 				mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
 		if (n <= 0) {
-			strlcpy(t.reason, n == 0 ?
-			    "5.1.1 recipient address unknown" :
-			    "5.4.6 alias loop with no final target",
-			    sizeof(t.reason));
+			if (n == 0 || n == -2)
+				strlcpy(t.reason, n == 0 ?
+				    "5.1.1 recipient address unknown" :
+				    "5.4.6 alias loop with no final target",
+				    sizeof(t.reason));
 			mark_msg(sf, m, QUEUE_REC_BOUNCED, &t, now);
 			continue;
 		}
@@ -566,23 +606,47 @@ dest_get(struct runner *r, const char *key, int local)
 	return d;
 }
 
-/* 1 if addr is delivered already, or planned, for another recipient. */
+/*
+ * Whether target ti of m is a mailbox or remote address that another
+ * target has: 1 if that one is delivered already, 2 if it is planned
+ * in jobs (its index in *copy), 0 if neither.  Compared exactly: local
+ * targets are mailbox keys, folded by the resolver, and remote ones
+ * keep the case of their local part, which is the remote host's to
+ * interpret (RFC 5321 2.4).
+ */
 static int
-is_duplicate(const struct queue_msg *m, size_t ti, struct job *jobs)
+duplicate_find(const struct queue_msg *m, size_t ti, const struct job *jobs,
+    size_t *copy)
 {
 	const struct queue_target *t = &m->targets[ti];
-	struct job	*j;
+	const struct job *j;
 	size_t		 i;
 
 	for (i = 0; i < m->ntargets; i++)
 		if (i != ti && m->targets[i].status == QUEUE_DELIVERED &&
-		    strcasecmp(m->targets[i].addr, t->addr) == 0)
+		    strcmp(m->targets[i].addr, t->addr) == 0)
 			return 1;
 	for (j = jobs; j != NULL; j = j->next)
 		for (i = 0; i < j->ntargets; i++)
-			if (strcasecmp(m->targets[j->tidx[i]].addr,
-			    t->addr) == 0)
+			if (strcmp(m->targets[j->tidx[i]].addr, t->addr) == 0) {
+				*copy = j->tidx[i];
 				return 2;
+			}
+	return 0;
+}
+
+static int
+duplicate_add(struct qentry *qe, size_t ti, size_t copy)
+{
+	struct duplicate	*nd;
+
+	if ((nd = reallocarray(qe->dups, qe->ndups + 1, sizeof(*nd))) ==
+	    NULL)
+		return -1;
+	qe->dups = nd;
+	nd[qe->ndups].target = ti;
+	nd[qe->ndups].copy = copy;
+	nd[qe->ndups++].attempts = qe->msg.targets[copy].attempts;
 	return 0;
 }
 
@@ -605,34 +669,6 @@ job_add(struct job *j, size_t ti, const struct resolve_target *rt)
 	return 0;
 }
 
-/* With m, the record is applied to it too. */
-static void
-duplicate_mark(struct statefd *sf, const char *id, struct queue_msg *m,
-    struct queue_target *t, time_t now)
-{
-	strlcpy(t->reason, "2.0.0 duplicate, delivered once",
-	    sizeof(t->reason));
-	log_info("%s: to=<%s>, relay=none, status=sent (%s)", id,
-	    t->addr, t->reason);
-	mark_msg(sf, m, QUEUE_REC_DELIVERED, t, now);
-}
-
-/* The targets left for a twin now delivered, as in plan_target. */
-static void
-finalize_duplicates(struct queue_msg *m, struct statefd *sf, time_t now)
-{
-	struct queue_target	*t;
-	size_t			 i;
-
-	for (i = 0; i < m->ntargets; i++) {
-		t = &m->targets[i];
-		if ((t->status == QUEUE_PENDING ||
-		    t->status == QUEUE_DEFERRED) &&
-		    is_duplicate(m, i, NULL) == 1)
-			duplicate_mark(sf, m->id, m, t, now);
-	}
-}
-
 /*
  * Resolves target ti again (it is final, so it resolves to itself,
  * unless the maps changed since) for its Maildir and quota, or to tell
@@ -652,7 +688,9 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti,
 	const char		*errstr, *key;
 	struct dest		*d;
 	struct job		*j;
-	int			 n, i;
+	char			 sender[ADDR_MAX + 1];
+	size_t			 copy;
+	int			 n, i, rewritten;
 
 	if (addr_parse(t->addr, &ma, &errstr) == -1) {
 		reasonf(t->reason, sizeof(t->reason),
@@ -685,17 +723,17 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti,
 		mark(sf, QUEUE_REC_BOUNCED, t, now);
 		goto out;
 	}
-	switch (is_duplicate(m, ti, *jobs)) {
+	switch (duplicate_find(m, ti, *jobs, &copy)) {
 	case 1:
-		duplicate_mark(sf, m->id, NULL, t, now);
+		strlcpy(t->reason, DUPLICATE_REASON, sizeof(t->reason));
+		log_info("%s: to=<%s>, relay=none, status=sent (%s)", m->id,
+		    t->addr, t->reason);
+		mark(sf, QUEUE_REC_DELIVERED, t, now);
 		goto out;
 	case 2:
-		/*
-		 * Its twin is about to be tried: recorded delivered only
-		 * once the twin is (finalize_duplicates).  Recorded now, a
-		 * twin deferred, or killed in flight, would find this one
-		 * delivered next time and take it for its copy: none.
-		 */
+		/* Left pending: finalize_duplicates records it. */
+		if (duplicate_add(qe, ti, copy) == -1)
+			log_warn("%s: to=<%s>", m->id, t->addr);
 		goto out;
 	}
 	if (pick->local)
@@ -706,14 +744,21 @@ plan_target(struct runner *r, struct qentry *qe, size_t ti,
 		key = ma.domain;
 	if ((d = dest_get(r, key, pick->local)) == NULL)
 		goto out;
+	rewritten = !pick->local && forward_sender(&r->res, m,
+	    m->rcpts[t->rcpt], sender, sizeof(sender));
+	/* One transaction a sender: a forwarded target goes apart. */
 	for (j = *jobs; j != NULL; j = j->next)
-		if (j->dest == d)
+		if (j->dest == d && j->rewritten == rewritten &&
+		    (!rewritten || strcmp(j->sender, sender) == 0))
 			break;
 	if (j == NULL) {
 		if ((j = calloc(1, sizeof(*j))) == NULL)
 			goto out;
 		j->qe = qe;
 		j->dest = d;
+		j->rewritten = rewritten;
+		if (rewritten)
+			strlcpy(j->sender, sender, sizeof(j->sender));
 		j->next = *jobs;
 		*jobs = j;
 	}
@@ -893,10 +938,11 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 		worker_child(r);
 		ctx.conf = r->conf;
 		ctx.now = time(NULL);
-		if (d->local)
+		if (d->local) {
+			relayauth_wipe();
 			for (j = w->jobs; j != NULL; j = j->next)
 				local_run(&ctx, j);
-		else
+		} else
 			remote_run(&ctx, d->key, w->jobs);
 		_exit(0);
 	}
@@ -1146,12 +1192,12 @@ finalize(struct runner *r, struct qentry *qe)
 		active_remove(r, qe);
 		return;
 	}
-	active_remove(r, qe);
 	memset(&sf, 0, sizeof(sf));
 	sf.spool = r->conf->spool;
 	sf.id = m.id;
 	sf.fd = -1;
-	finalize_duplicates(&m, &sf, now);
+	finalize_duplicates(r, qe, &m, &sf, now);
+	active_remove(r, qe);
 	finalize_bounces(r, &m, &sf, now);
 	finalize_warning(r, &m, &sf, now);
 	state_close(&sf);
@@ -1172,6 +1218,50 @@ finalize(struct runner *r, struct qentry *qe)
 		due = now + STALL_DELAY;
 	cache_set(r, m.id, due);
 	queue_msg_free(&m);
+}
+
+/*
+ * Each duplicate gets the outcome its copy has now, read from the
+ * state: delivered, bounced (so the sender hears of both recipients),
+ * or deferred.  A copy without a new outcome (its worker died) leaves
+ * the duplicate pending, to be planned again with it.
+ */
+static void
+finalize_duplicates(struct runner *r, const struct qentry *qe,
+    struct queue_msg *m, struct statefd *sf, time_t now)
+{
+	const struct duplicate	*dup;
+	const struct queue_target *was;
+	struct queue_target	*t, *copy;
+	struct worker_ctx	 ctx = { r->conf, now };
+	const char		*reason;
+	size_t			 i;
+	int			 outcome, type;
+
+	for (i = 0; i < qe->ndups; i++) {
+		dup = &qe->dups[i];
+		was = &qe->msg.targets[dup->target];
+		t = queue_target_find(m, was->rcpt, was->addr);
+		was = &qe->msg.targets[dup->copy];
+		copy = queue_target_find(m, was->rcpt, was->addr);
+		if (t == NULL || copy == NULL ||
+		    copy->attempts <= dup->attempts ||
+		    t->status == QUEUE_DELIVERED || t->status == QUEUE_BOUNCED)
+			continue;
+		reason = copy->reason;
+		if (copy->status == QUEUE_DELIVERED) {
+			outcome = DELIVER_OK;
+			reason = DUPLICATE_REASON;
+		} else if (copy->status == QUEUE_BOUNCED)
+			outcome = DELIVER_PERM;
+		else if (copy->status == QUEUE_DEFERRED)
+			outcome = DELIVER_TEMP;
+		else
+			continue;
+		outcome = outcome_set(t, outcome, &ctx, m, reason, now, &type);
+		mark_msg(sf, m, type, t, now);
+		outcome_log(t, outcome, m, "none", now);
+	}
 }
 
 /* 1 if a target bounced and its DSN is not queued yet. */

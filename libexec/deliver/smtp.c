@@ -3,8 +3,10 @@
  * replies (RFC 5321 section 4.2), and writing commands and the message
  * through one buffer, so that a pipelined group (RFC 2920) leaves in
  * one write.  Every byte read is hostile: replies are checked for
- * their form and cut to size.  After STARTTLS (RFC 3207) the same
- * goes through libtls.
+ * their form and cut to size.  After STARTTLS (RFC 3207), or from the
+ * start on an smtps port (RFC 8314), the same goes through libtls.
+ * AUTH PLAIN (RFC 4616) and LOGIN as a client (RFC 4954), over TLS
+ * only.
  */
 
 #include <sys/types.h>
@@ -14,16 +16,19 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <resolv.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <tls.h>
 #include <unistd.h>
 
@@ -43,6 +48,27 @@ static ssize_t	 smtp_io(struct smtp_conn *, char *, size_t, int);
 static void	 smtp_ehlo_line(struct smtp_conn *, const char *);
 static void	 reply_append(struct smtp_conn *, size_t *, const char *,
 		    size_t);
+static void	 smtp_ehlo_auth(struct smtp_conn *, const char *);
+static int	 smtp_secret(struct smtp_conn *, const char *, size_t);
+static int	 smtp_b64_cmd(struct smtp_conn *, const char *, const char *,
+		    size_t);
+
+/* tls_ca_file, read at start; NULL: libtls's default, the system's. */
+static uint8_t	*tls_ca;
+static size_t	 tls_ca_len;
+
+void
+smtp_tls_load(const struct conf *conf)
+{
+	if (tls_init() == -1)
+		errx(EX_OSERR, "cannot set up TLS");
+	if (conf->tls_ca_file[0] == '\0')
+		return;
+	if ((tls_ca = tls_load_file(conf->tls_ca_file, &tls_ca_len,
+	    NULL)) == NULL)
+		err(EX_CONFIG, "%s: tls_ca_file %s", conf->path,
+		    conf->tls_ca_file);
+}
 
 int
 smtp_connect(struct smtp_conn *c, const struct sockaddr *sa, socklen_t len,
@@ -158,20 +184,33 @@ smtp_io(struct smtp_conn *c, char *buf, size_t len, int writing)
 }
 
 /*
- * STARTTLS, opportunistic as RFC 3207 allows for relaying: the
- * certificate is not checked, since MX hosts rarely have one that
- * matches, and any encryption beats none.  0, or -1 with the
- * connection unusable (the caller tries again without TLS).
+ * Without verify, the certificate is not checked: opportunistic TLS as
+ * RFC 3207 allows for relaying, since MX hosts rarely have one that
+ * matches, and any encryption beats none.  With verify, libtls checks
+ * the chain against the CA store and the name against servername.
  */
 int
-smtp_starttls(struct smtp_conn *c, const char *servername)
+smtp_tls_start(struct smtp_conn *c, const char *servername, int verify)
 {
 	struct tls_config	*cfg;
 
-	if ((cfg = tls_config_new()) == NULL)
+	if ((cfg = tls_config_new()) == NULL) {
+		snprintf(c->reply, sizeof(c->reply), "TLS with %s failed: "
+		    "no memory", c->host);
+		smtp_close(c);
 		return -1;
-	tls_config_insecure_noverifycert(cfg);
-	tls_config_insecure_noverifyname(cfg);
+	}
+	if (!verify) {
+		tls_config_insecure_noverifycert(cfg);
+		tls_config_insecure_noverifyname(cfg);
+	} else if (tls_ca != NULL &&
+	    tls_config_set_ca_mem(cfg, tls_ca, tls_ca_len) == -1) {
+		snprintf(c->reply, sizeof(c->reply), "TLS with %s failed: "
+		    "tls_ca_file: %s", c->host, tls_config_error(cfg));
+		tls_config_free(cfg);
+		smtp_close(c);
+		return -1;
+	}
 	if ((c->tls = tls_client()) == NULL ||
 	    tls_configure(c->tls, cfg) == -1 ||
 	    tls_connect_socket(c->tls, c->fd, servername) == -1 ||
@@ -184,11 +223,13 @@ smtp_starttls(struct smtp_conn *c, const char *servername)
 		return -1;
 	}
 	tls_config_free(cfg);
+	c->verified = verify;
 	snprintf(c->tlsinfo, sizeof(c->tlsinfo), "%s %s",
 	    tls_conn_version(c->tls), tls_conn_cipher(c->tls));
 	/* What came before the handshake is void (RFC 3207 section 4.2). */
 	c->rlen = c->roff = 0;
 	c->pipelining = c->eightbit = c->size = c->starttls = 0;
+	c->auth_plain = c->auth_login = c->auth = 0;
 	c->maxsize = 0;
 	return 0;
 }
@@ -324,6 +365,9 @@ smtp_ehlo_line(struct smtp_conn *c, const char *kw)
 		c->starttls = 1;
 	else if (line_is(kw, "8BITMIME"))
 		c->eightbit = 1;
+	else if (strncasecmp(kw, "AUTH", 4) == 0 &&
+	    (kw[4] == ' ' || kw[4] == '='))
+		smtp_ehlo_auth(c, kw + 5);
 	else if (strncasecmp(kw, "SIZE", 4) == 0 &&
 	    (kw[4] == '\0' || kw[4] == ' ')) {
 		c->size = 1;
@@ -332,6 +376,23 @@ smtp_ehlo_line(struct smtp_conn *c, const char *kw)
 			if (errstr == NULL)
 				c->maxsize = (uint64_t)n;
 		}
+	}
+}
+
+/* "AUTH PLAIN LOGIN ...", or the "AUTH=" of old servers. */
+static void
+smtp_ehlo_auth(struct smtp_conn *c, const char *mechs)
+{
+	size_t	 n;
+
+	c->auth = 1;
+	for (; *mechs != '\0'; mechs += n) {
+		mechs += strspn(mechs, " ");
+		n = strcspn(mechs, " ");
+		if (n == 5 && strncasecmp(mechs, "PLAIN", 5) == 0)
+			c->auth_plain = 1;
+		else if (n == 5 && strncasecmp(mechs, "LOGIN", 5) == 0)
+			c->auth_login = 1;
 	}
 }
 
@@ -452,4 +513,74 @@ smtp_data(struct smtp_conn *c, FILE *body)
 	if (!bol && smtp_put(c, "\r\n", 2) == -1)
 		return -1;
 	return smtp_put(c, ".\r\n", 3);
+}
+
+/* A line that carries a secret: sent now, and wiped from our buffers. */
+static int
+smtp_secret(struct smtp_conn *c, const char *line, size_t len)
+{
+	int	 rc;
+
+	rc = smtp_flush(c) == -1 || smtp_put(c, line, len) == -1 ||
+	    smtp_flush(c) == -1 ? -1 : 0;
+	explicit_bzero(c->wbuf, sizeof(c->wbuf));
+	c->wlen = 0;
+	return rc;
+}
+
+/* "prefix base64(data)" CRLF, sent as a secret. */
+static int
+smtp_b64_cmd(struct smtp_conn *c, const char *prefix, const char *data,
+    size_t len)
+{
+	char	 line[1024];
+	size_t	 n;
+	int	 k, rc = -1;
+
+	n = strlcpy(line, prefix, sizeof(line));
+	if (n < sizeof(line) && (k = b64_ntop((const unsigned char *)data,
+	    len, line + n, sizeof(line) - n - 2)) != -1) {
+		n += (size_t)k;
+		line[n++] = '\r';
+		line[n++] = '\n';
+		rc = smtp_secret(c, line, n);
+	}
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
+/*
+ * AUTH PLAIN with the initial response if the server offers it, else
+ * AUTH LOGIN.  The reply code of the last step (235: logged in), or -1
+ * when the connection failed; c->reply holds the server's reply.
+ */
+int
+smtp_auth(struct smtp_conn *c, const char *login, const char *password)
+{
+	char	 plain[2 * 256 + 2];
+	size_t	 ll = strlen(login), pl = strlen(password);
+	int	 code = -1;
+
+	if (c->tls == NULL || ll > 255 || pl > 255) {
+		snprintf(c->reply, sizeof(c->reply), "no AUTH outside TLS");
+		return -1;
+	}
+	if (c->auth_plain) {
+		plain[0] = '\0';
+		memcpy(plain + 1, login, ll);
+		plain[1 + ll] = '\0';
+		memcpy(plain + 2 + ll, password, pl);
+		code = smtp_b64_cmd(c, "AUTH PLAIN ", plain, ll + pl + 2);
+		explicit_bzero(plain, sizeof(plain));
+		return code == -1 ? -1 : smtp_reply(c, 0);
+	}
+	if (smtp_cmd(c, "AUTH LOGIN") == -1 ||
+	    (code = smtp_reply(c, 0)) != 334)
+		return code;
+	if (smtp_b64_cmd(c, "", login, ll) == -1 ||
+	    (code = smtp_reply(c, 0)) != 334)
+		return code;
+	if (smtp_b64_cmd(c, "", password, pl) == -1)
+		return -1;
+	return smtp_reply(c, 0);
 }

@@ -8,6 +8,7 @@ struct smtp_conn {
 	int		 fd;
 	struct tls	*tls;			/* after STARTTLS */
 	char		 tlsinfo[96];		/* "TLSv1.3 cipher" */
+	int		 verified;		/* chain and name checked */
 	int		 broken;		/* closed after an error */
 	char		 host[ADDR_DOMAIN_MAX + 64];	/* name[addr] */
 	char		 relay[ADDR_DOMAIN_MAX + 72];	/* name[addr]:port */
@@ -17,6 +18,9 @@ struct smtp_conn {
 	int		 eightbit;
 	int		 size;
 	uint64_t	 maxsize;		/* 0: no limit given */
+	int		 auth;			/* AUTH offered */
+	int		 auth_plain;
+	int		 auth_login;
 	/* the last reply */
 	int		 code;
 	char		 reply[QUEUE_REASONLEN - 128];
@@ -31,8 +35,19 @@ int	 smtp_connect(struct smtp_conn *, const struct sockaddr *, socklen_t,
 	    const char *host, int timeout, char *err, size_t errlen);
 void	 smtp_timeout(struct smtp_conn *, int seconds);
 void	 smtp_close(struct smtp_conn *);
-/* TLS on the connection, after the server's 220 to STARTTLS; 0 or -1. */
-int	 smtp_starttls(struct smtp_conn *, const char *servername);
+/* Before any fork: libtls, and tls_ca_file; exits 78 if unreadable. */
+struct conf;
+void	 smtp_tls_load(const struct conf *);
+/*
+ * TLS on the connection, after the server's 220 to STARTTLS, or at once
+ * for implicit TLS; verify: the chain and servername are checked.  0,
+ * or -1 with the reason in c->reply and the connection closed.
+ */
+int	 smtp_tls_start(struct smtp_conn *, const char *servername,
+	    int verify);
+/* Logs in (over TLS only); the code of the last reply, or -1. */
+int	 smtp_auth(struct smtp_conn *, const char *login,
+	    const char *password);
 /* Flushes what is buffered, then reads a reply; its code or -1. */
 int	 smtp_reply(struct smtp_conn *, int ehlo);
 int	 smtp_cmd(struct smtp_conn *, const char *, ...)

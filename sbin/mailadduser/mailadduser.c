@@ -156,10 +156,11 @@ ctx_maps_open(struct ctx *ctx, int flags)
 {
 	int	 n;
 
-	n = mapset_open_flags(&ctx->ms, ctx->conf.mapdir, flags);
+	n = mapset_open_ids(&ctx->ms, ctx->conf.mapdir, flags, ctx->uid,
+	    ctx->gid);
 	if (n == -1)
-		errx(EX_NOINPUT, "cannot read the maps in %s",
-		    ctx->conf.mapdir);
+		errx(errno == EWOULDBLOCK ? EX_TEMPFAIL : EX_NOINPUT,
+		    "cannot read the maps in %s", ctx->conf.mapdir);
 	ctx->ms_open = 1;
 	if (n > 0)
 		errx(EX_DATAERR, "the maps in %s have %d error%s (above); "
@@ -305,6 +306,13 @@ find_user(struct ctx *ctx, const char *key, struct mapsrc_user *u)
 	if (mapsrc_user_parse(l->value, u, &errstr) == -1)
 		errx(EX_DATAERR, "%s:%zu: %s", ctx->ms.src[MAP_USERS].path,
 		    l->lineno, errstr);
+	/* A line of a map trusted as compiled is not checked when read. */
+	if (u->uid != ctx->uid || u->gid != ctx->gid)
+		errx(EX_DATAERR, "%s:%zu: %s: UID %lu, GID %lu are not the "
+		    "mail user's (%lu, %lu)", ctx->ms.src[MAP_USERS].path,
+		    l->lineno, key, (unsigned long)u->uid,
+		    (unsigned long)u->gid, (unsigned long)ctx->uid,
+		    (unsigned long)ctx->gid);
 	return l;
 }
 

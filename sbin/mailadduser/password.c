@@ -123,11 +123,14 @@ void
 pwsource_hash(const struct pwsource *ps, const char *addr, char *out,
     size_t outlen)
 {
-	char	 clear[PASSWORD_MAX];
+	char	 clear[PASSWORD_MAX], why[256];
 	int	 rc;
 
 	if (ps->how == PW_HASH) {
 		read_line(ps->fd, out, outlen);
+		if (passwd_hash_cost_check(out, why, sizeof(why)) == -1)
+			errx(EX_DATAERR, "descriptor %d: %s (see mailmaps(5))",
+			    ps->fd, why);
 		if (!passwd_hash_valid(out))
 			errx(EX_DATAERR, "descriptor %d: not a hash of a "
 			    "known scheme (\"{SCHEME}hash\")", ps->fd);

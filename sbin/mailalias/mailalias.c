@@ -181,10 +181,22 @@ check_writer(const struct conf *conf)
 static void
 mapset_load(struct mapset *ms, const struct conf *conf, int lock)
 {
+	char	errbuf[256];
+	uid_t	uid;
+	gid_t	gid;
 	int	nerr;
 
-	if ((nerr = mapset_open(ms, conf->mapdir, lock)) == -1)
-		errx(EX_IOERR, "%s: cannot read the maps", conf->mapdir);
+	/* A writer's lock file is made the mail user's (mailmaps(5)). */
+	if (conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1) {
+		if (lock)
+			errx(EX_CONFIG, "%s: %s", conf->path, errbuf);
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
+	}
+	if ((nerr = mapset_open_ids(ms, conf->mapdir, lock ? MAPSET_LOCK : 0,
+	    uid, gid)) == -1)
+		errx(errno == EWOULDBLOCK ? EX_TEMPFAIL : EX_IOERR,
+		    "%s: cannot read the maps", conf->mapdir);
 	if (nerr > 0)
 		errx(EX_DATAERR, "%s: %d bad line%s in the maps, fix %s first",
 		    conf->mapdir, nerr, nerr == 1 ? "" : "s",

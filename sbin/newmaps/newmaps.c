@@ -77,13 +77,20 @@ compile(const struct conf *conf, int which, int check_only)
 	gid_t		 gid;
 	int		 errors;
 
-	/* A configuration error, found before the lock is taken. */
-	if (!check_only &&
-	    conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1)
-		errx(EX_CONFIG, "%s: %s", conf->path, errbuf);
-	if ((errors = mapset_open_flags(&ms, conf->mapdir, MAPSET_VERIFY |
-	    (check_only ? 0 : MAPSET_LOCK))) == -1)
-		exit(EX_NOINPUT);
+	/*
+	 * A configuration error, found before the lock is taken.  -n
+	 * checks the maps where the mail user is unknown too (the maps are
+	 * compiled once and copied), without the check of the ids then.
+	 */
+	if (conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1) {
+		if (!check_only)
+			errx(EX_CONFIG, "%s: %s", conf->path, errbuf);
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
+	}
+	if ((errors = mapset_open_ids(&ms, conf->mapdir, MAPSET_VERIFY |
+	    (check_only ? 0 : MAPSET_LOCK), uid, gid)) == -1)
+		exit(errno == EWOULDBLOCK ? EX_TEMPFAIL : EX_NOINPUT);
 	strlcpy(ms.delimiter, conf->recipient_delimiter,
 	    sizeof(ms.delimiter));
 	errors += mapset_check(&ms);
@@ -100,6 +107,9 @@ compile(const struct conf *conf, int which, int check_only)
 	if (mapset_compile(&ms, which, gid) == -1)
 		exit(EX_CANTCREAT);
 	mapset_close(&ms);
+	/* Under no lock: srs_create links a complete key, or keeps one. */
+	if (conf->srs && srs_create(conf->mapdir, uid, gid) == -1)
+		err(EX_CANTCREAT, "%s/%s", conf->mapdir, SRS_KEY_FILE);
 	return 0;
 }
 
@@ -136,8 +146,8 @@ main(int argc, char *argv[])
 	which = argc == 0 ? (1 << MAP_COUNT) - 1 : 0;
 	for (i = 0; i < argc; i++) {
 		if ((kind = map_kind(argv[i])) == -1) {
-			warnx("unknown map '%s' (domains, users or aliases)",
-			    argv[i]);
+			warnx("unknown map '%s' (domains, users, aliases or "
+			    "tls_policy)", argv[i]);
 			usage();
 		}
 		which |= 1 << kind;

@@ -62,6 +62,7 @@ static int	 input_put(struct sm_input *, size_t, int);
 static void	 drain(struct sm_input *);
 static void	 msg_signal(int);
 static void	 msg_signals(void (*)(int));
+static void	 signals_drop_pending(void);
 static void	 input_error(int, char *, size_t);
 
 /* Appends c to the line; -1 (EFBIG) past in->max. */
@@ -459,7 +460,7 @@ msg_signals(void (*handler)(int))
 {
 	struct sigaction	 sa;
 	static const int	 sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
-				    SIGPIPE, SIGXFSZ };
+				    SIGPIPE, SIGXFSZ, SIGXCPU };
 	size_t			 i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -467,6 +468,30 @@ msg_signals(void (*handler)(int))
 	sa.sa_handler = handler;
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		(void)sigaction(sigs[i], &sa, NULL);
+}
+
+/*
+ * Drops the signals that came while all were blocked across the
+ * commit: the message is queued, and sendmail says so.  A signal made
+ * SIG_IGN while pending is discarded (POSIX), then its action is put
+ * back.
+ */
+static void
+signals_drop_pending(void)
+{
+	struct sigaction	 ign, old;
+	sigset_t		 pending;
+	int			 sig;
+
+	if (sigpending(&pending) == -1)
+		return;
+	memset(&ign, 0, sizeof(ign));
+	sigemptyset(&ign.sa_mask);
+	ign.sa_handler = SIG_IGN;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&pending, sig) == 1 &&
+		    sigaction(sig, &ign, &old) == 0)
+			(void)sigaction(sig, &old, NULL);
 }
 
 /* The reason for an error of hdrs_read or write_body (r). */
@@ -496,8 +521,9 @@ message_queue(struct sm_ctx *ctx, struct sm_input *in, int tflag,
 {
 	struct hdrs		 h;
 	struct spool_msg	 msg;
+	sigset_t		 all, caller;
 	time_t			 now;
-	int			 r, ret = SM_DATAERR;
+	int			 r, ret = SM_DATAERR, blocked = 0;
 
 	memset(&h, 0, sizeof(h));
 	in->max = ctx->conf->maxsize;
@@ -538,18 +564,42 @@ message_queue(struct sm_ctx *ctx, struct sm_input *in, int tflag,
 		input_error(r, err, errlen);
 		goto done;
 	}
+	/* Local mail is submitted mail: signed as smtpd signs (smtpd(8)). */
+	if (dk_spool_sign(&msg, ctx->conf->mapdir, dk_lookup_mapdir,
+	    ctx->conf->mapdir, err, errlen) == -1) {
+		ret = SM_TEMPFAIL;
+		goto done;
+	}
+	err[0] = '\0';
+	/*
+	 * From the rename into the queue on, the message is queued, and a
+	 * signal must not make sendmail say otherwise (msg_signal exits
+	 * 75): a caller that retries would send it twice.  Every signal
+	 * waits until the outcome is known.
+	 */
+	sigfillset(&all);
+	blocked = sigprocmask(SIG_BLOCK, &all, &caller) == 0;
 	if (spool_commit(&msg) == -1) {
 		snprintf(err, errlen, "%s: %s", ctx->conf->spool,
 		    strerror(errno));
 		ret = SM_TEMPFAIL;
 		goto done;
 	}
+	msg_tmppath[0] = '\0';
 	strlcpy(id, msg.id, SPOOL_IDLEN + 1);
 	ret = SM_OK;
 done:
 	if (ret != SM_OK)
 		spool_abort(&msg);
 	msg_tmppath[0] = '\0';
+	/*
+	 * A signal that came during a commit that succeeded is dropped;
+	 * after one that failed it takes effect now.
+	 */
+	if (ret == SM_OK)
+		signals_drop_pending();
+	if (blocked)
+		(void)sigprocmask(SIG_SETMASK, &caller, NULL);
 	msg_signals(SIG_DFL);
 	drain(in);
 	hdrs_free(&h);

@@ -7,14 +7,18 @@
  * why, and what that costs.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <paths.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +40,8 @@ struct argrcpt {
 static __dead void usage(void);
 static void	 env_scrub(void);
 static void	 fds_sane(void);
+static void	 caller_state_reset(void);
+static void	 cwd_spool(const struct conf *, const char **);
 static void	 privs_drop_to_caller(void);
 static void	 privs_mail_user(const struct conf *, int, uid_t *);
 static void	 caller_identity(struct sm_ctx *, const char *);
@@ -76,6 +82,74 @@ fds_sane(void)
 		if (fcntl(fd, F_GETFD) == -1 &&
 		    open(_PATH_DEVNULL, fd == 0 ? O_RDONLY : O_WRONLY) != fd)
 			exit(EX_OSERR);
+}
+
+/*
+ * What else a process keeps across execve(2), set by the caller and
+ * passed on to the mailq and deliver we run: descriptors above 2 (a
+ * file of the caller's, or one it could not open, in a process of the
+ * mail user), the signal mask and the ignored signals (a sendmail that
+ * ignores SIGTERM), interval timers (a SIGALRM that kills it with a
+ * temporary file in the spool), and soft limits of CPU time and file
+ * size below the hard ones (SIGXCPU, SIGXFSZ half-way through a queue
+ * file).  Core dumps are off: a dump of the mail user's process would
+ * hold the message.  What stays (the hard limits, the other soft
+ * limits, the supplementary groups) is in sendmail(8), SECURITY
+ * CONSIDERATIONS.
+ */
+static void
+caller_state_reset(void)
+{
+	static const int	 raised[] = { RLIMIT_CPU, RLIMIT_FSIZE };
+	static const int	 timers[] = { ITIMER_REAL, ITIMER_VIRTUAL,
+				    ITIMER_PROF };
+	struct sigaction	 sa;
+	struct itimerval	 off;
+	struct rlimit		 rl;
+	sigset_t		 none;
+	size_t			 i;
+	int			 sig;
+
+	closefrom(3);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		err(EX_OSERR, "sigprocmask");
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+			sa.sa_handler = SIG_DFL;
+			(void)sigaction(sig, &sa, NULL);
+		}
+	memset(&off, 0, sizeof(off));
+	for (i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
+		if (setitimer(timers[i], &off, NULL) == -1)
+			err(EX_OSERR, "setitimer");
+	for (i = 0; i < sizeof(raised) / sizeof(raised[0]); i++)
+		if (getrlimit(raised[i], &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(raised[i], &rl);
+		}
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		err(EX_OSERR, "setrlimit");
+}
+
+/*
+ * The caller's working directory is none of ours, nor of the mailq and
+ * deliver we run: the spool, or / until the spool exists.  A -C file
+ * is named to them by its absolute path.
+ */
+static void
+cwd_spool(const struct conf *conf, const char **conffile)
+{
+	static char	 abs[PATH_MAX];
+
+	if (*conffile != NULL) {
+		if (realpath(*conffile, abs) == NULL)
+			err(EX_CONFIG, "%s", *conffile);
+		*conffile = abs;
+	}
+	if (chdir(conf->spool) == -1 && chdir("/") == -1)
+		err(EX_OSERR, "/");
 }
 
 /* -C by an ordinary user: that file gets the caller's rights only. */
@@ -258,6 +332,7 @@ as_mailq(int argc, char *argv[], int privileged, int installed)
 	if (conf_load(&conf, conffile, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	privs_mail_user(&conf, privileged, &mailuid);
+	cwd_spool(&conf, &conffile);
 	if (flag != NULL && strcmp(flag, "-v") != 0 && uid != 0 &&
 	    uid != mailuid)
 		errx(EX_NOPERM, "%s: only root and %s may", flag, conf.user);
@@ -291,6 +366,7 @@ main(int argc, char *argv[])
 		env_scrub();
 	installed = privileged || getuid() == 0;
 	fds_sane();
+	caller_state_reset();
 	umask(077);
 
 	/* mailwrapper(8) runs us as mailq for mailer.conf's "mailq" line. */
@@ -355,6 +431,7 @@ main(int argc, char *argv[])
 	ctx.conf = &conf;
 	ctx.uid = getuid();
 	privs_mail_user(&conf, privileged, &mailuid);
+	cwd_spool(&conf, &conffile);
 
 	if (strcmp(mode, "p") == 0)
 		run_other(PATH_MAILQ, "mailq", NULL, NULL, conffile, installed);

@@ -7,15 +7,30 @@
  *
  * Neither a password nor the base64 that carries it is ever logged;
  * the login and the outcome are.  The buffers that held a password
- * are zeroed once it is checked.  A failure is answered no sooner than
- * SMTPD_AUTH_FAIL_MS after the AUTH command: that slows down password
- * guessing, and it hides whether the login exists, which the time of
- * the hash check would otherwise tell.  Failures (535) count toward
+ * are zeroed once it is checked.  Failures (535) count toward
  * max_errors like every reply of 500 or more.
+ *
+ * Whether a login exists must not show in the time of the answer.  A
+ * login that is no mailbox, a locked mailbox or a bad users line gets
+ * a check of the same cost as a real one, against a hash made at start
+ * in the default scheme and cost; and a failure is answered no sooner
+ * than SMTPD_AUTH_FAIL_MS after the client's last response (not after
+ * the AUTH command: a client that waits before it sends its password
+ * would then see the bare time of the check).  That also slows down
+ * guessing.
+ *
+ * A check costs a full hash, tens of milliseconds of a processor or
+ * more, and any client can ask for one: at most auth_nslots run at
+ * once, half the processors (at least one), so that failed logins can
+ * never take the whole machine from the mail.  The others wait for a
+ * slot, as long as command_timeout from their last response allows,
+ * then get 454: a check that waits longer is no use to the client.
  */
 #include <sys/types.h>
 
+#include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,28 +48,64 @@
 #define AUTH_DECODED_MAX (SMTPD_AUTH_LINE_MAX / 4 * 3)
 /* A users map value: hash, ids, home, extra fields. */
 #define AUTH_VALUE_MAX	16384
+/* mailadduser(8)'s default: what most users lines hold. */
+#define AUTH_DUMMY_SCHEME "BLF-CRYPT"
 
 struct auth_creds {
-	char	 login[AUTH_FIELD_MAX + 1];
-	char	 password[AUTH_FIELD_MAX + 1];
+	char		 login[AUTH_FIELD_MAX + 1];
+	char		 password[AUTH_FIELD_MAX + 1];
+	struct timespec	 last;		/* the last response came then */
 };
 
 /* The users map, opened at the first AUTH; under env->maplock. */
 static struct map	*auth_users;
 
+/* What a login that cannot succeed is checked against. */
+static char		 auth_dummy_hash[PASSWD_HASH_MAX];
+
+/* Password checks that may start now, of auth_nslots. */
+static pthread_mutex_t	 auth_slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 auth_slot_free;
+static int		 auth_slots;
+
 static int	auth_b64_decode(const char *, unsigned char *, size_t,
 		    size_t *);
 static int	auth_response_read(struct session *, const char *,
 		    const char *, char *, unsigned char *, size_t *);
-static int	auth_response(struct session *, const char *, const char *,
-		    unsigned char *, size_t *);
+static int	auth_response(struct session *, struct auth_creds *,
+		    const char *, const char *, unsigned char *, size_t *);
 static int	auth_field(char *, const unsigned char *, size_t);
 static int	auth_plain(struct session *, const char *, struct auth_creds *);
 static int	auth_login(struct session *, const char *, struct auth_creds *);
 static int	auth_lookup(const char *, char *, size_t);
+static int	auth_user(const char *, char *, size_t, char *,
+		    struct mapsrc_user *, const char **);
+static int	auth_slot_take(void);
+static void	auth_slot_give(void);
+static int	auth_verify(const char *, const char *, const char **);
 static int	auth_check(const struct auth_creds *, char *, size_t,
 		    const char **);
 static void	auth_fail_pause(const struct timespec *);
+
+void
+auth_init(void)
+{
+	pthread_condattr_t	 attr;
+	cpu_set_t		 cpus;
+	int			 n = 1;
+
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0)
+		n = CPU_COUNT(&cpus);
+	auth_slots = n / 2 > 1 ? n / 2 : 1;
+	if (pthread_condattr_init(&attr) != 0 ||
+	    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&auth_slot_free, &attr) != 0)
+		fatalx("cannot set up the password check slots");
+	pthread_condattr_destroy(&attr);
+	if (passwd_hash(AUTH_DUMMY_SCHEME, "no login has this password",
+	    auth_dummy_hash, sizeof(auth_dummy_hash)) == -1)
+		fatal("cannot make the dummy password hash");
+}
 
 /* Strict RFC 4648 base64: padding only at the end, nothing else. */
 static int
@@ -148,14 +199,15 @@ auth_response_read(struct session *s, const char *initial,
  * short, too long or not base64 may still hold a password.
  */
 static int
-auth_response(struct session *s, const char *initial, const char *challenge,
-    unsigned char *out, size_t *outlen)
+auth_response(struct session *s, struct auth_creds *c, const char *initial,
+    const char *challenge, unsigned char *out, size_t *outlen)
 {
 	char	 line[SMTPD_AUTH_LINE_MAX + 1];
 	int	 r;
 
 	r = auth_response_read(s, initial, challenge, line, out, outlen);
 	explicit_bzero(line, sizeof(line));
+	clock_gettime(CLOCK_MONOTONIC, &c->last);
 	return r;
 }
 
@@ -183,7 +235,7 @@ auth_plain(struct session *s, const char *initial, struct auth_creds *c)
 	size_t		 len;
 	int		 r, bad;
 
-	if ((r = auth_response(s, initial, "", buf, &len)) != AUTH_OK) {
+	if ((r = auth_response(s, c, initial, "", buf, &len)) != AUTH_OK) {
 		explicit_bzero(buf, sizeof(buf));
 		return r;
 	}
@@ -207,11 +259,11 @@ auth_login(struct session *s, const char *initial, struct auth_creds *c)
 	int		 r, bad;
 
 	/* "Username:" and "Password:" in base64, as clients expect. */
-	if ((r = auth_response(s, initial, "VXNlcm5hbWU6", buf,
+	if ((r = auth_response(s, c, initial, "VXNlcm5hbWU6", buf,
 	    &len)) != AUTH_OK)
 		return r;
 	bad = auth_field(c->login, buf, len) == -1;
-	if ((r = auth_response(s, NULL, "UGFzc3dvcmQ6", buf,
+	if ((r = auth_response(s, c, NULL, "UGFzc3dvcmQ6", buf,
 	    &len)) == AUTH_OK)
 		bad |= auth_field(c->password, buf, len) == -1;
 	explicit_bzero(buf, sizeof(buf));
@@ -240,46 +292,121 @@ auth_lookup(const char *key, char *val, size_t vallen)
 	return r;
 }
 
+/*
+ * The users line of login, parsed into u: AUTH_OK if it may log in,
+ * AUTH_FAIL with the reason, or AUTH_TEMP.  key gets the map key.
+ */
+static int
+auth_user(const char *login, char *key, size_t keylen, char *val,
+    struct mapsrc_user *u, const char **why)
+{
+	struct mailaddr	 a;
+	const char	*errstr;
+	int		 r;
+
+	strlcpy(key, login, keylen);
+	if (addr_parse_safe(login, &a, &errstr) == -1 ||
+	    addr_key(&a, key, keylen) == -1) {
+		*why = "not a mailbox address";
+		return AUTH_FAIL;
+	}
+	if ((r = auth_lookup(key, val, AUTH_VALUE_MAX)) == -1) {
+		*why = "users map unreadable";
+		return AUTH_TEMP;
+	}
+	if (r == 0) {
+		*why = "no such mailbox";
+		return AUTH_FAIL;
+	}
+	if (mapsrc_user_parse(val, u, &errstr) == -1) {
+		log_warnx("users map: %s: %s", key, errstr);
+		*why = "bad users line";
+		return AUTH_FAIL;
+	}
+	if (u->nologin) {
+		*why = "mailbox locked";
+		return AUTH_FAIL;
+	}
+	return AUTH_OK;
+}
+
+/*
+ * One of the slots, waiting for it no longer than command_timeout from
+ * the client's last response (which came just before): 0, or -1.
+ */
+static int
+auth_slot_take(void)
+{
+	struct timespec	 deadline;
+
+	io_deadline(&deadline, env->conf.command_timeout * 1000);
+	pthread_mutex_lock(&auth_slot_lock);
+	while (auth_slots == 0)
+		if (pthread_cond_timedwait(&auth_slot_free, &auth_slot_lock,
+		    &deadline) == ETIMEDOUT && auth_slots == 0) {
+			pthread_mutex_unlock(&auth_slot_lock);
+			return -1;
+		}
+	auth_slots--;
+	pthread_mutex_unlock(&auth_slot_lock);
+	return 0;
+}
+
+static void
+auth_slot_give(void)
+{
+	pthread_mutex_lock(&auth_slot_lock);
+	auth_slots++;
+	pthread_cond_signal(&auth_slot_free);
+	pthread_mutex_unlock(&auth_slot_lock);
+}
+
+/* passwd_verify in a slot: 1, 0, -1 (unusable hash) or -2 (no slot). */
+static int
+auth_verify(const char *hash, const char *password, const char **why)
+{
+	int	 r;
+
+	if (auth_slot_take() == -1) {
+		*why = "too many password checks waiting";
+		return -2;
+	}
+	r = passwd_verify(hash, password);
+	auth_slot_give();
+	return r;
+}
+
 /* AUTH_OK, AUTH_FAIL with a reason for the log, or AUTH_TEMP. */
 static int
 auth_check(const struct auth_creds *c, char *key, size_t keylen,
     const char **why)
 {
-	struct mailaddr	  a;
 	struct mapsrc_user *u;
 	char		 *val;
-	const char	 *errstr;
-	int		  r, verdict = AUTH_FAIL;
+	int		  r, verdict;
 
-	strlcpy(key, c->login, keylen);
-	if (addr_parse_safe(c->login, &a, &errstr) == -1 ||
-	    addr_key(&a, key, keylen) == -1) {
-		*why = "not a mailbox address";
-		return AUTH_FAIL;
-	}
 	if ((val = malloc(AUTH_VALUE_MAX)) == NULL ||
 	    (u = malloc(sizeof(*u))) == NULL) {
 		free(val);
+		strlcpy(key, c->login, keylen);
 		*why = "out of memory";
 		return AUTH_TEMP;
 	}
-	if ((r = auth_lookup(key, val, AUTH_VALUE_MAX)) == -1) {
-		*why = "users map unreadable";
-		verdict = AUTH_TEMP;
-	} else if (r == 0)
-		*why = "no such mailbox";
-	else if (mapsrc_user_parse(val, u, &errstr) == -1) {
-		log_warnx("users map: %s: %s", key, errstr);
-		*why = "bad users line";
-	} else if (u->nologin)
-		*why = "mailbox locked";
-	else if ((r = passwd_verify(u->hash, c->password)) == -1) {
-		log_warnx("users map: %s: unusable password hash", key);
-		*why = "unusable password hash";
-	} else if (r == 0)
-		*why = "wrong password";
-	else
-		verdict = AUTH_OK;
+	verdict = auth_user(c->login, key, keylen, val, u, why);
+	if (verdict == AUTH_FAIL) {
+		/* The same work as for a mailbox, whatever the answer. */
+		if (auth_verify(auth_dummy_hash, c->password, why) == -2)
+			verdict = AUTH_TEMP;
+	} else if (verdict == AUTH_OK) {
+		r = auth_verify(u->hash, c->password, why);
+		if (r == -1) {
+			log_warnx("users map: %s: unusable password hash",
+			    key);
+			*why = "unusable password hash";
+		} else if (r == 0)
+			*why = "wrong password";
+		verdict = r == 1 ? AUTH_OK : r == -2 ? AUTH_TEMP : AUTH_FAIL;
+	}
 	explicit_bzero(u, sizeof(*u));
 	explicit_bzero(val, AUTH_VALUE_MAX);
 	free(u);
@@ -287,15 +414,16 @@ auth_check(const struct auth_creds *c, char *key, size_t keylen,
 	return verdict;
 }
 
+/* Until SMTPD_AUTH_FAIL_MS after last. */
 static void
-auth_fail_pause(const struct timespec *start)
+auth_fail_pause(const struct timespec *last)
 {
 	struct timespec	 now;
 	long		 ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - start->tv_sec) * 1000 +
-	    (now.tv_nsec - start->tv_nsec) / 1000000;
+	ms = (now.tv_sec - last->tv_sec) * 1000 +
+	    (now.tv_nsec - last->tv_nsec) / 1000000;
 	if (ms < SMTPD_AUTH_FAIL_MS)
 		(void)poll(NULL, 0, SMTPD_AUTH_FAIL_MS - ms);
 }
@@ -304,12 +432,11 @@ void
 auth_session(struct session *s, char *arg)
 {
 	struct auth_creds c;
-	struct timespec	 start;
+	struct timespec	 last;
 	char		 key[SMTPD_ADDRLEN], *initial;
 	const char	*mech, *why = "malformed credentials";
 	int		 r;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	mech = arg;
 	if ((initial = strchr(arg, ' ')) != NULL)
 		*initial++ = '\0';
@@ -320,6 +447,7 @@ auth_session(struct session *s, char *arg)
 		return;
 	}
 	memset(&c, 0, sizeof(c));
+	clock_gettime(CLOCK_MONOTONIC, &c.last);
 	if (strcasecmp(mech, "PLAIN") == 0) {
 		mech = "PLAIN";
 		r = auth_plain(s, initial, &c);
@@ -337,6 +465,7 @@ auth_session(struct session *s, char *arg)
 		r = auth_check(&c, key, sizeof(key), &why);
 	else
 		strlcpy(key, c.login, sizeof(key));
+	last = c.last;
 	explicit_bzero(&c, sizeof(c));
 	if (r == AUTH_ABORT) {
 		log_info("%s[%s]: auth=%s aborted", s->name, s->addr, mech);
@@ -356,6 +485,6 @@ auth_session(struct session *s, char *arg)
 		    "failure");
 		return;
 	}
-	auth_fail_pause(&start);
+	auth_fail_pause(&last);
 	session_reply(s, 535, "5.7.8", "Authentication credentials invalid");
 }

@@ -13,11 +13,15 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtpd.h"
 
 static void	data_fail(struct data_result *, int, const char *);
 static int	data_check(const char *, size_t, int, struct data_result *);
+static void	data_from_add(struct data_result *, const char *, size_t);
+static void	data_header(struct data_result *, const char *, size_t,
+		    int *);
 
 static void
 data_fail(struct data_result *res, int status, const char *reason)
@@ -47,6 +51,55 @@ data_check(const char *line, size_t len, int crlf, struct data_result *res)
 	return 0;
 }
 
+static void
+data_from_add(struct data_result *res, const char *s, size_t len)
+{
+	if (res->fromlen + len >= DATA_FROM_MAX) {
+		res->fromlong = 1;
+		return;
+	}
+	memcpy(res->from + res->fromlen, s, len);
+	res->fromlen += len;
+	res->from[res->fromlen] = '\0';
+}
+
+/*
+ * A line of the message (without its line end) while *state says the
+ * header goes on: 1 in a From: field, 0 in another, -1 after the
+ * header.  RFC 5322 3.6.2 wants one From:; each one is kept, so that
+ * a second one cannot hide from the sender check.
+ */
+static void
+data_header(struct data_result *res, const char *line, size_t len,
+    int *state)
+{
+	size_t	 n;
+
+	if (*state == -1 || res->from == NULL)
+		return;
+	if (len == 0) {
+		*state = -1;
+		return;
+	}
+	if (line[0] == ' ' || line[0] == '\t') {
+		if (*state == 1)
+			data_from_add(res, line, len);
+		return;
+	}
+	*state = 0;
+	if (len < 5 || strncasecmp(line, "From", 4) != 0)
+		return;
+	/* RFC 5322 4.5.1 (obsolete): blanks before the colon. */
+	for (n = 4; n < len && (line[n] == ' ' || line[n] == '\t'); n++)
+		;
+	if (n == len || line[n] != ':')
+		return;
+	*state = 1;
+	if (res->fromlen > 0)
+		data_from_add(res, ",", 1);
+	data_from_add(res, line + n + 1, len - n - 1);
+}
+
 void
 data_receive(struct io *io, struct spool_msg *msg, uint64_t maxsize,
     int timeout_ms, struct data_result *res)
@@ -54,11 +107,15 @@ data_receive(struct io *io, struct spool_msg *msg, uint64_t maxsize,
 	char		 line[SMTP_TEXT_MAX + 1];
 	const char	*p;
 	size_t		 len;
-	int		 r, crlf, prevcrlf = 1;
+	int		 r, crlf, prevcrlf = 1, header = 0;
 
 	res->status = DATA_OK;
 	res->size = 0;
 	res->reason = NULL;
+	res->fromlen = 0;
+	res->fromlong = 0;
+	if (res->from != NULL)
+		res->from[0] = '\0';
 	for (;;) {
 		r = io_getline(io, line, SMTP_TEXT_MAX, &len, &crlf,
 		    timeout_ms);
@@ -89,6 +146,7 @@ data_receive(struct io *io, struct spool_msg *msg, uint64_t maxsize,
 		/* RFC 5321 4.5.2: a leading dot was doubled by the client. */
 		p = line[0] == '.' ? line + 1 : line;
 		len -= (p - line) + 2;
+		data_header(res, p, len, &header);
 		if (fwrite(p, 1, len, msg->fp) != len ||
 		    putc('\n', msg->fp) == EOF)
 			data_fail(res, DATA_IOERROR, "spool write error");

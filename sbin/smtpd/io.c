@@ -1,9 +1,13 @@
 /*
  * io.c: line I/O on a client socket.  Each session runs in its own
- * thread on a blocking socket; poll(2) bounds every wait by the
- * command or DATA timeout.  Replies are buffered and sent when the
- * server would wait for input, which is what PIPELINING (RFC 2920)
- * asks of a server: one write for a whole pipelined group.
+ * thread on a blocking socket.  The command or DATA timeout is a
+ * deadline for a whole line, not a bound on each wait: every poll(2)
+ * gets what is left of it, so a client that sends a byte just before
+ * each wait would run out cannot stretch one line over many timeouts.
+ * Sending the replies queued has a deadline too (command_timeout), for
+ * a client that reads a byte at a time.  Replies are buffered and sent
+ * when the server would wait for input, which is what PIPELINING
+ * (RFC 2920) asks of a server: one write for a whole pipelined group.
  *
  * Once TLS is on (tls.c), the socket is non-blocking and every read
  * and write goes through libtls, which says when it must wait for the
@@ -20,10 +24,12 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "smtpd.h"
@@ -32,9 +38,36 @@
 #define IO_CLOSE_MS	1000
 
 static int	io_poll(struct io *, short, int);
-static int	io_fill(struct io *, int);
-static int	io_fill_tls(struct io *, int);
-static ssize_t	io_send(struct io *, const char *, size_t);
+static int	io_fill(struct io *, const struct timespec *);
+static int	io_fill_tls(struct io *, const struct timespec *);
+static ssize_t	io_send(struct io *, const char *, size_t,
+		    const struct timespec *);
+
+void
+io_deadline(struct timespec *deadline, int timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += timeout_ms / 1000;
+	deadline->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline->tv_nsec >= 1000000000) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000;
+	}
+}
+
+int
+io_left(const struct timespec *deadline)
+{
+	struct timespec	 now;
+	long long	 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000LL +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	if (ms <= 0)
+		return 0;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
 
 void
 io_init(struct io *io, int fd, int wtimeout_ms)
@@ -77,21 +110,25 @@ io_wait(struct io *io, int want, int timeout_ms)
 
 /* Sends some of buf; -1 when the client is gone or too slow to read. */
 static ssize_t
-io_send(struct io *io, const char *buf, size_t len)
+io_send(struct io *io, const char *buf, size_t len,
+    const struct timespec *deadline)
 {
 	ssize_t	 n;
 
 	for (;;) {
 		if (io->tls == NULL) {
-			n = send(io->fd, buf, len, MSG_NOSIGNAL);
+			n = send(io->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n == -1 && errno == EINTR)
 				continue;
-			return n;
+			if (n != -1 || errno != EAGAIN)
+				return n;
+			n = TLS_WANT_POLLOUT;
+		} else {
+			n = tls_write(io->tls, buf, len);
+			if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
+				return n < 0 ? -1 : n;
 		}
-		n = tls_write(io->tls, buf, len);
-		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
-			return n < 0 ? -1 : n;
-		if (io_wait(io, n, io->wtimeout_ms) <= 0)
+		if (io_wait(io, n, io_left(deadline)) <= 0)
 			return -1;
 	}
 }
@@ -99,11 +136,14 @@ io_send(struct io *io, const char *buf, size_t len)
 int
 io_flush(struct io *io)
 {
-	size_t	 off = 0;
-	ssize_t	 n;
+	struct timespec	 deadline;
+	size_t		 off = 0;
+	ssize_t		 n;
 
+	io_deadline(&deadline, io->wtimeout_ms);
 	while (off < io->outlen && !io->error) {
-		if ((n = io_send(io, io->out + off, io->outlen - off)) == -1) {
+		if ((n = io_send(io, io->out + off, io->outlen - off,
+		    &deadline)) == -1) {
 			io->error = 1;
 			break;
 		}
@@ -140,7 +180,7 @@ io_printf(struct io *io, const char *fmt, ...)
 
 /* Reads more input; IO_OK, IO_EOF, IO_TIMEOUT or IO_ERROR. */
 static int
-io_fill(struct io *io, int timeout_ms)
+io_fill(struct io *io, const struct timespec *deadline)
 {
 	ssize_t		 n;
 	int		 r;
@@ -153,9 +193,9 @@ io_fill(struct io *io, int timeout_ms)
 		io->inpos = 0;
 	}
 	if (io->tls != NULL)
-		return io_fill_tls(io, timeout_ms);
+		return io_fill_tls(io, deadline);
 	for (;;) {
-		r = io_poll(io, POLLIN, timeout_ms);
+		r = io_poll(io, POLLIN, io_left(deadline));
 		if (r == -1)
 			return IO_ERROR;
 		if (r == 0)
@@ -172,8 +212,9 @@ io_fill(struct io *io, int timeout_ms)
 	}
 }
 
+/* A record that comes a byte at a time takes many waits: one deadline. */
 static int
-io_fill_tls(struct io *io, int timeout_ms)
+io_fill_tls(struct io *io, const struct timespec *deadline)
 {
 	ssize_t	 n;
 	int	 r;
@@ -189,7 +230,7 @@ io_fill_tls(struct io *io, int timeout_ms)
 			return IO_EOF;
 		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
 			return IO_ERROR;
-		if ((r = io_wait(io, n, timeout_ms)) == 0)
+		if ((r = io_wait(io, n, io_left(deadline))) == 0)
 			return IO_TIMEOUT;
 		if (r == -1)
 			return IO_ERROR;
@@ -200,11 +241,13 @@ int
 io_getline(struct io *io, char *buf, size_t max, size_t *len, int *crlf,
     int timeout_ms)
 {
-	char	*lf;
-	size_t	 avail, take, got = 0;
-	int	 r, toolong = 0;
-	char	 last = '\0';
+	struct timespec	 deadline;
+	char		*lf;
+	size_t		 avail, take, got = 0;
+	int		 r, toolong = 0;
+	char		 last = '\0';
 
+	io_deadline(&deadline, timeout_ms);
 	for (;;) {
 		avail = io->inlen - io->inpos;
 		lf = memchr(io->in + io->inpos, '\n', avail);
@@ -225,7 +268,7 @@ io_getline(struct io *io, char *buf, size_t max, size_t *len, int *crlf,
 		}
 		if (lf != NULL)
 			break;
-		if ((r = io_fill(io, timeout_ms)) != IO_OK)
+		if ((r = io_fill(io, &deadline)) != IO_OK)
 			return r;
 	}
 	buf[toolong ? 0 : got] = '\0';
@@ -237,11 +280,15 @@ io_getline(struct io *io, char *buf, size_t max, size_t *len, int *crlf,
 int
 io_pending(struct io *io, int timeout_ms)
 {
+	struct timespec	 deadline;
+
 	if (io->inpos < io->inlen)
 		return 1;
 	/* Bytes on the socket may be no more than a part of a record. */
-	if (io->tls != NULL)
-		return io_fill(io, timeout_ms) != IO_TIMEOUT;
+	if (io->tls != NULL) {
+		io_deadline(&deadline, timeout_ms);
+		return io_fill(io, &deadline) != IO_TIMEOUT;
+	}
 	return io_poll(io, POLLIN, timeout_ms) > 0;
 }
 

@@ -56,7 +56,7 @@ static void	server_accept(struct listener *);
 static int	server_admit(const struct session *);
 static void	server_send_421(int, const char *, const char *);
 static void	server_refuse(int, const char *);
-static void	server_stop(struct listener *, size_t);
+static size_t	server_stop(struct listener *, size_t);
 
 int
 server_stopping(void)
@@ -64,7 +64,12 @@ server_stopping(void)
 	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
 }
 
-/* With slock held: 0, or -1 (too many in all), -2 (from this address). */
+/*
+ * With slock held: 0, or -1 (too many in all), -2 (from this address).
+ * A relaynets client is often a webmail or an application server that
+ * sends everything from one address: max_sessions_per_ip spares it
+ * unless "all" was given.
+ */
 static int
 server_admit(const struct session *new)
 {
@@ -73,6 +78,8 @@ server_admit(const struct session *new)
 
 	if (nsessions >= env->conf.max_sessions)
 		return -1;
+	if (new->trusted && !env->conf.max_sessions_per_ip_all)
+		return 0;
 	for (s = sessions; s != NULL; s = s->next)
 		if (strcmp(s->addr, new->addr) == 0)
 			same++;
@@ -109,7 +116,6 @@ server_accept(struct listener *l)
 	struct session	*s;
 	pthread_attr_t	 attr;
 	pthread_t	 t;
-	struct timeval	 tv;
 	int		 fd, r;
 
 	fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
@@ -123,10 +129,6 @@ server_accept(struct listener *l)
 			(void)poll(NULL, 0, SMTPD_ACCEPT_PAUSE_MS);
 		return;
 	}
-	/* A client that does not read its replies must not hold a thread. */
-	tv.tv_sec = env->conf.command_timeout;
-	tv.tv_usec = 0;
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((s = session_new(fd, (struct sockaddr *)&ss, sslen,
 	    l->mode)) == NULL) {
 		log_warn("session");
@@ -184,13 +186,14 @@ server_session_done(struct session *s)
  * SIGTERM: no new clients; each session sees end of input at its next
  * wait for input (io.c watches stopfd), so one in DATA drops its message
  * from tmp/ and one committing finishes its commit and its 250 first.
- * Then we wait for them all.
+ * Then we wait for them all, SMTPD_STOP_GRACE_S at most: returns how
+ * many are still running.
  */
-static void
+static size_t
 server_stop(struct listener *l, size_t nl)
 {
 	struct timespec	 deadline;
-	size_t		 i;
+	size_t		 i, left;
 
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < nl; i++)
@@ -205,9 +208,10 @@ server_stop(struct listener *l, size_t nl)
 		if (pthread_cond_timedwait(&sdone, &slock, &deadline) ==
 		    ETIMEDOUT)
 			break;
-	if (nsessions > 0)
-		log_warnx("stopping with %zu sessions still open", nsessions);
+	if ((left = nsessions) > 0)
+		log_warnx("stopping with %zu sessions still open", left);
 	pthread_mutex_unlock(&slock);
+	return left;
 }
 
 int
@@ -254,7 +258,8 @@ server_run(struct listener *l, size_t nl)
 				server_accept(&l[i]);
 	}
 	log_info("stopping");
-	server_stop(l, nl);
+	if (server_stop(l, nl) > 0)
+		return -1;
 	free(pfd);
 	close(sfd);
 	return 0;
@@ -276,6 +281,18 @@ server_resolve(const struct mailaddr *addr)
 
 	pthread_mutex_lock(&env->maplock);
 	r = resolve_rcpt(&env->resolver, addr);
+	pthread_mutex_unlock(&env->maplock);
+	return r;
+}
+
+/* The lookup of dk_spool_sign: a domain's dkim= selectors. */
+int
+server_dkim_selectors(const void *arg, const char *domain, char *buf, size_t len)
+{
+	int	 r;
+
+	pthread_mutex_lock(&env->maplock);
+	r = resolve_domain_attr(&env->resolver, domain, "dkim", buf, len);
 	pthread_mutex_unlock(&env->maplock);
 	return r;
 }

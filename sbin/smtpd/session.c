@@ -44,7 +44,8 @@ static int	session_long_line(const char *, size_t);
 static void	session_command(struct session *, char *, size_t);
 static void	session_txn_reset(struct session *);
 static int	session_helo_valid(const char *);
-static void	cmd_helo_common(struct session *, char *, int);
+static int	session_junk(struct session *);
+static int	cmd_helo_common(struct session *, char *, int);
 static int	rcpt_verdict(struct session *, const struct path_args *,
 		    const char *);
 static void	session_path_error(struct session *, int, struct path_args *,
@@ -52,6 +53,7 @@ static void	session_path_error(struct session *, int, struct path_args *,
 static const char *session_protocol(const struct session *);
 static int	session_received(struct session *, time_t);
 static void	session_data_done(struct session *, struct data_result *);
+static int	session_dkim(struct session *);
 static void	cmd_helo(struct session *, char *);
 static void	cmd_ehlo(struct session *, char *);
 static void	cmd_mail(struct session *, char *);
@@ -197,15 +199,16 @@ session_tls(struct session *s)
 }
 
 /*
- * A client outside relaynets waits SMTPD_GREET_PAUSE_MS for the
- * greeting; one that talks meanwhile is a spam engine that does not
- * wait for replies, and is dropped.  relaynets clients are greeted at
- * once, as Postfix's postscreen lets mynetworks through.
+ * A client outside relaynets waits greet_delay for the greeting; one
+ * that talks meanwhile is a spam engine that does not wait for
+ * replies, and is dropped.  relaynets clients are greeted at once, as
+ * Postfix's postscreen lets mynetworks through.
  */
 static int
 session_greet(struct session *s)
 {
-	if (!s->trusted && io_pending(&s->io, SMTPD_GREET_PAUSE_MS) &&
+	if (!s->trusted && env->conf.greet_delay > 0 &&
+	    io_pending(&s->io, env->conf.greet_delay * 1000) &&
 	    !server_stopping()) {
 		log_info("%s[%s]: talked before the greeting, dropped",
 		    s->name, s->addr);
@@ -335,34 +338,56 @@ session_helo_valid(const char *arg)
 	return 1;
 }
 
-static void
+/*
+ * A command that sends no mail: NOOP, RSET, VRFY, HELP, a HELO or EHLO
+ * after the first, a recipient over maxrcpt.  Each costs the client
+ * nothing and earns it another command_timeout; max_junk_commands of
+ * them are allowed between two messages queued (as Postfix's
+ * smtpd_junk_command_limit), then 421 and the close, so that no
+ * session holds its thread for ever.  0, or -1 once closed.
+ */
+static int
+session_junk(struct session *s)
+{
+	if (++s->njunk <= env->conf.max_junk_commands)
+		return 0;
+	log_info("%s[%s]: too many commands without mail", s->name, s->addr);
+	session_reply(s, 421, "4.7.0", "%s Error: too many commands without "
+	    "mail", env->conf.hostname);
+	s->quit = 1;
+	return -1;
+}
+
+/* 0 once the name is taken; -1 after a refusal or a close. */
+static int
 cmd_helo_common(struct session *s, char *arg, int esmtp)
 {
 	if (!session_helo_valid(arg)) {
 		session_reply(s, 501, "5.5.4", "Syntax: %s hostname",
 		    esmtp ? "EHLO" : "HELO");
-		return;
+		return -1;
 	}
+	if (s->state != S_CONNECTED && session_junk(s) == -1)
+		return -1;
 	session_txn_reset(s);
 	strlcpy(s->helo, arg, sizeof(s->helo));
 	s->esmtp = esmtp;
 	s->state = S_HELO;
 	log_info("%s[%s]: helo=%s", s->name, s->addr, s->helo);
+	return 0;
 }
 
 static void
 cmd_helo(struct session *s, char *arg)
 {
-	cmd_helo_common(s, arg, 0);
-	if (s->state == S_HELO && !s->esmtp)
+	if (cmd_helo_common(s, arg, 0) == 0)
 		session_reply(s, 250, NULL, "%s", env->conf.hostname);
 }
 
 static void
 cmd_ehlo(struct session *s, char *arg)
 {
-	cmd_helo_common(s, arg, 1);
-	if (s->state != S_HELO || !s->esmtp)
+	if (cmd_helo_common(s, arg, 1) == -1)
 		return;
 	io_printf(&s->io, "250-%s Hello %s [%s]\r\n", env->conf.hostname,
 	    s->helo, s->addr);
@@ -425,6 +450,8 @@ cmd_mail(struct session *s, char *arg)
 	}
 	/* Map changes take effect from the next transaction on. */
 	server_maps_refresh();
+	if (sender_check_mail(s, &pa) == -1)
+		return;
 	if (spool_create(env->conf.spool, &s->msg) == -1) {
 		log_warn("%s[%s]: spool %s", s->name, s->addr,
 		    env->conf.spool);
@@ -451,6 +478,12 @@ rcpt_verdict(struct session *s, const struct path_args *pa,
 {
 	if (pa->postmaster)
 		return 0;
+	switch (sender_srs_rcpt(s, &pa->addr, rcpt)) {
+	case SENDER_SRS_OK:
+		return 0;
+	case SENDER_SRS_REFUSED:
+		return -1;
+	}
 	switch (server_resolve(&pa->addr)) {
 	case RESOLVE_LOCAL:
 		return 0;
@@ -486,6 +519,8 @@ cmd_rcpt(struct session *s, char *arg)
 		return;
 	}
 	if (s->nrcpts >= env->conf.maxrcpt) {
+		if (session_junk(s) == -1)
+			return;
 		session_reply(s, 452, "4.5.3", "Error: too many recipients");
 		return;
 	}
@@ -562,6 +597,7 @@ static void
 cmd_data(struct session *s, char *arg)
 {
 	struct data_result res;
+	char		 from[DATA_FROM_MAX];
 	time_t		 now;
 
 	if (s->state != S_MAIL) {
@@ -585,10 +621,36 @@ cmd_data(struct session *s, char *arg)
 		return;
 	}
 	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	res.from = env->conf.sender_check == SENDER_CHECK_HEADER &&
+	    s->login[0] != '\0' ? from : NULL;
 	data_receive(&s->io, &s->msg, env->conf.maxsize,
 	    env->conf.data_timeout * 1000, &res);
 	session_data_done(s, &res);
 	session_txn_reset(s);
+}
+
+/*
+ * Mail of an authenticated client or of relaynets is DKIM-signed here,
+ * before the commit, so that the spool holds it signed and once: see
+ * smtpd(8).  0, or -1 when it may not go unsigned and was not signed.
+ */
+static int
+session_dkim(struct session *s)
+{
+	char	 err[512];
+	int	 r;
+
+	if (!s->trusted && s->login[0] == '\0')
+		return 0;
+	r = dk_spool_sign(&s->msg, env->conf.mapdir, server_dkim_selectors,
+	    NULL, err, sizeof(err));
+	if (r == -1)
+		log_warnx("%s: deferred: %s", s->msg.id, err);
+	else if (r == 0 && err[0] != '\0')
+		log_info("%s: %s", s->msg.id, err);
+	else if (r == 1)
+		log_debug("%s: DKIM-signed", s->msg.id);
+	return r == -1 ? -1 : 0;
 }
 
 static void
@@ -596,6 +658,13 @@ session_data_done(struct session *s, struct data_result *res)
 {
 	switch (res->status) {
 	case DATA_OK:
+		if (sender_check_header(s, res) == -1)
+			break;
+		if (session_dkim(s) == -1) {
+			session_reply(s, 451, "4.7.0", "Local error: the "
+			    "message cannot be DKIM-signed; try again later");
+			break;
+		}
 		if (spool_commit(&s->msg) == -1) {
 			log_warn("%s: commit", s->msg.id);
 			session_reply(s, 452, "4.3.1", "Insufficient system "
@@ -605,6 +674,7 @@ session_data_done(struct session *s, struct data_result *res)
 		/* Committed: nothing for session_txn_reset to abort. */
 		s->state = S_HELO;
 		s->ndata++;
+		s->njunk = 0;
 		log_info("%s: queued, size=%llu, nrcpt=%zu", s->msg.id,
 		    (unsigned long long)res->size, s->nrcpts);
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", s->msg.id);
@@ -646,6 +716,8 @@ cmd_rset(struct session *s, char *arg)
 		session_reply(s, 501, "5.5.4", "Syntax: RSET");
 		return;
 	}
+	if (session_junk(s) == -1)
+		return;
 	session_txn_reset(s);
 	session_reply(s, 250, "2.0.0", "Ok");
 }
@@ -653,6 +725,8 @@ cmd_rset(struct session *s, char *arg)
 static void
 cmd_noop(struct session *s, char *arg)
 {
+	if (session_junk(s) == -1)
+		return;
 	session_reply(s, 250, "2.0.0", "Ok");
 }
 
@@ -670,6 +744,8 @@ cmd_vrfy(struct session *s, char *arg)
 		session_reply(s, 501, "5.5.4", "Syntax: VRFY address");
 		return;
 	}
+	if (session_junk(s) == -1)
+		return;
 	session_reply(s, 252, "2.5.0", "Cannot VRFY user, but will accept "
 	    "message and attempt delivery");
 }
@@ -677,6 +753,8 @@ cmd_vrfy(struct session *s, char *arg)
 static void
 cmd_help(struct session *s, char *arg)
 {
+	if (session_junk(s) == -1)
+		return;
 	io_printf(&s->io, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
 	    "RSET NOOP QUIT VRFY HELP%s\r\n", env->tls != NULL ?
 	    " STARTTLS AUTH" : "");

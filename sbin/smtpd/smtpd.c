@@ -178,6 +178,9 @@ main(int argc, char *argv[])
 	smtpd_check_conf(&env->conf);
 	/* As root: the key may be readable by nobody else. */
 	env->tls = smtpd_tls_load(&env->conf);
+	if (env->conf.srs &&
+	    srs_load(&env->srs, env->conf.mapdir, e, sizeof(e)) == -1)
+		errx(EX_CONFIG, "%s: srs on: %s", env->conf.path, e);
 	if (check) {
 		fprintf(stderr, "configuration OK\n");
 		return EX_OK;
@@ -206,6 +209,7 @@ main(int argc, char *argv[])
 		    env->conf.spool);
 	pthread_mutex_init(&env->maplock, NULL);
 	pthread_mutex_init(&env->tlslock, NULL);
+	auth_init();
 	/* A map missing now is opened when it appears; until then, 451. */
 	if (resolver_open(&env->resolver, &env->conf) == -1)
 		log_warn("maps in %s", env->conf.mapdir);
@@ -218,8 +222,16 @@ main(int argc, char *argv[])
 	log_info("started, %zu listener%s", nlisteners,
 	    nlisteners == 1 ? "" : "s");
 
-	server_run(listeners, nlisteners);
-
+	if (server_run(listeners, nlisteners) == -1) {
+		/*
+		 * Sessions still run, maybe inside libtls: exit(3) would run
+		 * the libraries' exit handlers (OpenSSL frees its state in
+		 * one) under their feet.  Nothing is left to flush.
+		 */
+		pidfile_remove(pfh);
+		log_info("stopped, sessions abandoned");
+		_exit(EX_OK);
+	}
 	pidfile_remove(pfh);
 	log_info("stopped");
 	return EX_OK;

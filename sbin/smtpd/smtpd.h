@@ -10,6 +10,8 @@
  *			time limits
  *	tls.c		the TLS server context; STARTTLS and smtps handshakes
  *	auth.c		AUTH PLAIN and LOGIN against the users map
+ *	sender.c	who may name which sender: MAIL FROM and From: of
+ *			authenticated clients, SRS addresses at RCPT
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -18,6 +20,7 @@
 
 #include <netdb.h>
 #include <pthread.h>
+#include <time.h>
 #include <tls.h>
 
 #include "libmail.h"
@@ -28,9 +31,6 @@
 
 /* "local@domain" from a struct mailaddr, room for both parts whole. */
 #define SMTPD_ADDRLEN		(ADDR_LOCAL_MAX + 3 + 1 + ADDR_DOMAIN_MAX + 1)
-
-/* An untrusted client must wait this long for the greeting. */
-#define SMTPD_GREET_PAUSE_MS	1000
 
 /* Files in SPOOL/tmp/ older than this are debris of a crash. */
 #define SMTPD_TMP_STALE		(24 * 60 * 60)
@@ -48,7 +48,7 @@
  */
 #define SMTPD_AUTH_LINE_MAX	2048
 
-/* A failed AUTH is answered no sooner than this after it began. */
+/* A failed AUTH is answered no sooner than this after the last response. */
 #define SMTPD_AUTH_FAIL_MS	1000
 
 struct session;
@@ -67,7 +67,7 @@ struct session;
 struct io {
 	int	 fd;
 	struct tls *tls;	/* once TLS is on: all I/O goes through it */
-	int	 wtimeout_ms;	/* how long a reply may wait to be sent */
+	int	 wtimeout_ms;	/* how long replies may take to be sent */
 	char	 in[IO_INSIZE];
 	size_t	 inpos;
 	size_t	 inlen;
@@ -77,11 +77,15 @@ struct io {
 };
 
 void	 io_init(struct io *, int fd, int wtimeout_ms);
+/* A deadline timeout_ms from now (CLOCK_MONOTONIC); the ms left of one. */
+void	 io_deadline(struct timespec *, int timeout_ms);
+int	 io_left(const struct timespec *);
 /*
  * Reads one line up to and including its LF into buf (max + 1 bytes:
- * NUL-terminated, len bytes without the NUL).  A line longer than max
- * bytes is skipped to its LF and IO_LONG returned; *crlf tells whether
- * the LF that ended it came after a CR.  Pending output is sent before waiting.
+ * NUL-terminated, len bytes without the NUL), all of it within
+ * timeout_ms.  A line longer than max bytes is skipped to its LF and
+ * IO_LONG returned; *crlf tells whether the LF that ended it came after
+ * a CR.  Pending output is sent before waiting.
  */
 int	 io_getline(struct io *, char *buf, size_t max, size_t *len,
 	    int *crlf, int timeout_ms);
@@ -130,6 +134,7 @@ struct smtpd {
 	pthread_mutex_t	 tlslock;	/* tls_accept_socket on tls */
 	pthread_mutex_t	 maplock;	/* the resolver is not thread safe */
 	struct resolver	 resolver;
+	struct srs	 srs;		/* srs on: the secrets of srs.key */
 	int		 stopfd;	/* readable once SIGTERM came */
 };
 
@@ -141,6 +146,10 @@ struct listener {
 	char	 name[80];	/* host:port, for the logs */
 };
 
+/*
+ * Serves until SIGTERM; 0 once every session has ended, -1 if some are
+ * still running after the stop grace.
+ */
 int	 server_run(struct listener *, size_t);
 /* 1 once SIGTERM came: sessions close at their next read. */
 int	 server_stopping(void);
@@ -149,6 +158,7 @@ void	 server_session_done(struct session *);
 /* resolver_refresh and resolve_rcpt, under maplock. */
 void	 server_maps_refresh(void);
 int	 server_resolve(const struct mailaddr *);
+int	 server_dkim_selectors(const void *, const char *, char *, size_t);
 
 /* ---- listen.c ---- */
 
@@ -183,6 +193,7 @@ struct session {
 	char		**rcpts;
 	size_t		 nrcpts;
 	size_t		 nerrors;
+	size_t		 njunk;		/* commands since the last message */
 	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;
@@ -198,6 +209,12 @@ void		 session_reply(struct session *, int, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- auth.c ---- */
+
+/*
+ * The dummy hash (one check of the default cost) and the slots of the
+ * password checks; once, before the sessions start.
+ */
+void		 auth_init(void);
 
 /*
  * The AUTH exchange once session.c has checked that it may happen
@@ -237,17 +254,44 @@ int	 path_parse(const char *arg, const char *keyword, int esmtp,
 #define DATA_LOST	4	/* the client went away or timed out */
 #define DATA_TIMEOUT	5
 
+/* The From: fields of the header, unfolded, joined by ','. */
+#define DATA_FROM_MAX	4096
+
 struct data_result {
 	int		 status;
 	uint64_t	 size;		/* octets received, as sent */
 	const char	*reason;	/* for DATA_BADLINE */
+	char		*from;		/* set by the caller: DATA_FROM_MAX */
+	size_t		 fromlen;
+	int		 fromlong;	/* more than DATA_FROM_MAX - 1 */
 };
 
 /*
  * Reads the message up to CRLF.CRLF from io into the spool file of
- * msg (after the envelope and the Received: header).
+ * msg (after the envelope and the Received: header); and, if the
+ * caller set from, the From: fields of its header.
  */
 void	 data_receive(struct io *, struct spool_msg *, uint64_t maxsize,
 	    int timeout_ms, struct data_result *);
+
+/* ---- sender.c ---- */
+
+/*
+ * MAIL FROM: 0 if the session may use the sender, or -1 after the
+ * reply (553 5.7.1 not owned, 451 a map cannot be read).
+ */
+int	 sender_check_mail(struct session *, const struct path_args *);
+/* The end of DATA: 0, or -1 after the reply (550 5.7.1, 451). */
+int	 sender_check_header(struct session *, const struct data_result *);
+/*
+ * RCPT: SENDER_SRS_NONE if addr is not an SRS address of a hosted
+ * domain (or srs is off), SENDER_SRS_OK if it verifies, or
+ * SENDER_SRS_REFUSED after the reply (550 5.1.1, 451).
+ */
+#define SENDER_SRS_NONE		0
+#define SENDER_SRS_OK		1
+#define SENDER_SRS_REFUSED	2
+int	 sender_srs_rcpt(struct session *, const struct mailaddr *,
+	    const char *rcpt);
 
 #endif /* !SMTPD_H */

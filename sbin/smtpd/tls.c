@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 
 #include "smtpd.h"
 
@@ -49,19 +48,6 @@ smtpd_tls_load(const struct conf *conf)
 	return ctx;
 }
 
-/* What is left of timeout_ms since start, at least 0. */
-static int
-smtpd_tls_left(const struct timespec *start, int timeout_ms)
-{
-	struct timespec	 now;
-	long long	 ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - start->tv_sec) * 1000LL +
-	    (now.tv_nsec - start->tv_nsec) / 1000000;
-	return ms >= timeout_ms ? 0 : timeout_ms - (int)ms;
-}
-
 /*
  * The timeout bounds the whole handshake, not each wait: a client that
  * sends its hello a byte at a time would otherwise hold the session
@@ -72,11 +58,10 @@ smtpd_tls_start(struct io *io, int timeout_ms, char *info, size_t infolen,
     char *err, size_t errlen)
 {
 	struct tls	*cctx;
-	struct timespec	 start;
+	struct timespec	 deadline;
 	int		 r, flags;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-
+	io_deadline(&deadline, timeout_ms);
 	if ((flags = fcntl(io->fd, F_GETFL)) == -1 ||
 	    fcntl(io->fd, F_SETFL, flags | O_NONBLOCK) == -1) {
 		strlcpy(err, "cannot make the socket non-blocking", errlen);
@@ -97,8 +82,7 @@ smtpd_tls_start(struct io *io, int timeout_ms, char *info, size_t infolen,
 			    "handshake failed", errlen);
 			return -1;
 		}
-		if ((r = io_wait(io, r, smtpd_tls_left(&start,
-		    timeout_ms))) <= 0) {
+		if ((r = io_wait(io, r, io_left(&deadline))) <= 0) {
 			strlcpy(err, r == 0 ? "handshake timed out" :
 			    "handshake failed", errlen);
 			return -1;

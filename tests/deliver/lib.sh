@@ -22,12 +22,16 @@ dsetup()
 	maps_build
 }
 
-# add_user ADDR [QUOTA-RULE]: a mailbox, with a Dovecot quota rule.
+# add_user ADDR [QUOTA-RULE]: a mailbox, with a Dovecot quota rule,
+# and its Maildir, as mailadduser add makes them.
 add_user()
 {
 	_extra=
 	[ -n "$2" ] && _extra="userdb_quota_rule=*:$2"
-	echo "$1:{CRYPT}\$y\$j9T\$x\$x:$(id -u):$(id -g)::$SB/vhosts/${1#*@}/${1%@*}::$_extra" \
+	_home=$SB/vhosts/${1#*@}/${1%@*}
+	mkdir -p "$_home/tmp" "$_home/new" "$_home/cur"
+	chmod 700 "$_home" "$_home/tmp" "$_home/new" "$_home/cur"
+	echo "$1:{CRYPT}\$y\$j9T\$x\$x:$(id -u):$(id -g)::$_home::$_extra" \
 	    >>"$SB/maps/users"
 	maps_build
 }

@@ -4,7 +4,11 @@ Each accepted message is written to DIR/N.eml: the envelope as
 "MAIL FROM:<...>" and "RCPT TO:<...>" lines, "SESSION n", an empty
 and "TLS yes|no" lines, an empty line, then the DATA content exactly as
 received (CRLF, dot-unstuffed).  --tls CERT,KEY offers STARTTLS;
---broken-tls accepts it and then breaks the handshake.
+--broken-tls accepts it and then breaks the handshake; --smtps uses
+the certificate for implicit TLS instead.  --auth LOGIN:PASSWORD
+requires AUTH (over TLS) before MAIL, each attempt logged to DIR/auth
+as "MECHANISM LOGIN ok|bad", and the message gets an "AUTH LOGIN" line
+after its SESSION line; --auth-only MECH offers that mechanism alone.
 The answer to a recipient depends on its local part: "defer..." gets
 451, "reject..." gets 550, anything else 250.  --data-reply CODE makes
 the end of DATA answer CODE; --data-delay S waits S seconds first.
@@ -19,7 +23,7 @@ import signal
 import ssl
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
@@ -80,10 +84,30 @@ class Handler:
             for r in envelope.rcpt_tos:
                 f.write(b"RCPT TO:<%s>\n" % r.encode())
             f.write(b"SESSION %d\n" % getattr(session, "number", 0))
-            f.write(b"TLS %s\n\n" % (b"yes" if session.ssl else b"no"))
+            if session.authenticated:
+                f.write(b"AUTH %s\n" % session.auth_data.login)
+            tls = session.ssl or self.args.smtps
+            f.write(b"TLS %s\n\n" % (b"yes" if tls else b"no"))
             f.write(envelope.original_content)
         os.rename(path + ".tmp", path)
         return "250 2.0.0 Ok: queued as S%d" % self.count
+
+
+class Authenticator:
+    def __init__(self, args):
+        self.dir = args.dir
+        login, password = args.auth.split(":", 1)
+        self.login = login.encode()
+        self.password = password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword) and
+              auth_data.login == self.login and
+              auth_data.password == self.password)
+        login = getattr(auth_data, "login", b"?").decode(errors="replace")
+        with open(os.path.join(self.dir, "auth"), "a") as f:
+            f.write("%s %s %s\n" % (mechanism, login, "ok" if ok else "bad"))
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
 
 class BrokenTLS(SMTP):
@@ -117,6 +141,9 @@ def main():
     p.add_argument("--data-delay", type=float, default=0)
     p.add_argument("--tls", help="CERT,KEY: offer STARTTLS")
     p.add_argument("--broken-tls", action="store_true")
+    p.add_argument("--smtps", action="store_true")
+    p.add_argument("--auth", help="LOGIN:PASSWORD: require AUTH")
+    p.add_argument("--auth-only", help="PLAIN or LOGIN: offer only it")
     args = p.parse_args()
     handler = Handler(args)
     kwargs = {}
@@ -124,7 +151,18 @@ def main():
         cert, key = args.tls.split(",")
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
-        kwargs["tls_context"] = ctx
+        if args.smtps:
+            kwargs["ssl_context"] = ctx
+        else:
+            kwargs["tls_context"] = ctx
+    if args.auth:
+        kwargs["authenticator"] = Authenticator(args)
+        kwargs["auth_required"] = True
+        # Implicit TLS is TLS, though aiosmtpd counts only STARTTLS.
+        kwargs["auth_require_tls"] = not args.smtps
+        if args.auth_only:
+            kwargs["auth_exclude_mechanism"] = (
+                {"PLAIN", "LOGIN"} - {args.auth_only})
     ctl = Ctl(handler, hostname="127.0.0.1", port=args.port,
               server_hostname=args.hostname, decode_data=False,
               enable_SMTPUTF8=False, data_size_limit=args.size,

@@ -78,6 +78,10 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_EQ(c->relaynets[1].prefix, 128);
 	ATF_CHECK_EQ(c->relaynets[1].addr[15], 1);
 	ATF_CHECK_STREQ(c->relayhost, "");
+	ATF_CHECK_EQ(c->relayhost_tls, CONF_TLS_MAY);
+	ATF_CHECK_EQ(c->relayhost_smtps, 0);
+	ATF_CHECK_STREQ(c->relayhost_auth, "");
+	ATF_CHECK_STREQ(c->tls_ca_file, "");
 	ATF_CHECK_EQ(c->maxsize, 35 * 1024 * 1024);
 	ATF_CHECK_EQ(c->maxrcpt, 100);
 	ATF_CHECK_STREQ(c->recipient_delimiter, "+");
@@ -85,6 +89,8 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_STREQ(c->postmaster, "root@localhost");
 	ATF_CHECK_STREQ(c->tls_cert, "");
 	ATF_CHECK_STREQ(c->tls_key, "");
+	ATF_CHECK_EQ(c->sender_check, SENDER_CHECK_ENVELOPE);
+	ATF_CHECK_EQ(c->srs, 0);
 	ATF_CHECK_STREQ(c->attic, "/var/mail/attic");
 	ATF_CHECK_EQ(c->delete_grace, 2 * 86400);
 	ATF_CHECK_EQ(c->command_timeout, 300);
@@ -92,6 +98,9 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_EQ(c->max_errors, 10);
 	ATF_CHECK_EQ(c->max_sessions, 100);
 	ATF_CHECK_EQ(c->max_sessions_per_ip, 20);
+	ATF_CHECK_EQ(c->max_sessions_per_ip_all, 0);
+	ATF_CHECK_EQ(c->max_junk_commands, 100);
+	ATF_CHECK_EQ(c->greet_delay, 1);
 	ATF_REQUIRE_EQ(c->nretry_schedule, 7);
 	for (i = 0; i < 7; i++)
 		ATF_CHECK_EQ(c->retry_schedule[i], retry[i]);
@@ -154,9 +163,12 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "tls_cert", "tls_key", "attic", "delete_grace", "command_timeout",
 	    "data_timeout", "max_errors", "max_sessions",
 	    "max_sessions_per_ip", "retry_schedule", "delay_warning",
-	    "max_deliveries", "max_per_destination" };
+	    "max_deliveries", "max_per_destination", "max_junk_commands",
+	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file",
+	    "sender_check", "srs" };
 	struct conf	 c;
-	char		 path[PATH_MAX], line[1024], found[26] = { 0 };
+	char		 path[PATH_MAX], line[1024];
+	char		 found[sizeof(kws) / sizeof(kws[0])] = { 0 };
 	FILE		*in, *out;
 	size_t		 i, len;
 	int		 n = 0;
@@ -166,7 +178,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE((in = fopen(path, "r")) != NULL);
 	ATF_REQUIRE((out = fopen(CONF, "w")) != NULL);
 	while (fgets(line, sizeof(line), in) != NULL) {
-		for (i = 0; i < 26; i++) {
+		for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
 			len = strlen(kws[i]);
 			if (line[0] == '#' && strncmp(line + 1, kws[i], len) ==
 			    0 && (line[len + 1] == '\t' || line[len + 1] == ' '))
@@ -180,9 +192,9 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	}
 	fclose(in);
 	ATF_REQUIRE(fclose(out) == 0);
-	for (i = 0; i < 26; i++)
+	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 22);
+	ATF_CHECK_EQ(n, 27);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
@@ -654,6 +666,71 @@ ATF_TC_BODY(relayhost_refusals, tc)
 	    "bad host: all-numeric top-level domain");
 }
 
+/* smtps:// or port 465: implicit TLS, and may is encrypt there. */
+ATF_TC_WITHOUT_HEAD(relayhost_smtps);
+ATF_TC_BODY(relayhost_smtps, tc)
+{
+	static const struct {
+		const char *line, *host, *port;
+		int smtps;
+	} ok[] = {
+		{ "relayhost smtps://[smtp.example.net]\n", "smtp.example.net",
+		    "465", 1 },
+		{ "relayhost SMTPS://smtp.example.net:2465\n",
+		    "smtp.example.net", "2465", 1 },
+		{ "relayhost [smtp.example.net]:465\n", "smtp.example.net",
+		    "465", 1 },
+		{ "relayhost [smtp.example.net]:587\n", "smtp.example.net",
+		    "587", 0 },
+	};
+	struct conf	c;
+	size_t		i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		load_ok(&c, ok[i].line);
+		ATF_CHECK_STREQ(c.relayhost, ok[i].host);
+		ATF_CHECK_STREQ(c.relayport, ok[i].port);
+		ATF_CHECK_EQ(c.relayhost_smtps, ok[i].smtps);
+		ATF_CHECK_EQ(c.relayhost_tls, ok[i].smtps ? CONF_TLS_ENCRYPT :
+		    CONF_TLS_MAY);
+		conf_free(&c);
+	}
+	load_err("relayhost smtps://\n", 1, "bad host");
+	load_err("relayhost smtps://[::1]:465\nrelayhost_tls none\n", 2,
+	    "relayhost_tls none with an smtps relayhost");
+}
+
+/* verify by default with credentials, which go over TLS only. */
+ATF_TC_WITHOUT_HEAD(relayhost_tls_policy);
+ATF_TC_BODY(relayhost_tls_policy, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "relayhost [192.0.2.1]:587\nrelayhost_auth /etc/a\n");
+	ATF_CHECK_EQ(c.relayhost_tls, CONF_TLS_VERIFY);
+	ATF_CHECK_STREQ(c.relayhost_auth, "/etc/a");
+	conf_free(&c);
+	load_ok(&c, "relayhost_tls encrypt\nrelayhost h.example\n"
+	    "relayhost_auth /etc/a\ntls_ca_file /etc/ca.pem\n");
+	ATF_CHECK_EQ(c.relayhost_tls, CONF_TLS_ENCRYPT);
+	ATF_CHECK_STREQ(c.tls_ca_file, "/etc/ca.pem");
+	conf_free(&c);
+	load_ok(&c, "relayhost h.example\nrelayhost_tls none\n");
+	ATF_CHECK_EQ(c.relayhost_tls, CONF_TLS_NONE);
+	conf_free(&c);
+	load_err("relayhost_tls sometimes\n", 1,
+	    "relayhost_tls: must be none, may, encrypt or verify");
+	load_err("relayhost_auth etc/a\n", 1, "path must be absolute");
+	load_err("relayhost_auth /etc/a\n", 1, "relayhost_auth without "
+	    "relayhost");
+	load_err("relayhost h.example\nrelayhost_tls may\n"
+	    "relayhost_auth /etc/a\n", 2, "relayhost_tls may with "
+	    "relayhost_auth: the password goes only over TLS");
+	ATF_CHECK_EQ(conf_tls_policy("verify"), CONF_TLS_VERIFY);
+	ATF_CHECK_EQ(conf_tls_policy("Verify"), -1);
+	ATF_CHECK_STREQ(conf_tls_policy_name(CONF_TLS_NONE), "none");
+}
+
 ATF_TC_WITHOUT_HEAD(maxsize);
 ATF_TC_BODY(maxsize, tc)
 {
@@ -689,6 +766,41 @@ ATF_TC_BODY(counts, tc)
 	load_err("max_sessions_per_ip +5\n", 1, "not a number");
 	load_err("max_deliveries 5x\n", 1, "not a number");
 	load_err("max_per_destination many\n", 1, "not a number");
+}
+
+ATF_TC_WITHOUT_HEAD(sessions_per_ip_all);
+ATF_TC_BODY(sessions_per_ip_all, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "max_sessions_per_ip 5\n");
+	ATF_CHECK_EQ(c.max_sessions_per_ip, 5);
+	ATF_CHECK_EQ(c.max_sessions_per_ip_all, 0);
+	conf_free(&c);
+	load_ok(&c, "max_sessions_per_ip 7 all\n");
+	ATF_CHECK_EQ(c.max_sessions_per_ip, 7);
+	ATF_CHECK_EQ(c.max_sessions_per_ip_all, 1);
+	conf_free(&c);
+	load_err("max_sessions_per_ip 7 some\n", 1, "may only be \"all\"");
+	load_err("max_sessions_per_ip 0 all\n", 1, "not a number");
+	load_err("max_sessions_per_ip 7 all more\n", 1, "");
+}
+
+ATF_TC_WITHOUT_HEAD(greet_delay);
+ATF_TC_BODY(greet_delay, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "greet_delay 0\n");
+	ATF_CHECK_EQ(c.greet_delay, 0);
+	conf_free(&c);
+	load_ok(&c, "greet_delay 5s\nmax_junk_commands 3\n");
+	ATF_CHECK_EQ(c.greet_delay, 5);
+	ATF_CHECK_EQ(c.max_junk_commands, 3);
+	conf_free(&c);
+	load_err("greet_delay 25d\n", 1, "at most 24d");
+	load_err("greet_delay soon\n", 1, "bad duration");
+	load_err("max_junk_commands 0\n", 1, "not a number");
 }
 
 ATF_TC_WITHOUT_HEAD(recipient_delimiter);
@@ -746,6 +858,23 @@ ATF_TC_BODY(delay_warning_none, tc)
 	load_ok(&c, "delay_warning 0\n");
 	ATF_CHECK_EQ(c.delay_warning, 0);
 	conf_free(&c);
+}
+
+ATF_TC_WITHOUT_HEAD(sender_check_and_srs);
+ATF_TC_BODY(sender_check_and_srs, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "sender_check none\nsrs on\n");
+	ATF_CHECK_EQ(c.sender_check, SENDER_CHECK_NONE);
+	ATF_CHECK_EQ(c.srs, 1);
+	conf_free(&c);
+	load_ok(&c, "sender_check header\nsrs off\n");
+	ATF_CHECK_EQ(c.sender_check, SENDER_CHECK_HEADER);
+	ATF_CHECK_EQ(c.srs, 0);
+	conf_free(&c);
+	load_err("sender_check From\n", 1, "none, envelope or header");
+	load_err("srs yes\n", 1, "on or off");
 }
 
 ATF_TC_WITHOUT_HEAD(retry_schedule);
@@ -846,6 +975,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, unreadable_file);
 	ATF_TP_ADD_TC(tp, error_leaves_nothing_to_free);
 	ATF_TP_ADD_TC(tp, unknown_keyword);
+	ATF_TP_ADD_TC(tp, sender_check_and_srs);
 	ATF_TP_ADD_TC(tp, missing_argument);
 	ATF_TP_ADD_TC(tp, extra_argument);
 	ATF_TP_ADD_TC(tp, keyword_given_twice);
@@ -869,8 +999,12 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, relaynets_match_edges);
 	ATF_TP_ADD_TC(tp, relayhost_forms);
 	ATF_TP_ADD_TC(tp, relayhost_refusals);
+	ATF_TP_ADD_TC(tp, relayhost_smtps);
+	ATF_TP_ADD_TC(tp, relayhost_tls_policy);
 	ATF_TP_ADD_TC(tp, maxsize);
 	ATF_TP_ADD_TC(tp, counts);
+	ATF_TP_ADD_TC(tp, sessions_per_ip_all);
+	ATF_TP_ADD_TC(tp, greet_delay);
 	ATF_TP_ADD_TC(tp, recipient_delimiter);
 	ATF_TP_ADD_TC(tp, durations);
 	ATF_TP_ADD_TC(tp, delay_warning_none);

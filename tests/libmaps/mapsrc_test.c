@@ -5,11 +5,13 @@
 #include <sys/time.h>
 
 #include <atf-c.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libmail.h"
@@ -1008,6 +1010,61 @@ ATF_TC_BODY(trusted_reading_agrees, tc)
 	mapset_close(&vs);
 }
 
+/*
+ * Each text map installed has an mtime later in whole seconds than the
+ * file it replaces, ahead of the clock (as after a burst of changes, or
+ * a clock set back) or not, and its .db that mtime to the nanosecond,
+ * so that it is trusted when read next.
+ */
+ATF_TC_WITHOUT_HEAD(install_mtime_later_than_replaced);
+ATF_TC_BODY(install_mtime_later_than_replaced, tc)
+{
+	/* By kind: MAP_DOMAINS, MAP_USERS, MAP_ALIASES. */
+	static const char *const texts[] = { "m/domains", "m/users",
+	    "m/aliases", NULL };
+	struct timespec	 ts[2], before, after;
+	struct mapset	 ms;
+	struct stat	 sb, dbsb;
+	char		 dbpath[64];
+	time_t		 last;
+	int		 i, kind;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE(clock_gettime(CLOCK_REALTIME, &before) == 0);
+	ts[0].tv_sec = ts[1].tv_sec = before.tv_sec + 3600;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	for (kind = 0; texts[kind] != NULL; kind++)
+		ATF_REQUIRE(utimensat(AT_FDCWD, texts[kind], ts, 0) == 0);
+	/* Three in a row, within a second of one another. */
+	for (last = ts[1].tv_sec, i = 0; i < 3; i++, last++) {
+		ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+		for (kind = 0; texts[kind] != NULL; kind++)
+			ATF_CHECK_EQ(ms.src[kind].dbmatch, i > 0);
+		ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_DOMAINS |
+		    1 << MAP_USERS | 1 << MAP_ALIASES, getgid()), 0);
+		mapset_close(&ms);
+		for (kind = 0; texts[kind] != NULL; kind++) {
+			snprintf(dbpath, sizeof(dbpath), "%s.db", texts[kind]);
+			ATF_REQUIRE(stat(texts[kind], &sb) == 0);
+			ATF_REQUIRE(stat(dbpath, &dbsb) == 0);
+			ATF_CHECK_EQ(sb.st_mtim.tv_sec, last + 1);
+			ATF_CHECK(dbsb.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
+			    dbsb.st_mtim.tv_nsec == sb.st_mtim.tv_nsec);
+		}
+	}
+	/* Behind the clock: the time of the install. */
+	ts[0].tv_sec = ts[1].tv_sec = 1000000000;
+	ATF_REQUIRE(utimensat(AT_FDCWD, "m/users", ts, 0) == 0);
+	ATF_REQUIRE(clock_gettime(CLOCK_REALTIME, &before) == 0);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
+	mapset_close(&ms);
+	ATF_REQUIRE(clock_gettime(CLOCK_REALTIME, &after) == 0);
+	ATF_REQUIRE(stat("m/users", &sb) == 0);
+	ATF_CHECK(sb.st_mtim.tv_sec >= before.tv_sec &&
+	    sb.st_mtim.tv_sec <= after.tv_sec);
+}
+
 ATF_TC_WITHOUT_HEAD(lock_is_exclusive);
 ATF_TC_BODY(lock_is_exclusive, tc)
 {
@@ -1023,8 +1080,147 @@ ATF_TC_BODY(lock_is_exclusive, tc)
 	close(fd);
 }
 
+/*
+ * Whoever can open the lock file can take the lock (Linux grants
+ * LOCK_EX on a read-only descriptor): it is made 0600, and an existing
+ * one readable by others (the 0644 of older writers) is put right.
+ */
+ATF_TC_WITHOUT_HEAD(lock_file_0600);
+ATF_TC_BODY(lock_file_0600, tc)
+{
+	struct mapset	ms;
+	struct stat	sb;
+
+	umask(022);
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE(stat("m/.lock", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0600);
+	mapset_close(&ms);
+}
+
+ATF_TC_WITHOUT_HEAD(lock_file_mode_fixed);
+ATF_TC_BODY(lock_file_mode_fixed, tc)
+{
+	struct mapset	ms;
+	struct stat	sb;
+
+	mapdir(good_domains, good_users, good_aliases);
+	fixture_write("m/.lock", "");
+	ATF_REQUIRE(chmod("m/.lock", 0644) == 0);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE(stat("m/.lock", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0600);
+	mapset_close(&ms);
+	/* A reader takes no lock and changes nothing. */
+	ATF_REQUIRE(chmod("m/.lock", 0644) == 0);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 0), 0);
+	ATF_REQUIRE(stat("m/.lock", &sb) == 0);
+	ATF_CHECK_EQ(sb.st_mode & 07777, 0644);
+	mapset_close(&ms);
+}
+
+/*
+ * A writer waits for a lock held by another for mapset_lock_wait
+ * seconds, then gives up with EWOULDBLOCK (the commands exit 75).  The
+ * alarm ends the test if it waits for ever.
+ */
+ATF_TC_WITHOUT_HEAD(lock_wait_bounded);
+ATF_TC_BODY(lock_wait_bounded, tc)
+{
+	struct mapset	ms;
+	struct timespec	t0, t1;
+	int		fd, saved, n, e;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	mapset_close(&ms);
+	ATF_REQUIRE((fd = open("m/.lock", O_RDONLY)) != -1);
+	ATF_REQUIRE(flock(fd, LOCK_EX) == 0);
+	mapset_lock_wait = 1;
+	alarm(10);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	saved = stderr_to_err();
+	n = mapset_open(&ms, "m", 1);
+	e = errno;
+	stderr_back(saved);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	alarm(0);
+	ATF_CHECK_EQ(n, -1);
+	ATF_CHECK_EQ(e, EWOULDBLOCK);
+	ATF_CHECK(t1.tv_sec - t0.tv_sec >= 1 && t1.tv_sec - t0.tv_sec < 5);
+	ATF_CHECK(err_has("m/.lock: another writer has held the lock for 1 s; "
+	    "giving up"));
+	close(fd);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	mapset_close(&ms);
+}
+
+/*
+ * Opened for the mail user, a users line must name its UID and GID
+ * (mailmaps(5)); so must a line added.  Without ids, any but 0 pass.
+ */
+ATF_TC_WITHOUT_HEAD(users_ids_of_mail_user);
+ATF_TC_BODY(users_ids_of_mail_user, tc)
+{
+	static const char users[] =
+	    "alice@example.org:" HASH ":1000:1000::/var/mail/a::\n"
+	    "bob@example.org:" HASH ":1:1000::/var/mail/b::\n"
+	    "carol@example.org:" HASH ":1000:1::/var/mail/c::\n";
+	struct mapset	ms;
+	int		saved, n;
+
+	mapdir(good_domains, users, "");
+	saved = stderr_to_err();
+	n = mapset_open_ids(&ms, "m", MAPSET_LOCK, 1000, 1000);
+	ATF_CHECK_EQ(mapsrc_add(&ms.src[MAP_USERS], "dave@example.org:" HASH
+	    ":1000:1001::/var/mail/d::"), -1);
+	ATF_CHECK_EQ(mapsrc_add(&ms.src[MAP_USERS], "erin@example.org:" HASH
+	    ":1000:1000::/var/mail/e::"), 0);
+	stderr_back(saved);
+	ATF_CHECK_EQ(n, 2);
+	ATF_CHECK(err_has("m/users:2: bob@example.org: UID 1 is not the mail "
+	    "user's (1000)\n"));
+	ATF_CHECK(err_has("m/users:3: carol@example.org: GID 1 is not the "
+	    "mail user's (1000)\n"));
+	ATF_CHECK(err_has("m/users: dave@example.org: GID 1001 is not the "
+	    "mail user's (1000)\n"));
+	mapset_close(&ms);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 0), 0);
+	mapset_close(&ms);
+}
+
+/* A users line whose hash asks for too much work is an error. */
+ATF_TC_WITHOUT_HEAD(users_hash_cost_bounded);
+ATF_TC_BODY(users_hash_cost_bounded, tc)
+{
+	static const char users[] =
+	    "alice@example.org:{BLF-CRYPT}$2b$16$abcdefghijklmnopqrstuOabcdef"
+	    "ghijklmnopqrstuvwxyz012:1000:1000::/var/mail/a::\n"
+	    "bob@example.org:{ARGON2ID}$argon2id$v=19$m=1048576,t=1,p=4$c2Fs"
+	    "dHNhbHQ$aGFzaGhhc2g:1000:1000::/var/mail/b::\n"
+	    "carol@example.org:{BLF-CRYPT}$2b$13$abcdefghijklmnopqrstuOabcdef"
+	    "ghijklmnopqrstuvwxyz012:1000:1000::/var/mail/c::\n"
+	    "dave@example.org:{PLAIN}notours:1000:1000::/var/mail/d"
+	    "::\n";
+	struct mapset	ms;
+
+	mapdir(good_domains, users, "");
+	ATF_CHECK_EQ(open_quiet(&ms, 0), 2);
+	ATF_CHECK(err_has("m/users:1: alice@example.org: bcrypt cost 16 "
+	    "above 13\n"));
+	ATF_CHECK(err_has("m/users:2: bob@example.org: Argon2 memory "
+	    "m=1048576 above 262144 KiB\n"));
+	mapset_close(&ms);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, lock_file_0600);
+	ATF_TP_ADD_TC(tp, lock_file_mode_fixed);
+	ATF_TP_ADD_TC(tp, lock_wait_bounded);
+	ATF_TP_ADD_TC(tp, users_ids_of_mail_user);
+	ATF_TP_ADD_TC(tp, users_hash_cost_bounded);
 	ATF_TP_ADD_TC(tp, good_maps_values);
 	ATF_TP_ADD_TC(tp, crash_leftovers_swept);
 	ATF_TP_ADD_TC(tp, append_finds_and_appends);
@@ -1046,6 +1242,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, install_modes);
 	ATF_TP_ADD_TC(tp, install_failure_changes_nothing);
 	ATF_TP_ADD_TC(tp, install_failure_puts_back);
+	ATF_TP_ADD_TC(tp, install_mtime_later_than_replaced);
 	ATF_TP_ADD_TC(tp, incremental_install_agrees);
 	ATF_TP_ADD_TC(tp, edited_text_not_incremental);
 	ATF_TP_ADD_TC(tp, trusted_reading_agrees);

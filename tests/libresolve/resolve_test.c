@@ -44,6 +44,7 @@ static const char *const aliases[] = {
 	"team@example.org",
 	    "info@example.org, alice@example.org, Carol@Remote.Example",
 	"team2@example.org", "team@example.org, carol@remote.example",
+	"team3@example.org", "team@example.org, Carol@remote.example",
 	"loop1@example.org", "loop2@example.org, bob@example.org",
 	"loop2@example.org", "loop1@example.org, alice@example.org",
 	"ring1@example.org", "ring2@example.org",
@@ -455,8 +456,11 @@ ATF_TC_BODY(expand_nested_duplicates_removed, tc)
 	/* info's alice, alice again, and one remote address twice. */
 	expect(&r, "team@example.org", "alice@example.org bob@example.org",
 	    "Carol@remote.example");
-	expect(&r, "team2@example.org", "alice@example.org bob@example.org",
+	expect(&r, "team3@example.org", "alice@example.org bob@example.org",
 	    "Carol@remote.example");
+	/* Only the remote host may say that Carol and carol are one. */
+	expect(&r, "team2@example.org", "alice@example.org bob@example.org",
+	    "Carol@remote.example carol@remote.example");
 	resolver_close(&r);
 }
 

@@ -151,3 +151,39 @@ swaks_supports()
 	grep -q "^=== $1 supported" swaks.support ||
 	    atf_fail "swaks cannot do $1: $(grep -m 1 "$1" swaks.support)"
 }
+
+# after_within FILE MIN MAX: the "<AFTER N>" of a dribble (smtpchat.py
+# D) in FILE is from MIN to MAX seconds.
+after_within()
+{
+	_t=$(sed -n 's/^<AFTER \(.*\)>$/\1/p' "$1")
+	[ -n "$_t" ] || atf_fail "no <AFTER> in $1"
+	awk -v t="$_t" -v lo="$2" -v hi="$3" \
+	    'BEGIN { exit !(t >= lo && t <= hi) }' ||
+	    atf_fail "answered after $_t s, not within $2 to $3 s"
+}
+
+# bcrypt_line ADDRESS PASSWORD COST [EXTRA]: a users map line with a
+# bcrypt hash of PASSWORD at COST, made by libcrypt.
+bcrypt_line()
+{
+	_h=$(python3 - "$2" "$3" <<'P'
+import ctypes, sys
+lc = ctypes.CDLL("libcrypt.so.1")
+lc.crypt_gensalt.restype = lc.crypt.restype = ctypes.c_char_p
+lc.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong,
+                             ctypes.c_char_p, ctypes.c_int]
+lc.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+salt = lc.crypt_gensalt(b"$2b$", int(sys.argv[2]), None, 0)
+print(lc.crypt(sys.argv[1].encode(), salt).decode())
+P
+	) || atf_fail "bcrypt hash failed"
+	echo "$1:{BLF-CRYPT}$_h:$(id -u):$(id -g)::$SB/vhosts/${1#*@}/${1%@*}::$4"
+}
+
+# smtpd_cpu_ms: the processor time smtpd has used so far, in ms.
+smtpd_cpu_ms()
+{
+	awk -v hz="$(getconf CLK_TCK)" \
+	    '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$(smtpd_pid)/stat"
+}

@@ -218,6 +218,11 @@ class Campaign:
                 f.write("%s:{CRYPT}$y$j9T$x$x:%d:%d::%s/vhosts/%s/%s::\n" %
                         (u, pw.pw_uid, pw.pw_gid, d, DOMAIN,
                          u.split("@")[0]))
+        # deliver makes no Maildir: mailadduser add does.
+        for u in self.users:
+            for sub in ("tmp", "new", "cur"):
+                os.makedirs(os.path.join(self.maildir(u), sub), 0o700,
+                            exist_ok=True)
         with open(os.path.join(d, "maps", "aliases"), "w") as f:
             f.write("%s: %s\n" % (ALIAS, ", ".join(ALIAS_TARGETS)))
             f.write("postmaster@%s: u0@%s\n" % (DOMAIN, DOMAIN))
