@@ -132,8 +132,12 @@ queue_scan(struct ctx *ctx, struct info *in)
 	char	**ids, errbuf[256];
 	size_t	 nids, i;
 
-	if (queue_list(ctx->conf.spool, &ids, &nids) == -1)
+	if (queue_list(ctx->conf.spool, &ids, &nids) == -1) {
+		/* No queue yet: smtpd and deliver make it at their start. */
+		if (errno == ENOENT)
+			return;
 		err(EX_IOERR, "%s: cannot read the queue", ctx->conf.spool);
+	}
 	for (i = 0; i < nids; i++) {
 		if (queue_read(ctx->conf.spool, ids[i], &m, errbuf,
 		    sizeof(errbuf)) == -1) {

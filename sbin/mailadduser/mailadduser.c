@@ -214,6 +214,13 @@ check_writer(const struct ctx *ctx)
 	if (access(ctx->conf.mapdir, W_OK) == -1)
 		err(EX_NOPERM, "cannot write the maps in %s",
 		    ctx->conf.mapdir);
+	/*
+	 * A map is replaced by a rename in the mapdir, never written in
+	 * place: a set-ID process, the mail user's, may replace those
+	 * that root wrote last.
+	 */
+	if (ctx->caller.setid)
+		return;
 	snprintf(path, sizeof(path), "%s/users", ctx->conf.mapdir);
 	if (access(path, W_OK) == -1 && errno != ENOENT)
 		err(EX_NOPERM, "cannot write %s", path);
