@@ -106,6 +106,7 @@ static const char *line_check(const char *);
 static const char *parse_domain(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_user(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_alias(struct mapsrc *, struct mapsrc_line *);
+static const char *line_domain(const char **, char *, char *, size_t);
 static const char *parse_tls_policy(struct mapsrc *, struct mapsrc_line *);
 static int	 senders_check(char *, char *, size_t);
 static const char *domain_attr_check(const char *, size_t, const char *,
@@ -432,27 +433,44 @@ mapsrc_parse(struct mapsrc *src, struct mapsrc_line *l)
 	}
 }
 
+/*
+ * The domain that begins a domains or tls_policy line, lower-cased, into
+ * name (ADDR_DOMAIN_MAX + 1 bytes); *pp is moved past it.  NULL, or why
+ * it is refused (in reason).
+ */
+static const char *
+line_domain(const char **pp, char *name, char *reason, size_t reasonlen)
+{
+	const char	*errstr;
+	size_t		 len;
+
+	len = strcspn(*pp, " \t");
+	if (len > ADDR_DOMAIN_MAX)
+		return "domain longer than 255 characters";
+	memcpy(name, *pp, len);
+	name[len] = '\0';
+	if (addr_domain_valid(name, &errstr) == -1) {
+		snprintf(reason, reasonlen, "bad domain '%s': %s", name,
+		    errstr);
+		return reason;
+	}
+	addr_lower(name);
+	*pp += len;
+	return NULL;
+}
+
 /* "domain policy": deliver(8)'s TLS policy toward the domain's MX hosts. */
 static const char *
 parse_tls_policy(struct mapsrc *src, struct mapsrc_line *l)
 {
 	static char	 reason[512];
 	char		 name[ADDR_DOMAIN_MAX + 1], policy[16];
-	const char	*p = l->text, *errstr;
+	const char	*p = l->text, *bad;
 	size_t		 len;
 
-	len = strcspn(p, " \t");
-	if (len > ADDR_DOMAIN_MAX)
-		return "domain longer than 255 characters";
-	memcpy(name, p, len);
-	name[len] = '\0';
-	if (addr_domain_valid(name, &errstr) == -1) {
-		snprintf(reason, sizeof(reason), "bad domain '%s': %s", name,
-		    errstr);
-		return reason;
-	}
-	addr_lower(name);
-	p += len + strspn(p + len, " \t");
+	if ((bad = line_domain(&p, name, reason, sizeof(reason))) != NULL)
+		return bad;
+	p += strspn(p, " \t");
 	len = strcspn(p, " \t");
 	if (len == 0)
 		return "missing policy (none, may, encrypt or verify)";
@@ -561,21 +579,12 @@ parse_domain(struct mapsrc *src, struct mapsrc_line *l)
 	int		 known;
 
 	p = l->text;
-	len = strcspn(p, " \t");
-	if (len > ADDR_DOMAIN_MAX)
-		return "domain longer than 255 characters";
-	memcpy(name, p, len);
-	name[len] = '\0';
-	if (addr_domain_valid(name, &errstr) == -1) {
-		snprintf(reason, sizeof(reason), "bad domain '%s': %s", name,
-		    errstr);
-		return reason;
-	}
-	addr_lower(name);
+	if ((tok = line_domain(&p, name, reason, sizeof(reason))) != NULL)
+		return tok;
 	val[0] = '\0';
 	vlen = 0;
 	nseen = 0;
-	for (p += len;; p += len) {
+	for (len = 0;; p += len) {
 		p += strspn(p, " \t");
 		if (*p == '\0')
 			break;
