@@ -19,12 +19,57 @@
 #define __dead		__attribute__((__noreturn__))
 #endif
 
+/* A set-ID command's copy for tests may be built with another one. */
+#ifndef MAIL_CONF
 #define MAIL_CONF	"/etc/mail/mail.conf"
+#endif
 
 /* RFC 5321 section 4.5.3.1 limits. */
 #define ADDR_LOCAL_MAX	64
 #define ADDR_DOMAIN_MAX	255
 #define ADDR_MAX	254
+
+/* ---- caller.c: the caller of a set-ID command ---------------------- */
+
+#define CALLER_LOGIN_MAX	32	/* longest login name of owner= */
+
+struct caller {
+	uid_t	 uid;			/* real: who called us */
+	char	 login[CALLER_LOGIN_MAX + 1]; /* of uid, "" if none */
+	int	 setid;			/* started set-user- or set-group-ID */
+	uid_t	 mailuid;		/* set by caller_become */
+	int	 delegated;		/* neither root nor the mail user */
+};
+
+/*
+ * First in main: a set-ID process gets an empty environment (PATH the
+ * system's); any process gets descriptors 0-2 open, the default
+ * signal state, no timers, no core dumps.  Records the real UID and
+ * its login name.  0, or -1 (errno set): exit then.
+ */
+int	 caller_init(struct caller *);
+/* Once the options are read: closes every descriptor above 2 but keep. */
+void	 caller_close_fds(int keep);
+/*
+ * Once mail.conf is read: a set-ID process becomes the mail user
+ * wholly (or root, for root), after checking that it was set-ID to
+ * that user and group.  Sets delegated.  0, or -1 with a message.
+ */
+int	 caller_become(struct caller *, uid_t mailuid, gid_t mailgid,
+	    char *err, size_t errlen);
+/*
+ * For a delegated caller: mapdir must be its own real path (no
+ * symbolic link in it), a directory, and it and its maps (those that
+ * exist: regular files) written by root or the mail user alone;
+ * mail.conf and its directory root's alone.  0, or -1 with a message.
+ */
+int	 caller_mapdir_check(const char *mapdir, uid_t mailuid, char *err,
+	    size_t errlen);
+int	 caller_conf_check(const char *conffile, char *err, size_t errlen);
+/* 1 if the caller may change the domain of this domains value (owner=). */
+int	 caller_owns(const struct caller *, const char *domvalue);
+/* An owner= value: logins split by ','; 0, or -1 with the reason. */
+int	 caller_owners_valid(const char *value, char *why, size_t whylen);
 
 /* ---- conf.c: mail.conf(5) ---------------------------------------- */
 
