@@ -671,10 +671,16 @@ queue_unlink(const char *spool, const char *id)
 int
 queue_unlink_sync(const char *spool, const char *id)
 {
-	char	 dir[PATH_MAX];
-
 	if (queue_unlink(spool, id) == -1)
 		return -1;
+	return queue_sync(spool);
+}
+
+int
+queue_sync(const char *spool)
+{
+	char	 dir[PATH_MAX];
+
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
 	    sizeof(dir)) {
 		errno = ENAMETOOLONG;

@@ -904,7 +904,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 {
 	struct worker_ctx	 ctx;
 	struct worker		*w;
-	struct job		*j, **tail;
+	struct job		**tail;
 	size_t			 i;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
@@ -940,8 +940,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 		ctx.now = time(NULL);
 		if (d->local) {
 			relayauth_wipe();
-			for (j = w->jobs; j != NULL; j = j->next)
-				local_run(&ctx, j);
+			local_run(&ctx, w->jobs);
 		} else
 			remote_run(&ctx, d->key, w->jobs);
 		_exit(0);
@@ -1007,15 +1006,19 @@ pool_spawn(struct runner *r, struct dest *d)
 }
 
 /*
- * Local jobs go one at a time to the local workers that stay, as many
- * as max_deliveries allows; a job too big to send goes to a one-shot
- * worker instead.
+ * Local jobs go to the local workers that stay, as many as
+ * max_deliveries allows, in batches: the waiting jobs shared among the
+ * free slots, POOL_BATCH at most to one worker, so that one job alone
+ * goes at once and a backlog shares its fsyncs (local.c).  A job too
+ * big to send goes to a one-shot worker instead.
  */
 static void
 pool_dispatch(struct runner *r, struct dest *d)
 {
 	struct worker	*w;
-	struct job	*j;
+	struct job	**tail;
+	size_t		 slots, take;
+	int		 i, n;
 
 	while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries) {
 		for (w = r->workers; w != NULL; w = w->next)
@@ -1026,39 +1029,47 @@ pool_dispatch(struct runner *r, struct dest *d)
 			worker_start(r, d, 1);
 			return;
 		}
-		j = d->jobs;
-		if (pool_send(w->sock, j) == -1) {
+		slots = r->conf->max_deliveries - r->nworkers;
+		take = (d->njobs + slots - 1) / slots;
+		if (take > POOL_BATCH)
+			take = POOL_BATCH;
+		if ((n = pool_send(w->sock, d->jobs, take)) <= 0) {
 			/* No fork either: the jobs wait for the next dispatch. */
 			if (worker_start(r, d, 1) == -1)
 				return;
 			continue;
 		}
-		d->jobs = j->next;
+		w->jobs = d->jobs;
+		tail = &d->jobs;
+		for (i = 0; i < n; i++)
+			tail = &(*tail)->next;
+		d->jobs = *tail;
+		*tail = NULL;
 		if (d->jobs == NULL)
 			d->jobs_tail = &d->jobs;
-		d->njobs--;
-		j->next = NULL;
-		w->jobs = j;
+		d->njobs -= (size_t)n;
 		r->nworkers++;
 		d->running++;
 	}
 }
 
-/* A local worker answered, or closed its socket. */
+/* A local worker answered for its batch, or closed its socket. */
 static void
 pool_done(struct runner *r, struct worker *w)
 {
-	struct job	*j;
+	struct job	*j, *next;
 	char		 c;
 	ssize_t		 n;
 
 	n = recv(w->sock, &c, 1, MSG_DONTWAIT);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if ((j = w->jobs) != NULL) {
-		w->jobs = NULL;
+	if (w->jobs != NULL) {
 		r->nworkers--;
 		w->dest->running--;
+	}
+	for (j = w->jobs, w->jobs = NULL; j != NULL; j = next) {
+		next = j->next;
 		if (--j->qe->jobs == 0)
 			finalize(r, j->qe);
 		job_free(j);
@@ -1445,6 +1456,41 @@ job_record(int fd, struct queue_target *t, int outcome,
 }
 
 /*
+ * In a worker: records the outcomes of n deliveries of m (targets t,
+ * with their outcomes and reasons) with one fsync for all of them,
+ * then logs them.  0, or -1 if they are not known to be on disk.
+ */
+int
+job_record_all(int fd, struct queue_target **t, const int *outcomes,
+    const char **reasons, size_t n, const struct worker_ctx *ctx,
+    const struct queue_msg *m, const char *relay)
+{
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	*final, type, rv = 0;
+
+	if ((final = calloc(n + 1, sizeof(*final))) == NULL) {
+		log_warn("%s: cannot record its deliveries", m->id);
+		return -1;
+	}
+	for (i = 0; i < n && rv == 0; i++) {
+		final[i] = outcome_set(t[i], outcomes[i], ctx, m, reasons[i],
+		    now, &type);
+		if (queue_state_append(fd, type, t[i], now) == -1)
+			rv = -1;
+	}
+	if (rv == 0 && fsync(fd) == -1)
+		rv = -1;
+	if (rv == -1)
+		log_warn("%s: cannot record its deliveries", m->id);
+	else
+		for (i = 0; i < n; i++)
+			outcome_log(t[i], final[i], m, relay, now);
+	free(final);
+	return rv;
+}
+
+/*
  * In a worker, for a job that plan_fresh() found to hold the whole
  * message: once its n targets from first are delivered, the durable
  * removal of the message records them all (queue.c).  0, or -1 if the
@@ -1455,21 +1501,30 @@ job_complete(const struct worker_ctx *ctx, const struct queue_msg *m,
     struct queue_target **t, const char **reasons, size_t n,
     const char *relay)
 {
-	time_t	 now = time(NULL);
-	size_t	 i;
-	int	 type;
-
 	if (queue_unlink_sync(ctx->conf->spool, m->id) == -1) {
 		log_warn("%s: cannot remove", m->id);
 		return -1;
 	}
+	job_removed(ctx, m, t, reasons, n, relay);
+	return 0;
+}
+
+/* The removal of m is on disk: its n deliveries and itself logged. */
+void
+job_removed(const struct worker_ctx *ctx, const struct queue_msg *m,
+    struct queue_target **t, const char **reasons, size_t n,
+    const char *relay)
+{
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	 type;
+
 	for (i = 0; i < n; i++) {
 		(void)outcome_set(t[i], DELIVER_OK, ctx, m, reasons[i], now,
 		    &type);
 		outcome_log(t[i], DELIVER_OK, m, relay, now);
 	}
 	log_info("%s: removed", m->id);
-	return 0;
 }
 
 /*
