@@ -37,7 +37,6 @@ struct qentry {
 	unsigned int		 jobs;		/* not finished yet */
 	struct duplicate	*dups;
 	size_t			 ndups;
-	struct qentry		*next;
 };
 
 /* Where jobs go: "local", the relayhost, or a remote domain. */
@@ -73,6 +72,8 @@ void		 runner_dispatch(struct runner *);
 /* Reaps finished workers; blocking waits for one.  Count reaped. */
 int		 runner_reap(struct runner *, int blocking);
 size_t		 runner_workers(const struct runner *);
+/* The local jobs waiting for a worker. */
+size_t		 runner_waiting(const struct runner *);
 /* The sockets of the busy local workers, to poll for their answers. */
 struct pollfd;
 size_t		 runner_pollfds(const struct runner *, struct pollfd *,

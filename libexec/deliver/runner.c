@@ -61,13 +61,16 @@ struct cache_ent {
 struct runner {
 	const struct conf	*conf;
 	struct resolver		 res;
-	struct qentry		*active;
+	struct qentry		**active;	/* sorted by ID */
+	size_t			 nactive;
+	size_t			 activecap;
 	struct dest		*dests;
 	struct worker		*workers;
 	size_t			 nworkers;	/* busy ones */
 	size_t			 npool;		/* local ones that stay */
 	struct cache_ent	*cache;
 	size_t			 ncache;
+	size_t			 cachecap;
 	size_t			 removed;	/* states to clean */
 };
 
@@ -93,7 +96,9 @@ static time_t	 msg_due(const struct runner *, const struct queue_msg *);
 static int	 cache_find(const struct cache_ent *, size_t, const char *,
 		    size_t *);
 static void	 cache_set(struct runner *, const char *, time_t);
+static int	 active_pos(const struct runner *, const char *, size_t *);
 static struct qentry *active_find(struct runner *, const char *);
+static int	 active_add(struct runner *, struct qentry *);
 static void	 active_remove(struct runner *, struct qentry *);
 static void	 plan(struct runner *, struct queue_msg *);
 static int	 plan_resolve(struct runner *, const struct mailaddr *,
@@ -167,6 +172,7 @@ runner_free(struct runner *r)
 		free(w);
 	}
 	resolver_close(&r->res);
+	free(r->active);
 	while ((d = r->dests) != NULL) {
 		r->dests = d->next;
 		free(d);
@@ -208,6 +214,19 @@ size_t
 runner_workers(const struct runner *r)
 {
 	return r->nworkers;
+}
+
+size_t
+runner_waiting(const struct runner *r)
+{
+	const struct dest	*d;
+	size_t			 n = 0;
+
+	/* Remote ones may wait long on a slow host, and hold up nothing. */
+	for (d = r->dests; d != NULL; d = d->next)
+		if (d->local)
+			n += d->njobs;
+	return n;
 }
 
 time_t
@@ -271,43 +290,93 @@ static void
 cache_set(struct runner *r, const char *id, time_t due)
 {
 	struct cache_ent	*nc;
-	size_t			 pos;
+	size_t			 pos, ncap;
 
 	if (cache_find(r->cache, r->ncache, id, &pos)) {
 		r->cache[pos].due = due;
 		return;
 	}
-	if ((nc = reallocarray(r->cache, r->ncache + 1, sizeof(*nc))) ==
-	    NULL)
-		return;		/* read again at the next scan */
-	r->cache = nc;
+	if (r->ncache == r->cachecap) {
+		ncap = r->cachecap == 0 ? 64 : r->cachecap * 2;
+		if ((nc = reallocarray(r->cache, ncap, sizeof(*nc))) == NULL)
+			return;		/* read again at the next scan */
+		r->cache = nc;
+		r->cachecap = ncap;
+	}
+	nc = r->cache;
 	memmove(&nc[pos + 1], &nc[pos], (r->ncache - pos) * sizeof(*nc));
 	strlcpy(nc[pos].id, id, sizeof(nc[pos].id));
 	nc[pos].due = due;
 	r->ncache++;
 }
 
+/*
+ * The messages in hand, sorted by ID: a scan looks up every message
+ * of the queue, and a backlog makes them many.
+ */
+static int
+active_pos(const struct runner *r, const char *id, size_t *pos)
+{
+	size_t	 lo = 0, hi = r->nactive, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(id, r->active[mid]->msg.id)) == 0) {
+			*pos = mid;
+			return 1;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*pos = lo;
+	return 0;
+}
+
 static struct qentry *
 active_find(struct runner *r, const char *id)
 {
-	struct qentry	*qe;
+	size_t	 pos;
 
-	for (qe = r->active; qe != NULL; qe = qe->next)
-		if (strcmp(qe->msg.id, id) == 0)
-			return qe;
-	return NULL;
+	return active_pos(r, id, &pos) ? r->active[pos] : NULL;
+}
+
+static int
+active_add(struct runner *r, struct qentry *qe)
+{
+	struct qentry	**na;
+	size_t		  pos, ncap;
+
+	if (active_pos(r, qe->msg.id, &pos)) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (r->nactive == r->activecap) {
+		ncap = r->activecap == 0 ? 64 : r->activecap * 2;
+		if ((na = reallocarray(r->active, ncap, sizeof(*na))) == NULL)
+			return -1;
+		r->active = na;
+		r->activecap = ncap;
+	}
+	memmove(&r->active[pos + 1], &r->active[pos],
+	    (r->nactive - pos) * sizeof(*r->active));
+	r->active[pos] = qe;
+	r->nactive++;
+	return 0;
 }
 
 static void
 active_remove(struct runner *r, struct qentry *qe)
 {
-	struct qentry	**pp;
+	size_t	 pos;
 
-	for (pp = &r->active; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == qe) {
-			*pp = qe->next;
-			break;
-		}
+	if (active_pos(r, qe->msg.id, &pos) && r->active[pos] == qe) {
+		memmove(&r->active[pos], &r->active[pos + 1],
+		    (r->nactive - pos - 1) * sizeof(*r->active));
+		r->nactive--;
+	}
 	queue_msg_free(&qe->msg);
 	free(qe->dups);
 	free(qe);
@@ -338,7 +407,7 @@ runner_scan(struct runner *r, int full)
 	if (resolver_refresh(&r->res) == -1)
 		log_warn("cannot reopen the maps of %s", r->conf->mapdir);
 	r->cache = NULL;
-	r->ncache = 0;
+	r->ncache = r->cachecap = 0;
 	for (i = 0; i < nids && !deliver_quit; i++) {
 		if (active_find(r, ids[i]) != NULL)
 			continue;
@@ -811,8 +880,13 @@ plan(struct runner *r, struct queue_msg *m)
 	}
 	qe->msg = *m;
 	m = &qe->msg;
-	qe->next = r->active;
-	r->active = qe;
+	if (active_add(r, qe) == -1) {
+		log_warn("%s", m->id);
+		free(before);
+		queue_msg_free(m);
+		free(qe);
+		return;
+	}
 	memset(&sf, 0, sizeof(sf));
 	sf.spool = r->conf->spool;
 	sf.id = m->id;
