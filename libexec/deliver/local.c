@@ -1,13 +1,13 @@
 /*
  * Delivery into a Maildir, as the Maildir specification has it: a file
- * with a unique name is written in tmp/, fsynced, and renamed into
- * new/, and new/ is fsynced; only then is the delivery recorded.
+ * with a unique name is written in tmp/, fsynced, and moved into new/
+ * (drop_move), and new/ is fsynced; only then is the delivery recorded.
  *
  * A worker delivers a batch of jobs (several messages) at once, so
  * that they share their waits for the disk.  Every file is written in
  * its tmp/ with its write-back started at once; then each is fsynced,
  * and the journal commit of the first carries most of the others;
- * then all are renamed into their new/, and each distinct new/ is
+ * then all are moved into their new/, and each distinct new/ is
  * fsynced once.  Only then are the outcomes recorded: the messages
  * delivered whole leave the queue with one fsync of queue/ for all of
  * them, the others get their records in their state file with one
@@ -78,10 +78,10 @@ struct drop {
 	struct maildir	 md;
 	int		 fd;		/* the file in tmp/, until fsynced */
 	int		 outcome;	/* DELIVER_*, or DROP_PENDING */
-	int		 renamed;
+	int		 renamed;	/* in new/ */
 	int		 synced;	/* its new/ is on disk */
 	uint64_t	 size;
-	dev_t		 dev;		/* of new/, once renamed */
+	dev_t		 dev;		/* of new/, once moved */
 	ino_t		 ino;
 	char		 name[NAME_MAX + 1];
 	char		 reason[QUEUE_REASONLEN];
@@ -91,6 +91,7 @@ static void	 drop_stage(struct drop *, const struct drop *, size_t,
 		    FILE *);
 static uint64_t	 drop_pending(const struct drop *, size_t, const char *);
 static void	 drops_commit(struct drop *, size_t);
+static int	 drop_move(struct drop *);
 static void	 drops_sync_new(struct drop *, size_t);
 static void	 drop_fail(struct drop *, const char *);
 static void	 local_record(const struct worker_ctx *, struct job *,
@@ -248,7 +249,7 @@ drop_fail(struct drop *d, const char *what)
 
 /*
  * The n drops written in tmp/, made durable in new/: their files
- * fsynced, then renamed, then their new/ fsynced, each distinct one
+ * fsynced, then moved, then their new/ fsynced, each distinct one
  * once.  A failure defers the drop alone, or every drop in the new/
  * that could not be fsynced.
  */
@@ -277,7 +278,7 @@ drops_commit(struct drop *drops, size_t n)
 		d = &drops[i];
 		if (d->outcome != DROP_PENDING)
 			continue;
-		if (renameat(d->md.tmp, d->name, d->md.new, d->name) == -1) {
+		if (drop_move(d) == -1) {
 			drop_fail(d, "deliver into");
 			continue;
 		}
@@ -297,7 +298,31 @@ drops_commit(struct drop *drops, size_t n)
 }
 
 /*
- * Each new/ a drop was renamed into, fsynced once; known by device
+ * From tmp/ into new/ by a link, then the removal of the name in tmp/,
+ * as the first Maildir protocol (qmail's) has it, rather than by a
+ * rename: Linux makes every rename between two directories of a file
+ * system wait for one lock of the whole file system (which smtpd's
+ * renames into queue/ take too), and a rename that waits for the
+ * journal there holds up all the others; a link locks new/ alone.  It
+ * never replaces a file of the same name either.  A crash between the
+ * two leaves a second name in tmp/, which readers remove (and the
+ * quota does not count).  Where the file system has no hard links,
+ * the rename.
+ */
+static int
+drop_move(struct drop *d)
+{
+	if (linkat(d->md.tmp, d->name, d->md.new, d->name, 0) == 0) {
+		(void)unlinkat(d->md.tmp, d->name, 0);
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
+		return -1;
+	return renameat(d->md.tmp, d->name, d->md.new, d->name);
+}
+
+/*
+ * Each new/ a drop was moved into, fsynced once; known by device
  * and inode, not by its path, which may have been swapped meanwhile.
  */
 static void
