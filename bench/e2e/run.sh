@@ -20,9 +20,9 @@
 #
 # Usage: sh bench/e2e/run.sh	(as root: Postfix's master needs it;
 # both mail systems run as the user _basemailbench.)  Environment:
-# N, RUNS, CONNS (default "1 8 32 64"), PER (default "1 10"), IDLE (""
-# for none), KEEP=1 keeps the scratch directory and its logs.  Not part
-# of make check.  Builds e2eload and bench/smtp's smtpload; run "make all"
+# N, RUNS, CONNS (default "1 8 32 64"), PER (default "1 10"), IDLE,
+# KEEP=1 keeps the scratch directory and its logs.  Not part of make
+# check.  Builds e2eload and bench/smtp's smtpload; run "make all"
 # first.
 
 N=${N:-2000}
@@ -101,12 +101,11 @@ while [ $i -lt $BOXES ]; do
 	echo "user$i@example.org:$hash:$uid:$gid::$bm/vhosts/example.org/user$i::"
 	i=$((i + 1))
 done >"$bm/maps/users"
-# As mailadduser makes them: deliver creates no Maildir.
+# The Maildirs, as mailadduser add makes them: deliver creates none.
 i=0
 while [ $i -lt $BOXES ]; do
-	mkdir -p "$bm/vhosts/example.org/user$i/tmp" \
-	    "$bm/vhosts/example.org/user$i/new" \
-	    "$bm/vhosts/example.org/user$i/cur"
+	mkdir -p "$bm/vhosts/example.org/user$i/cur" \
+	    "$bm/vhosts/example.org/user$i/new" "$bm/vhosts/example.org/user$i/tmp"
 	i=$((i + 1))
 done
 : >"$bm/maps/aliases"

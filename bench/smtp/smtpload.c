@@ -15,15 +15,9 @@
  * is closed.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <err.h>
-#include <errno.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct conn {
-	int	 fd;
-	char	 buf[4096];
-	size_t	 len;
-	size_t	 pos;
-};
+#include "smtpconn.h"
 
 struct worker {
 	pthread_t	 t;
@@ -60,84 +49,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-conn_open(struct conn *c)
-{
-	struct addrinfo	 hints, *res;
-	int		 on = 1;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -1;
-	c->fd = socket(res->ai_family, SOCK_STREAM, 0);
-	if (c->fd == -1 || connect(c->fd, res->ai_addr, res->ai_addrlen) == -1) {
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	c->len = c->pos = 0;
-	return 0;
-}
-
-static int
-conn_write(struct conn *c, const char *s, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = send(c->fd, s, n, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= w;
-	}
-	return 0;
-}
-
-/* One reply, all its lines; its code, or -1. */
-static int
-conn_reply(struct conn *c)
-{
-	char	 line[1024];
-	size_t	 n = 0;
-	ssize_t	 r;
-
-	for (;;) {
-		if (c->pos == c->len) {
-			r = read(c->fd, c->buf, sizeof(c->buf));
-			if (r <= 0)
-				return -1;
-			c->len = r;
-			c->pos = 0;
-		}
-		while (c->pos < c->len) {
-			char ch = c->buf[c->pos++];
-
-			if (n < sizeof(line) - 1)
-				line[n++] = ch;
-			if (ch != '\n')
-				continue;
-			line[n] = '\0';
-			if (n >= 4 && line[3] == ' ')
-				return atoi(line);
-			n = 0;
-		}
-	}
-}
-
-static int
-command(struct conn *c, const char *cmd, int want)
-{
-	if (conn_write(c, cmd, strlen(cmd)) == -1)
-		return -1;
-	return conn_reply(c) == want ? 0 : -1;
 }
 
 static int
@@ -168,7 +79,7 @@ worker_run(void *arg)
 	struct conn	 c;
 	int		 i;
 
-	if (conn_open(&c) == -1 || conn_reply(&c) != 220 ||
+	if (conn_open(&c, host, port) == -1 || conn_reply(&c) != 220 ||
 	    command(&c, "EHLO load.test\r\n", 250) == -1) {
 		w->errors++;
 		return NULL;
@@ -259,7 +170,7 @@ idle(int nsessions)
 	if ((c = calloc(nsessions, sizeof(*c))) == NULL)
 		err(1, "calloc");
 	for (i = 0; i < nsessions; i++)
-		if (conn_open(&c[i]) == -1 || conn_reply(&c[i]) != 220 ||
+		if (conn_open(&c[i], host, port) == -1 || conn_reply(&c[i]) != 220 ||
 		    command(&c[i], "EHLO idle.test\r\n", 250) == -1)
 			errx(1, "session %d failed", i);
 	printf("ready %d\n", nsessions);

@@ -93,6 +93,16 @@ static const char *conf_set_sender_check(struct conf *, int, char **,
 		    char *, size_t);
 static const char *conf_set_srs(struct conf *, int, char **, char *,
 		    size_t);
+static const char *conf_set_conn_rate(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_msg_rate(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_rcpt_refused(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_auth_fail(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_dnsbl(struct conf *, int, char **, char *,
+		    size_t);
 
 static const struct conf_kw conf_kws[] = {
 	{ "hostname", 1, 1, 0, KW_SET(conf_set_hostname) },
@@ -134,6 +144,11 @@ static const struct conf_kw conf_kws[] = {
 	    KW_FIELD(KW_COUNT, max_per_destination) },
 	{ "sender_check", 1, 1, 0, KW_SET(conf_set_sender_check) },
 	{ "srs", 1, 1, 0, KW_SET(conf_set_srs) },
+	{ "conn_rate", 1, 2, 0, KW_SET(conf_set_conn_rate) },
+	{ "msg_rate", 1, 2, 0, KW_SET(conf_set_msg_rate) },
+	{ "max_rcpt_refused", 1, 2, 0, KW_SET(conf_set_rcpt_refused) },
+	{ "auth_fail_limit", 1, 4, 0, KW_SET(conf_set_auth_fail) },
+	{ "dnsbl", 1, 2, KW_REPEAT, KW_SET(conf_set_dnsbl) },
 };
 #define CONF_NKW	(sizeof(conf_kws) / sizeof(conf_kws[0]))
 
@@ -709,6 +724,116 @@ conf_set_greet_delay(struct conf *c, int ac, char **av, char *buf,
 	return NULL;
 }
 
+/* "N [all]" or "none": a limit of smtpd's abuse limits. */
+static const char *
+conf_limit(struct conf_limit *l, int ac, char **av)
+{
+	const char	*reason;
+
+	if (strcmp(av[0], "none") == 0) {
+		if (ac != 1)
+			return "none stands alone";
+		l->n = 0;
+		l->all = 0;
+		return NULL;
+	}
+	if ((reason = conf_count(av[0], &l->n)) != NULL)
+		return reason;
+	if (ac == 2 && strcmp(av[1], "all") != 0)
+		return "the second word may only be \"all\"";
+	l->all = ac == 2;
+	return NULL;
+}
+
+static const char *
+conf_set_conn_rate(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_limit(&c->conn_rate, ac, av);
+}
+
+static const char *
+conf_set_msg_rate(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_limit(&c->msg_rate, ac, av);
+}
+
+static const char *
+conf_set_rcpt_refused(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_limit(&c->max_rcpt_refused, ac, av);
+}
+
+/*
+ * "N WINDOW [LOCKOUT] [all]" or "none".  smtpd remembers the times of
+ * the last N failures of each address: N is bounded.
+ */
+static const char *
+conf_set_auth_fail(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct conf_limit *l = &c->auth_fail_limit;
+	const char	*reason;
+	int		 all = 0;
+
+	if (ac > 1 && strcmp(av[ac - 1], "all") == 0) {
+		all = 1;
+		ac--;
+	}
+	if (strcmp(av[0], "none") == 0)
+		return all ? "none stands alone" : conf_limit(l, ac, av);
+	if ((reason = conf_count(av[0], &l->n)) != NULL)
+		return reason;
+	if (l->n > CONF_AUTH_FAIL_MAX)
+		return "at most 100 failures";
+	if (ac < 2)
+		return "missing window (a duration)";
+	if (ac > 3)
+		return "the last word may only be \"all\"";
+	if ((reason = conf_duration_positive(av[1],
+	    &c->auth_fail_window)) != NULL)
+		return reason;
+	c->auth_fail_lockout = c->auth_fail_window;
+	if (ac == 3 && (reason = conf_duration_positive(av[2],
+	    &c->auth_fail_lockout)) != NULL)
+		return reason;
+	if (c->auth_fail_window > CONF_TIMEOUT_MAX ||
+	    c->auth_fail_lockout > CONF_TIMEOUT_MAX)
+		return "durations must be at most 24d";
+	l->all = all;
+	return NULL;
+}
+
+/* "ZONE [THRESHOLD]": THRESHOLD zones of the dnsbl lines must list. */
+static const char *
+conf_set_dnsbl(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct conf_dnsbl	 d, *nd;
+	const char		*reason, *errstr;
+
+	memset(&d, 0, sizeof(d));
+	if (addr_domain_valid(av[0], &errstr) == -1) {
+		snprintf(buf, buflen, "bad zone: %s", errstr);
+		return buf;
+	}
+	strlcpy(d.zone, av[0], sizeof(d.zone));
+	addr_lower(d.zone);
+	d.threshold = 1;
+	if (ac == 2 && (reason = conf_count(av[1], &d.threshold)) != NULL)
+		return reason;
+	if (c->ndnsbl >= CONF_DNSBL_MAX)
+		return "at most 16 dnsbl lines";
+	nd = reallocarray(c->dnsbl, c->ndnsbl + 1, sizeof(*nd));
+	if (nd == NULL)
+		return strerror(errno);
+	c->dnsbl = nd;
+	c->dnsbl[c->ndnsbl++] = d;
+	return NULL;
+}
+
 /* ---- the file ---------------------------------------------------- */
 
 static void
@@ -741,6 +866,11 @@ conf_defaults(struct conf *c)
 	c->max_per_destination = 4;
 	c->relayhost_tls = -1;
 	c->sender_check = SENDER_CHECK_ENVELOPE;
+	c->conn_rate.n = 60;
+	c->msg_rate.n = 120;
+	c->max_rcpt_refused.n = 20;
+	c->auth_fail_limit.n = 10;
+	c->auth_fail_window = c->auth_fail_lockout = 10 * 60;
 }
 
 /* The lists whose default applies only when the file gives none. */
@@ -895,6 +1025,24 @@ conf_check_relayhost(struct conf *c, struct conf_state *st, char *err,
 	return 0;
 }
 
+/* A threshold above the number of zones could never be met. */
+static int
+conf_check_dnsbl(struct conf *c, struct conf_state *st, char *err,
+    size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < c->ndnsbl; i++)
+		if (c->dnsbl[i].threshold > c->ndnsbl) {
+			snprintf(err, errlen, "%s: dnsbl %s: threshold %zu, "
+			    "but only %zu dnsbl zones", c->path,
+			    c->dnsbl[i].zone, c->dnsbl[i].threshold,
+			    c->ndnsbl);
+			return -1;
+		}
+	return 0;
+}
+
 /* The checks that involve more than one keyword. */
 static int
 conf_check(struct conf *c, struct conf_state *st, char *err, size_t errlen)
@@ -918,6 +1066,8 @@ conf_check(struct conf *c, struct conf_state *st, char *err, size_t errlen)
 		    c->path, st->smtps);
 		return -1;
 	}
+	if (conf_check_dnsbl(c, st, err, errlen) == -1)
+		return -1;
 	return conf_check_relayhost(c, st, err, errlen);
 }
 
@@ -996,6 +1146,9 @@ conf_free(struct conf *c)
 	free(c->listen);
 	free(c->relaynets);
 	free(c->retry_schedule);
+	free(c->dnsbl);
+	c->dnsbl = NULL;
+	c->ndnsbl = 0;
 	c->listen = NULL;
 	c->relaynets = NULL;
 	c->retry_schedule = NULL;

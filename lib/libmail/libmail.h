@@ -45,6 +45,20 @@ struct conf_net {
 	int		prefix;		/* bits */
 };
 
+/* A limit of smtpd(8): 0 is none; all: relaynets clients too. */
+struct conf_limit {
+	size_t	n;
+	int	all;
+};
+
+#define CONF_DNSBL_MAX	16
+#define CONF_AUTH_FAIL_MAX 100	/* auth_fail_limit: failures remembered */
+
+struct conf_dnsbl {
+	char	zone[ADDR_DOMAIN_MAX + 1];
+	size_t	threshold;	/* zones that must list the client, 1 and up */
+};
+
 /* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
 #define CONF_TLS_NONE		0	/* never STARTTLS */
 #define CONF_TLS_MAY		1	/* if offered; else in the clear */
@@ -96,6 +110,16 @@ struct conf {
 	/* Sender ownership (smtpd) and SRS (smtpd, deliver). */
 	int		 sender_check;		/* SENDER_CHECK_* */
 	int		 srs;			/* 1: srs on */
+	/* smtpd(8) abuse limits, per client address (sbin/smtpd/limits.c). */
+	struct conf_limit conn_rate;		/* a minute, default 60 */
+	struct conf_limit msg_rate;		/* a minute, default 120 */
+	struct conf_limit max_rcpt_refused;	/* a session, default 20 */
+	struct conf_limit auth_fail_limit;	/* default 10 */
+	time_t		 auth_fail_window;	/* default 10m */
+	time_t		 auth_fail_lockout;	/* default: the window */
+	/* DNS blocklists asked at connect (sbin/smtpd/dnsbl.c). */
+	struct conf_dnsbl *dnsbl;
+	size_t		 ndnsbl;
 };
 
 #define SENDER_CHECK_NONE	0

@@ -110,6 +110,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen, int mode)
 		strlcpy(s->addr, "unknown", sizeof(s->addr));
 	strlcpy(s->name, "unknown", sizeof(s->name));
 	s->trusted = conf_relaynet_match(&env->conf, sa);
+	(void)limits_key(sa, s->key);
 	s->msg.fp = NULL;
 	s->msg.fd = s->msg.spooldirfd = -1;
 	io_init(&s->io, fd, env->conf.command_timeout * 1000);
@@ -231,7 +232,7 @@ session_run(void *arg)
 	session_lookup(s);
 	log_info("connect from %s[%s]", s->name, s->addr);
 	if ((s->mode == LISTEN_SMTPS && session_tls(s) == -1) ||
-	    session_greet(s) == -1)
+	    dnsbl_check(s) == -1 || session_greet(s) == -1)
 		s->quit = 1;
 	while (!s->quit) {
 		r = io_getline(&s->io, s->line, SMTPD_AUTH_LINE_MAX, &len,
@@ -448,6 +449,8 @@ cmd_mail(struct session *s, char *arg)
 		    "maximum message size");
 		return;
 	}
+	if (limits_mail(s) == -1)
+		return;
 	/* Map changes take effect from the next transaction on. */
 	server_maps_refresh();
 	if (sender_check_mail(s, &pa) == -1)
@@ -532,6 +535,7 @@ cmd_rcpt(struct session *s, char *arg)
 	if (rcpt_verdict(s, &pa, rcpt) == -1) {
 		log_info("%s: to=<%s>, status=rejected (%s)", s->msg.id, rcpt,
 		    s->lastreply);
+		(void)limits_rcpt_refused(s);
 		return;
 	}
 	r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));
@@ -831,6 +835,9 @@ cmd_auth(struct session *s, char *arg)
 		    "progress");
 		return;
 	}
+	if (limits_auth_begin(s) == -1)
+		return;
 	auth_session(s, arg);
+	limits_auth_end(s);
 	explicit_bzero(s->line, sizeof(s->line));
 }

@@ -12,6 +12,9 @@
  *	auth.c		AUTH PLAIN and LOGIN against the users map
  *	sender.c	who may name which sender: MAIL FROM and From: of
  *			authenticated clients, SRS addresses at RCPT
+ *	limits.c	abuse limits of a client address: rates, AUTH
+ *			failures, refused recipients
+ *	dnsbl.c		DNS blocklists asked at connect
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -52,6 +55,9 @@
 #define SMTPD_AUTH_FAIL_MS	1000
 
 struct session;
+
+/* limits.c's key of a client address: IPv4, or the /64 of IPv6. */
+#define LIMITS_KEYLEN	16
 
 /* ---- io.c ---- */
 
@@ -176,6 +182,9 @@ struct session {
 	int		 fd;
 	int		 mode;		/* LISTEN_* of the listener */
 	int		 trusted;	/* inside relaynets */
+	unsigned char	 key[LIMITS_KEYLEN];	/* limits.c's, of ss */
+	size_t		 nrefused;	/* recipients refused with 5xx */
+	int		 auth_counted;	/* a check counted by limits.c */
 	struct sockaddr_storage ss;
 	socklen_t	 sslen;
 	char		 addr[INET6_ADDRSTRLEN];
@@ -293,5 +302,34 @@ int	 sender_check_header(struct session *, const struct data_result *);
 #define SENDER_SRS_REFUSED	2
 int	 sender_srs_rcpt(struct session *, const struct mailaddr *,
 	    const char *rcpt);
+
+/* ---- limits.c ---- */
+
+/* The table, once, before the sessions start. */
+void	 limits_init(const struct conf *);
+/* The key of sa into key (LIMITS_KEYLEN bytes); -1 if not IP. */
+int	 limits_key(const struct sockaddr *, unsigned char *key);
+/* At accept: 0, or -1 when over conn_rate (logged; no reply sent). */
+int	 limits_connect(const struct session *);
+/* MAIL: 0, or -1 after 451 4.7.0 (over msg_rate). */
+int	 limits_mail(struct session *);
+/*
+ * Around auth_session: begin is 0, or -1 after 454 4.7.0 (locked out);
+ * auth_fail counts a 535; end closes what begin opened.
+ */
+int	 limits_auth_begin(struct session *);
+void	 limits_auth_fail(struct session *);
+void	 limits_auth_end(struct session *);
+/* After a refused recipient: 0, or -1 after 421 4.7.0 and quit set. */
+int	 limits_rcpt_refused(struct session *);
+
+/* ---- dnsbl.c ---- */
+
+/*
+ * At connect, before the greeting, for a client outside relaynets on a
+ * plain listener: 0, or -1 after 554 5.7.1 and the client's QUIT (the
+ * session must end).
+ */
+int	 dnsbl_check(struct session *);
 
 #endif /* !SMTPD_H */

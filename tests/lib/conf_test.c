@@ -91,6 +91,14 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_STREQ(c->tls_key, "");
 	ATF_CHECK_EQ(c->sender_check, SENDER_CHECK_ENVELOPE);
 	ATF_CHECK_EQ(c->srs, 0);
+	ATF_CHECK_EQ(c->conn_rate.n, 60);
+	ATF_CHECK_EQ(c->msg_rate.n, 120);
+	ATF_CHECK_EQ(c->max_rcpt_refused.n, 20);
+	ATF_CHECK_EQ(c->auth_fail_limit.n, 10);
+	ATF_CHECK_EQ(c->auth_fail_limit.all, 0);
+	ATF_CHECK_EQ(c->auth_fail_window, 600);
+	ATF_CHECK_EQ(c->auth_fail_lockout, 600);
+	ATF_CHECK_EQ(c->ndnsbl, 0);
 	ATF_CHECK_STREQ(c->attic, "/var/mail/attic");
 	ATF_CHECK_EQ(c->delete_grace, 2 * 86400);
 	ATF_CHECK_EQ(c->command_timeout, 300);
@@ -165,7 +173,8 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "max_sessions_per_ip", "retry_schedule", "delay_warning",
 	    "max_deliveries", "max_per_destination", "max_junk_commands",
 	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file",
-	    "sender_check", "srs" };
+	    "sender_check", "srs", "conn_rate", "msg_rate",
+	    "max_rcpt_refused", "auth_fail_limit", "dnsbl" };
 	struct conf	 c;
 	char		 path[PATH_MAX], line[1024];
 	char		 found[sizeof(kws) / sizeof(kws[0])] = { 0 };
@@ -194,7 +203,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE(fclose(out) == 0);
 	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 27);
+	ATF_CHECK_EQ(n, 31);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
@@ -965,8 +974,73 @@ ATF_TC_BODY(user_ids_unknown_user, tc)
 	conf_free(&c);
 }
 
+/* conn_rate, msg_rate, max_rcpt_refused: N, N all, none. */
+ATF_TC_WITHOUT_HEAD(abuse_limits);
+ATF_TC_BODY(abuse_limits, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "conn_rate 5\nmsg_rate 7 all\nmax_rcpt_refused none\n");
+	ATF_CHECK_EQ(c.conn_rate.n, 5);
+	ATF_CHECK_EQ(c.conn_rate.all, 0);
+	ATF_CHECK_EQ(c.msg_rate.n, 7);
+	ATF_CHECK_EQ(c.msg_rate.all, 1);
+	ATF_CHECK_EQ(c.max_rcpt_refused.n, 0);
+	conf_free(&c);
+	load_err("conn_rate 0\n", 1, "not a number");
+	load_err("msg_rate 5 some\n", 1, "may only be \"all\"");
+	load_err("max_rcpt_refused none all\n", 1, "none stands alone");
+}
+
+/* auth_fail_limit N WINDOW [LOCKOUT] [all]; the lock-out is the window. */
+ATF_TC_WITHOUT_HEAD(auth_fail_limit);
+ATF_TC_BODY(auth_fail_limit, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "auth_fail_limit 5 2m\n");
+	ATF_CHECK_EQ(c.auth_fail_limit.n, 5);
+	ATF_CHECK_EQ(c.auth_fail_window, 120);
+	ATF_CHECK_EQ(c.auth_fail_lockout, 120);
+	ATF_CHECK_EQ(c.auth_fail_limit.all, 0);
+	conf_free(&c);
+	load_ok(&c, "auth_fail_limit 3 1m 1h all\n");
+	ATF_CHECK_EQ(c.auth_fail_window, 60);
+	ATF_CHECK_EQ(c.auth_fail_lockout, 3600);
+	ATF_CHECK_EQ(c.auth_fail_limit.all, 1);
+	conf_free(&c);
+	load_ok(&c, "auth_fail_limit none\n");
+	ATF_CHECK_EQ(c.auth_fail_limit.n, 0);
+	conf_free(&c);
+	load_err("auth_fail_limit 5\n", 1, "missing window");
+	load_err("auth_fail_limit 101 1m\n", 1, "at most 100");
+	load_err("auth_fail_limit 5 0\n", 1, "more than 0");
+	load_err("auth_fail_limit 5 1m 1h 2h\n", 1, "may only be \"all\"");
+	load_err("auth_fail_limit 5 25d\n", 1, "at most 24d");
+}
+
+/* dnsbl ZONE [THRESHOLD], repeatable; a threshold no zones can meet. */
+ATF_TC_WITHOUT_HEAD(dnsbl);
+ATF_TC_BODY(dnsbl, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "dnsbl Zen.Spamhaus.org\ndnsbl bl.spamcop.net 2\n");
+	ATF_REQUIRE_EQ(c.ndnsbl, 2);
+	ATF_CHECK_STREQ(c.dnsbl[0].zone, "zen.spamhaus.org");
+	ATF_CHECK_EQ(c.dnsbl[0].threshold, 1);
+	ATF_CHECK_EQ(c.dnsbl[1].threshold, 2);
+	conf_free(&c);
+	load_err("dnsbl bad_zone\n", 1, "bad zone");
+	ATF_CHECK_EQ(load(&c, "dnsbl a.test 2\n"), -1);
+	ATF_CHECK_MSG(strstr(err, "threshold 2, but only 1") != NULL, "%s", err);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, abuse_limits);
+	ATF_TP_ADD_TC(tp, auth_fail_limit);
+	ATF_TP_ADD_TC(tp, dnsbl);
 	ATF_TP_ADD_TC(tp, defaults_of_an_empty_file);
 	ATF_TP_ADD_TC(tp, comments_and_blank_lines);
 	ATF_TP_ADD_TC(tp, sample_file_gives_defaults);
