@@ -547,6 +547,19 @@ int	 maildir_attic_move(const char *dir, const char *attic,
  */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 int	 maildir_usage_fd(int fd, uint64_t *bytes, uint64_t *count);
+/*
+ * maildirsize (Maildir++) of the Maildir open at dirfd, opened with
+ * flags (O_RDONLY, or O_WRONLY | O_APPEND): the descriptor, or -1 with
+ * errno, ENOENT if there is none, EINVAL if it is no regular file.
+ */
+int	 maildir_size_open(int dirfd, int flags);
+/*
+ * The usage maildirsize records for a limit of limit bytes: 1 and
+ * *used; 0 if the file must be counted again (missing, made for
+ * another limit, too long, or holding anything but its lines); -1
+ * (errno; EINVAL: no regular file) if it cannot be used or read.
+ */
+int	 maildir_size_read(int dirfd, uint64_t limit, uint64_t *used);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
 
