@@ -59,6 +59,17 @@ struct conf_dnsbl {
 	size_t	threshold;	/* zones that must list the client, 1 and up */
 };
 
+#define CONF_LMTP_MAX	16
+/* sun_path of sockaddr_un: 104 on the BSDs, 108 on Linux. */
+#define CONF_LMTP_PATHMAX 104
+
+/* An LMTP server of deliver(8): a unix socket, or a host and a port. */
+struct conf_lmtp {
+	char	path[CONF_LMTP_PATHMAX];	/* "" for host:port */
+	char	host[ADDR_DOMAIN_MAX + 1];
+	char	port[8];
+};
+
 /* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
 #define CONF_TLS_NONE		0	/* never STARTTLS */
 #define CONF_TLS_MAY		1	/* if offered; else in the clear */
@@ -120,6 +131,12 @@ struct conf {
 	/* DNS blocklists asked at connect (sbin/smtpd/dnsbl.c). */
 	struct conf_dnsbl *dnsbl;
 	size_t		 ndnsbl;
+	/* deliver(8): local mail to these LMTP servers, tried in order. */
+	struct conf_lmtp *lmtp;
+	size_t		 nlmtp;
+	/* smtpd(8): a full mailbox refused at RCPT. */
+	int		 quota_check_at_rcpt;	/* default: 1 without lmtp */
+	int		 quota_full_tempfail;	/* 1: 452 (default), 0: 552 */
 };
 
 #define SENDER_CHECK_NONE	0

@@ -78,6 +78,10 @@ local_run(const struct worker_ctx *ctx, struct job *j)
 	size_t			 i;
 	int			 fd = -1, outcome, failed = 0;
 
+	if (ctx->conf->nlmtp > 0) {
+		lmtp_run(ctx, j);
+		return;
+	}
 	body = queue_body_open(ctx->conf->spool, m);
 	for (i = 0; i < j->ntargets; i++) {
 		t = &m->targets[j->tidx[i]];

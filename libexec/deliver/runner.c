@@ -1008,8 +1008,9 @@ pool_spawn(struct runner *r, struct dest *d)
 
 /*
  * Local jobs go one at a time to the local workers that stay, as many
- * as max_deliveries allows; a job too big to send goes to a one-shot
- * worker instead.
+ * as max_deliveries allows (and, when they go to an LMTP server, one
+ * destination, max_per_destination); a job too big to send goes to a
+ * one-shot worker instead.
  */
 static void
 pool_dispatch(struct runner *r, struct dest *d)
@@ -1017,7 +1018,9 @@ pool_dispatch(struct runner *r, struct dest *d)
 	struct worker	*w;
 	struct job	*j;
 
-	while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries) {
+	while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries &&
+	    (r->conf->nlmtp == 0 ||
+	    d->running < r->conf->max_per_destination)) {
 		for (w = r->workers; w != NULL; w = w->next)
 			if (w->sock >= 0 && w->jobs == NULL)
 				break;
