@@ -15,6 +15,24 @@
 
 #include "smtpconn.h"
 
+const char	*conn_source;
+
+static int
+conn_bind(int fd)
+{
+	struct addrinfo	 hints, *res;
+	int		 r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(conn_source, NULL, &hints, &res) != 0)
+		return -1;
+	r = bind(fd, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return r;
+}
+
 int
 conn_open(struct conn *c, const char *host, const char *port)
 {
@@ -27,7 +45,8 @@ conn_open(struct conn *c, const char *host, const char *port)
 	if (getaddrinfo(host, port, &hints, &res) != 0)
 		return -1;
 	c->fd = socket(res->ai_family, SOCK_STREAM, 0);
-	if (c->fd == -1 || connect(c->fd, res->ai_addr, res->ai_addrlen) == -1) {
+	if (c->fd == -1 || (conn_source != NULL && conn_bind(c->fd) == -1) ||
+	    connect(c->fd, res->ai_addr, res->ai_addrlen) == -1) {
 		if (c->fd != -1)
 			close(c->fd);
 		freeaddrinfo(res);

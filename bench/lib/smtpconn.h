@@ -14,6 +14,9 @@ struct conn {
 	size_t	 pos;
 };
 
+/* A numeric address the connections are bound to first, or NULL. */
+extern const char *conn_source;
+
 /* Connects to host:port (numeric), with TCP_NODELAY; 0 or -1. */
 int	 conn_open(struct conn *, const char *host, const char *port);
 int	 conn_write(struct conn *, const char *, size_t);

@@ -1,8 +1,8 @@
 /*
  * smtpload: an SMTP load generator for the smtpd benchmark.
  *
- *	smtpload [-H host] -p port [-c conns] [-n msgs] [-s size]
- *	    [-f from] -t rcpt
+ *	smtpload [-H host] [-b source] -p port [-c conns] [-n msgs]
+ *	    [-s size | -m file] [-f from] -t rcpt
  *	smtpload [-H host] -p port -i sessions
  *
  * The first form opens conns connections at once, each in its own
@@ -12,7 +12,9 @@
  * reply: the time the server takes to make the message durable.
  * The second form opens sessions idle connections (greeting and EHLO
  * answered), prints "ready", and holds them until its standard input
- * is closed.
+ * is closed.  -b binds the connections to a source address; -m sends
+ * the message of a file (LF line ends made CRLF) instead of a made-up
+ * one, such as a message signed in advance.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -114,6 +116,33 @@ make_body(size_t size)
 	bodylen = n;
 }
 
+/* The message of path, LF made CRLF, ending in CRLF. */
+static void
+read_body(const char *path)
+{
+	FILE	*fp;
+	int	 ch, last = '\n';
+	size_t	 cap = 65536;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		err(1, "%s", path);
+	if ((body = malloc(cap)) == NULL)
+		err(1, "malloc");
+	while ((ch = getc(fp)) != EOF) {
+		if (bodylen + 3 > cap && (body = realloc(body, cap *= 2)) == NULL)
+			err(1, "realloc");
+		if (ch == '\n' && last != '\r')
+			body[bodylen++] = '\r';
+		body[bodylen++] = ch;
+		last = ch;
+	}
+	if (last != '\n') {
+		body[bodylen++] = '\r';
+		body[bodylen++] = '\n';
+	}
+	fclose(fp);
+}
+
 static int
 cmp(const void *a, const void *b)
 {
@@ -186,11 +215,18 @@ main(int argc, char *argv[])
 {
 	int	 ch, nconns = 1, nmsgs = 100, nidle = 0;
 	long	 size = 4096;
+	const char *file = NULL;
 
-	while ((ch = getopt(argc, argv, "H:p:c:n:s:f:t:i:")) != -1) {
+	while ((ch = getopt(argc, argv, "H:b:p:c:n:s:m:f:t:i:")) != -1) {
 		switch (ch) {
 		case 'H':
 			host = optarg;
+			break;
+		case 'b':
+			conn_source = optarg;
+			break;
+		case 'm':
+			file = optarg;
 			break;
 		case 'p':
 			port = optarg;
@@ -224,12 +260,15 @@ main(int argc, char *argv[])
 		idle(nidle);
 		return 0;
 	}
-	make_body(size);
+	if (file != NULL)
+		read_body(file);
+	else
+		make_body(size);
 	load(nconns, nmsgs);
 	return 0;
 usage:
-	fprintf(stderr, "usage: smtpload [-H host] -p port [-c conns] "
-	    "[-n msgs] [-s size] [-f from] -t rcpt\n"
+	fprintf(stderr, "usage: smtpload [-H host] [-b source] -p port "
+	    "[-c conns] [-n msgs] [-s size | -m file] [-f from] -t rcpt\n"
 	    "       smtpload [-H host] -p port -i sessions\n");
 	return 64;
 }

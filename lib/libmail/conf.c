@@ -25,6 +25,7 @@
 #define CONF_LISTEN_MAX	64
 #define CONF_NETS_MAX	1024
 #define CONF_RETRY_MAX	64
+#define CONF_MILTERS_MAX	16
 #define CONF_COUNT_MAX	1000000	/* largest maxrcpt, max_sessions, ... */
 /* Largest duration: callers add it to time(3) without overflow. */
 #define CONF_DURATION_MAX	((time_t)INT32_MAX)
@@ -93,6 +94,15 @@ static const char *conf_set_sender_check(struct conf *, int, char **,
 		    char *, size_t);
 static const char *conf_set_srs(struct conf *, int, char **, char *,
 		    size_t);
+static const char *conf_auth_policy(const char *, int *);
+static const char *conf_set_spf_policy(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_dmarc_policy(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_milter(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_milter_default(struct conf *, int, char **,
+		    char *, size_t);
 static const char *conf_set_conn_rate(struct conf *, int, char **, char *,
 		    size_t);
 static const char *conf_set_msg_rate(struct conf *, int, char **, char *,
@@ -150,6 +160,11 @@ static const struct conf_kw conf_kws[] = {
 	    KW_FIELD(KW_COUNT, max_per_destination) },
 	{ "sender_check", 1, 1, 0, KW_SET(conf_set_sender_check) },
 	{ "srs", 1, 1, 0, KW_SET(conf_set_srs) },
+	{ "spf_policy", 1, 1, 0, KW_SET(conf_set_spf_policy) },
+	{ "dmarc_policy", 1, 1, 0, KW_SET(conf_set_dmarc_policy) },
+	{ "milter", 1, 1, KW_REPEAT, KW_SET(conf_set_milter) },
+	{ "milter_timeout", 1, 1, 0, KW_FIELD(KW_TIMEOUT, milter_timeout) },
+	{ "milter_default", 1, 1, 0, KW_SET(conf_set_milter_default) },
 	{ "conn_rate", 1, 2, 0, KW_SET(conf_set_conn_rate) },
 	{ "msg_rate", 1, 2, 0, KW_SET(conf_set_msg_rate) },
 	{ "max_rcpt_refused", 1, 2, 0, KW_SET(conf_set_rcpt_refused) },
@@ -755,6 +770,117 @@ conf_set_srs(struct conf *c, int ac, char **av, char *buf, size_t buflen)
 	return NULL;
 }
 
+static const char *
+conf_auth_policy(const char *v, int *policy)
+{
+	if (strcmp(v, "mark") == 0)
+		*policy = CONF_POLICY_MARK;
+	else if (strcmp(v, "quarantine") == 0)
+		*policy = CONF_POLICY_QUARANTINE;
+	else if (strcmp(v, "reject") == 0)
+		*policy = CONF_POLICY_REJECT;
+	else
+		return "the policy is reject, quarantine or mark";
+	return NULL;
+}
+
+static const char *
+conf_set_spf_policy(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_auth_policy(av[0], &c->spf_policy);
+}
+
+static const char *
+conf_set_dmarc_policy(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_auth_policy(av[0], &c->dmarc_policy);
+}
+
+/* "HOST:PORT" or "[V6]:PORT" of an inet milter, into m. */
+static const char *
+conf_milter_inet(struct conf_milter *m, const char *s, char *buf,
+    size_t buflen)
+{
+	struct in6_addr	 a6;
+	const char	*port, *errstr;
+	size_t		 len;
+
+	if (s[0] == '[') {
+		if ((port = strstr(s, "]:")) == NULL)
+			return "IPv6 address must be written inet:[ADDR]:PORT";
+		len = (size_t)(port - s) - 1;
+		s++;
+		port += 2;
+	} else {
+		if ((port = strrchr(s, ':')) == NULL)
+			return "must be inet:HOST:PORT";
+		len = (size_t)(port - s);
+		port++;
+	}
+	if (len == 0 || len >= sizeof(m->host))
+		return "bad host";
+	memcpy(m->host, s, len);
+	m->host[len] = '\0';
+	if (inet_pton(AF_INET6, m->host, &a6) != 1 &&
+	    inet_pton(AF_INET, m->host, &a6) != 1 &&
+	    addr_domain_valid(m->host, &errstr) == -1) {
+		snprintf(buf, buflen, "bad host: %s", errstr);
+		return buf;
+	}
+	strtonum(port, 1, 65535, &errstr);
+	if (errstr != NULL || !isdigit((unsigned char)port[0]))
+		return "bad port (1 to 65535)";
+	strlcpy(m->port, port, sizeof(m->port));
+	m->family = AF_UNSPEC;
+	return NULL;
+}
+
+static const char *
+conf_set_milter(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct conf_milter	 m, *nm;
+	const char		*reason;
+
+	memset(&m, 0, sizeof(m));
+	if (strlcpy(m.name, av[0], sizeof(m.name)) >= sizeof(m.name))
+		return "too long";
+	if (strncmp(av[0], "unix:", 5) == 0) {
+		if ((reason = conf_path(av[0] + 5, m.path,
+		    sizeof(m.path))) != NULL)
+			return reason;
+		m.family = AF_UNIX;
+	} else if (strncmp(av[0], "inet:", 5) == 0) {
+		if ((reason = conf_milter_inet(&m, av[0] + 5, buf,
+		    buflen)) != NULL)
+			return reason;
+	} else
+		return "must be unix:PATH or inet:HOST:PORT";
+	if (c->nmilters >= CONF_MILTERS_MAX)
+		return "too many milters";
+	nm = reallocarray(c->milters, c->nmilters + 1, sizeof(*nm));
+	if (nm == NULL)
+		return strerror(errno);
+	c->milters = nm;
+	c->milters[c->nmilters++] = m;
+	return NULL;
+}
+
+static const char *
+conf_set_milter_default(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (strcmp(av[0], "tempfail") == 0)
+		c->milter_default = CONF_MILTER_TEMPFAIL;
+	else if (strcmp(av[0], "accept") == 0)
+		c->milter_default = CONF_MILTER_ACCEPT;
+	else
+		return "milter_default is tempfail or accept";
+	return NULL;
+}
+
 /* Each interval at least as long as the one before; the last repeats. */
 static const char *
 conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
@@ -953,6 +1079,10 @@ conf_defaults(struct conf *c)
 	c->max_per_destination = 4;
 	c->relayhost_tls = -1;
 	c->sender_check = SENDER_CHECK_ENVELOPE;
+	c->spf_policy = CONF_POLICY_MARK;
+	c->dmarc_policy = CONF_POLICY_QUARANTINE;
+	c->milter_timeout = 30;
+	c->milter_default = CONF_MILTER_TEMPFAIL;
 	c->conn_rate.n = 60;
 	c->msg_rate.n = 120;
 	c->max_rcpt_refused.n = 20;
@@ -1238,6 +1368,9 @@ conf_free(struct conf *c)
 	free(c->listen);
 	free(c->relaynets);
 	free(c->retry_schedule);
+	free(c->milters);
+	c->milters = NULL;
+	c->nmilters = 0;
 	free(c->dnsbl);
 	free(c->lmtp);
 	c->lmtp = NULL;

@@ -210,7 +210,7 @@ main(int argc, char *argv[])
 	pthread_mutex_init(&env->maplock, NULL);
 	pthread_mutex_init(&env->tlslock, NULL);
 	auth_init();
-	limits_init(&env->conf);
+	authres_init(&env->conf);
 	limits_init(&env->conf);
 	/* A map missing now is opened when it appears; until then, 451. */
 	if (resolver_open(&env->resolver, &env->conf) == -1)

@@ -91,6 +91,9 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_STREQ(c->tls_key, "");
 	ATF_CHECK_EQ(c->sender_check, SENDER_CHECK_ENVELOPE);
 	ATF_CHECK_EQ(c->srs, 0);
+	ATF_CHECK_EQ(c->nmilters, 0);
+	ATF_CHECK_EQ(c->milter_timeout, 30);
+	ATF_CHECK_EQ(c->milter_default, CONF_MILTER_TEMPFAIL);
 	ATF_CHECK_EQ(c->conn_rate.n, 60);
 	ATF_CHECK_EQ(c->msg_rate.n, 120);
 	ATF_CHECK_EQ(c->max_rcpt_refused.n, 20);
@@ -176,8 +179,9 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "max_sessions_per_ip", "retry_schedule", "delay_warning",
 	    "max_deliveries", "max_per_destination", "max_junk_commands",
 	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file",
-	    "sender_check", "srs", "conn_rate", "msg_rate",
-	    "max_rcpt_refused", "auth_fail_limit", "dnsbl", "lmtp",
+	    "sender_check", "srs", "milter_timeout", "milter_default",
+	    "conn_rate", "msg_rate", "max_rcpt_refused", "auth_fail_limit",
+	    "dnsbl", "spf_policy", "dmarc_policy", "lmtp",
 	    "quota_check_at_rcpt", "quota_full_tempfail" };
 	struct conf	 c;
 	char		 path[PATH_MAX], line[1024];
@@ -207,7 +211,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE(fclose(out) == 0);
 	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 33);
+	ATF_CHECK_EQ(n, 37);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
@@ -873,6 +877,38 @@ ATF_TC_BODY(delay_warning_none, tc)
 	conf_free(&c);
 }
 
+ATF_TC_WITHOUT_HEAD(milters_in_order);
+ATF_TC_BODY(milters_in_order, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "milter inet:127.0.0.1:11332\nmilter unix:/run/clamav/"
+	    "milter.sock\nmilter inet:[::1]:8891\nmilter inet:filter.test:1\n"
+	    "milter_timeout 2m\nmilter_default accept\n");
+	ATF_REQUIRE_EQ(c.nmilters, 4);
+	ATF_CHECK_EQ(c.milters[0].family, AF_UNSPEC);
+	ATF_CHECK_STREQ(c.milters[0].host, "127.0.0.1");
+	ATF_CHECK_STREQ(c.milters[0].port, "11332");
+	ATF_CHECK_STREQ(c.milters[0].name, "inet:127.0.0.1:11332");
+	ATF_CHECK_EQ(c.milters[1].family, AF_UNIX);
+	ATF_CHECK_STREQ(c.milters[1].path, "/run/clamav/milter.sock");
+	ATF_CHECK_STREQ(c.milters[2].host, "::1");
+	ATF_CHECK_STREQ(c.milters[2].port, "8891");
+	ATF_CHECK_STREQ(c.milters[3].host, "filter.test");
+	ATF_CHECK_EQ(c.milter_timeout, 120);
+	ATF_CHECK_EQ(c.milter_default, CONF_MILTER_ACCEPT);
+	conf_free(&c);
+	load_err("milter 127.0.0.1:11332\n", 1, "unix:PATH or inet:HOST:PORT");
+	load_err("milter unix:milter.sock\n", 1, "path must be absolute");
+	load_err("milter inet:127.0.0.1\n", 1, "inet:HOST:PORT");
+	load_err("milter inet:127.0.0.1:0\n", 1, "bad port");
+	load_err("milter inet:[::1:25\n", 1, "inet:[ADDR]:PORT");
+	load_err("milter inet:bad_host:25\n", 1, "bad host");
+	load_err("milter_default reject\n", 1, "tempfail or accept");
+	load_err("milter_timeout 0\n", 1, "more than 0");
+	load_err("milter_timeout 30s\nmilter_timeout 1m\n", 2, "given twice");
+}
+
 ATF_TC_WITHOUT_HEAD(sender_check_and_srs);
 ATF_TC_BODY(sender_check_and_srs, tc)
 {
@@ -1100,6 +1136,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, error_leaves_nothing_to_free);
 	ATF_TP_ADD_TC(tp, unknown_keyword);
 	ATF_TP_ADD_TC(tp, sender_check_and_srs);
+	ATF_TP_ADD_TC(tp, milters_in_order);
 	ATF_TP_ADD_TC(tp, lmtp_servers);
 	ATF_TP_ADD_TC(tp, quota_check_at_rcpt);
 	ATF_TP_ADD_TC(tp, missing_argument);
