@@ -21,8 +21,13 @@
 # Usage: sh bench/e2e/run.sh	(as root: Postfix's master needs it;
 # both mail systems run as the user _basemailbench.)  Environment:
 # N, RUNS, CONNS (default "1 8 32 64"), PER (default "1 10"), IDLE,
-# KEEP=1 keeps the scratch directory and its logs.  Not part of make
-# check.  Builds e2eload and bench/smtp's smtpload; run "make all"
+# KEEP=1 keeps the scratch directory and its logs.  LMTP=1: both hand
+# their mail to a Dovecot LMTP (dovecot-lmtpd) instead of writing the
+# Maildirs themselves, basemail with an lmtp line, Postfix with
+# virtual_transport = lmtp:inet:...; each its own Dovecot, configured
+# the same, whose processes count in its CPU and RSS; LMTPCONC is
+# basemail's max_per_destination, its LMTP connections (default 4;
+# Postfix's lmtp has its default of 20).  Not part of make check.  Builds e2eload and bench/smtp's smtpload; run "make all"
 # first.
 
 N=${N:-2000}
@@ -94,6 +99,8 @@ postmaster postmaster@example.org
 max_sessions_per_ip 100
 max_sessions 10100
 EOC
+[ -n "$LMTP" ] && printf "lmtp 127.0.0.1:%s\nmax_per_destination ${LMTPCONC:-4}\n" "${blport:=$(free_port)}" \
+    >>"$bm/etc/mail.conf"
 echo "example.org" >"$bm/maps/domains"
 hash='{SHA512-CRYPT}'$(openssl passwd -6 -salt benchbench bench)
 i=0
@@ -144,6 +151,8 @@ virtual_gid_maps = static:$gid
 maillog_file = $pf/maillog
 maillog_file_prefixes = /tmp
 EOC
+[ -n "$LMTP" ] && echo "virtual_transport = lmtp:inet:127.0.0.1:${plport:=$(free_port)}" \
+    >>"$pf/etc/main.cf"
 sed -e 's/^smtp \( *\)inet /127.0.0.1:'"$pport"' inet /' \
     -e 's/^\([a-z]* *[a-z-]* *[-n] *[-n] *\)y /\1n /' \
     /etc/postfix/master.cf >"$pf/etc/master.cf"
@@ -160,11 +169,70 @@ chown postfix "$pf/data"
 postfix -c "$pf/etc" check && postfix -c "$pf/etc" start ||
     { echo "e2e: postfix does not start" >&2; }
 
+# ---- Dovecot LMTP (LMTP=1) ------------------------------------------
+# dovecot_lmtp NAME PORT USERS: a Dovecot serving LMTP on 127.0.0.1:PORT
+# into the homes of the passwd-file USERS (Maildirs), with its files
+# under $dir/NAME; prints its master's PID.
+dovecot_lmtp()
+{
+	_d=$dir/$1
+	mkdir -p "$_d/run" "$_d/state"
+	cat >"$_d/dovecot.conf" <<EOD
+base_dir = $_d/run
+state_dir = $_d/state
+log_path = $_d/log
+instance_name = e2e-$1-$$
+protocols = lmtp
+ssl = no
+first_valid_uid = 1
+default_internal_user = $user
+default_internal_group = $(id -gn "$user")
+default_login_user = $user
+mail_location = maildir:~
+passdb {
+  driver = passwd-file
+  args = $3
+}
+userdb {
+  driver = passwd-file
+  args = $3
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $2
+  }
+}
+EOD
+	dovecot -c "$_d/dovecot.conf" || { echo "e2e: dovecot $1" >&2; exit 1; }
+	wait_port "$2" || { echo "e2e: dovecot $1 does not listen" >&2; exit 1; }
+	cat "$_d/run/master.pid"
+}
+if [ -n "$LMTP" ]; then
+	# Postfix's mailboxes in Dovecot's userdb, as basemail's users map is.
+	i=0
+	while [ $i -lt $BOXES ]; do
+		echo "user$i@example.org:$hash:$uid:$gid::$pf/mail/example.org/user$i::"
+		mkdir -p "$pf/mail/example.org/user$i/cur" \
+		    "$pf/mail/example.org/user$i/new" \
+		    "$pf/mail/example.org/user$i/tmp"
+		i=$((i + 1))
+	done >"$pf/etc/dovecot-users"
+	chown "$user" "$pf/etc/dovecot-users"
+	chmod 0600 "$pf/etc/dovecot-users"
+	chown -R "$user" "$pf/mail"
+	bdovecot=$(dovecot_lmtp dovecot-bm "$blport" "$bm/maps/users")
+	pdovecot=$(dovecot_lmtp dovecot-pf "$plport" "$pf/etc/dovecot-users")
+fi
+
 # Postfix is stopped before its configuration is removed: without it,
 # "postfix stop" cannot find the master, which would outlive the run.
 stop()
 {
 	postfix -c "$pf/etc" stop >/dev/null 2>&1
+	for _c in "$dir"/dovecot-*/dovecot.conf; do
+		[ -f "$_c" ] && doveadm -c "$_c" stop 2>/dev/null
+	done
 	kill "$bsmtpd" "$bdeliver" $sinkpid 2>/dev/null
 	wait 2>/dev/null
 	[ -n "$KEEP" ] && echo "kept $dir" || rm -rf "$dir"
@@ -219,16 +287,16 @@ for c in $CONNS; do
 		r=1
 		while [ $r -le "$RUNS" ]; do
 			measure basemail "$bport" "$bm/vhosts" "$c" "$k" "$r" \
-			    "$bsmtpd" "$bdeliver"
+			    "$bsmtpd" "$bdeliver" $bdovecot
 			measure postfix "$pport" "$pf/mail" "$c" "$k" "$r" \
-			    "$pmaster"
+			    "$pmaster" $pdovecot
 			sink "$c" "$k" "$r"
 			r=$((r + 1))
 		done
 	done
 done
 
-echo "$N messages a run, $RUNS runs, $BOXES Maildirs; load C:K is C clients, K messages a connection"
+echo "$N messages a run, $RUNS runs, $BOXES Maildirs${LMTP:+ (written by Dovecot LMTP)}; load C:K is C clients, K messages a connection"
 $PY "$here/report.py" "$dir/results"
 
 # ---- idle sessions ----------------------------------------------------

@@ -104,6 +104,17 @@ struct conf_dnsbl {
 	size_t	threshold;	/* zones that must list the client, 1 and up */
 };
 
+#define CONF_LMTP_MAX	16
+/* sun_path of sockaddr_un: 104 on the BSDs, 108 on Linux. */
+#define CONF_LMTP_PATHMAX 104
+
+/* An LMTP server of deliver(8): a unix socket, or a host and a port. */
+struct conf_lmtp {
+	char	path[CONF_LMTP_PATHMAX];	/* "" for host:port */
+	char	host[ADDR_DOMAIN_MAX + 1];
+	char	port[8];
+};
+
 /* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
 #define CONF_TLS_NONE		0	/* never STARTTLS */
 #define CONF_TLS_MAY		1	/* if offered; else in the clear */
@@ -173,6 +184,12 @@ struct conf {
 	/* DNS blocklists asked at connect (sbin/smtpd/dnsbl.c). */
 	struct conf_dnsbl *dnsbl;
 	size_t		 ndnsbl;
+	/* deliver(8): local mail to these LMTP servers, tried in order. */
+	struct conf_lmtp *lmtp;
+	size_t		 nlmtp;
+	/* smtpd(8): a full mailbox refused at RCPT. */
+	int		 quota_check_at_rcpt;	/* default: 1 without lmtp */
+	int		 quota_full_tempfail;	/* 1: 452 (default), 0: 552 */
 };
 
 /* spf_policy and dmarc_policy: what a failure gets. */
@@ -616,6 +633,19 @@ int	 maildir_attic_move(const char *dir, const char *attic,
  */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 int	 maildir_usage_fd(int fd, uint64_t *bytes, uint64_t *count);
+/*
+ * maildirsize (Maildir++) of the Maildir open at dirfd, opened with
+ * flags (O_RDONLY, or O_WRONLY | O_APPEND): the descriptor, or -1 with
+ * errno, ENOENT if there is none, EINVAL if it is no regular file.
+ */
+int	 maildir_size_open(int dirfd, int flags);
+/*
+ * The usage maildirsize records for a limit of limit bytes: 1 and
+ * *used; 0 if the file must be counted again (missing, made for
+ * another limit, too long, or holding anything but its lines); -1
+ * (errno; EINVAL: no regular file) if it cannot be used or read.
+ */
+int	 maildir_size_read(int dirfd, uint64_t limit, uint64_t *used);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
 
