@@ -101,6 +101,14 @@ while [ $i -lt $BOXES ]; do
 	echo "user$i@example.org:$hash:$uid:$gid::$bm/vhosts/example.org/user$i::"
 	i=$((i + 1))
 done >"$bm/maps/users"
+# deliver creates no Maildir (mailadduser does): make them here.
+i=0
+while [ $i -lt $BOXES ]; do
+	echo "$bm/vhosts/example.org/user$i/cur"
+	echo "$bm/vhosts/example.org/user$i/new"
+	echo "$bm/vhosts/example.org/user$i/tmp"
+	i=$((i + 1))
+done | xargs mkdir -p
 : >"$bm/maps/aliases"
 chown -R "$user" "$bm"
 chmod 0700 "$bm/spool"
