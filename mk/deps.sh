@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages that basemail builds, runs and tests with,
 # when some are missing; says which.  "deps.sh run" installs only what
-# make run needs (the build, libssl-dev for the HMAC of SRS among it,
-# and swaks and nc for the lines it prints),
+# make run needs (the build, libssl-dev for the HMAC of SRS and the
+# DKIM signatures among it, and swaks and nc for the lines it prints),
 # so that a fresh machine serves mail soon; without an argument, also
 # what the tests need: Kyua and ATF, mandoc, and the real peers of the
 # tests: swaks with Net::SSLeay for TLS and IO::Socket::INET6 for IPv6
@@ -18,7 +18,7 @@
 # DKIM verifiers of others for the signatures we make: python3-dkim
 # (python3-nacl for its ed25519) and opendkim-tools' opendkim-testmsg.
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
-libcrypt-dev libargon2-dev libtls-dev libopendkim-dev libssl-dev swaks
+libcrypt-dev libargon2-dev libtls-dev libssl-dev swaks
 netcat-openbsd"
 [ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd postfix python3 python3-aiosmtpd dnsmasq-base

@@ -899,7 +899,7 @@ int	 dk_key_path(const char *mapdir, const char *domain,
  * DKIM-Signature: a selector, at the top of the message, made with
  * mapdir/dkim/DOMAIN.SELECTOR.key.  Returns 1 when signed; 0 when
  * the message is not to be signed (err says why when it is worth a
- * log line: a header section libopendkim cannot parse); -1 when it
+ * log line: a header section too long or malformed); -1 when it
  * must not go unsigned and could not be signed (a key that cannot be
  * read, the domains map, the spool): the caller answers with a
  * temporary failure and logs err.  Thread-safe.
