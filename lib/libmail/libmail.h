@@ -843,8 +843,7 @@ FILE	*spool_reopen(struct spool_msg *);
  * Puts len bytes of text (whole header lines, LF line ends) at the
  * top of the message written so far, after the envelope: for header
  * fields made from the whole message, as DKIM-Signature:.  0, or -1
- * with the message unchanged (or, if its new writer cannot be made,
- * left only to spool_abort).
+ * with the message left only to spool_abort.
  */
 int	 spool_prepend(struct spool_msg *, const char *text, size_t len);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */

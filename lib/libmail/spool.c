@@ -28,7 +28,7 @@ static int	spool_record(FILE *, char, const char *);
 static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
 static int	spool_opentmp(int);
-static int	spool_copy(int, off_t, off_t, int);
+static int	spool_shift(int, off_t, off_t, size_t, int);
 
 static const char *const spool_dirs[] = { "tmp", "queue", "state" };
 
@@ -217,96 +217,78 @@ spool_reopen(struct spool_msg *msg)
 	return fp;
 }
 
-/* Copies len bytes at off of from to the end of to; 0 or -1. */
+/*
+ * Moves the bytes of from at [off, end) up by len, through to, from the
+ * last ones down, so that nothing is read after it is overwritten.
+ */
 static int
-spool_copy(int from, off_t off, off_t len, int to)
+spool_shift(int from, off_t off, off_t end, size_t len, int to)
 {
 	char	 buf[65536];
 	ssize_t	 n, w, done;
+	off_t	 at;
 
-	while (len > 0) {
-		n = copy_file_range(from, &off, to, NULL, len, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EXDEV && errno != ENOSYS &&
-		    errno != EINVAL && errno != EOPNOTSUPP)
-			return -1;
-		if (n == -1)
-			break;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		len -= n;
-	}
-	while (len > 0) {
-		n = pread(from, buf, len < (off_t)sizeof(buf) ? len :
-		    (off_t)sizeof(buf), off);
-		if (n <= 0) {
-			if (n == 0)
+	while (end > off) {
+		at = end - off > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) :
+		    off;
+		if ((n = pread(from, buf, end - at, at)) != end - at) {
+			if (n >= 0)
 				errno = EIO;
 			return -1;
 		}
 		for (done = 0; done < n; done += w)
-			if ((w = write(to, buf + done, n - done)) == -1)
+			if ((w = pwrite(to, buf + done, n - done,
+			    at + len + done)) == -1)
 				return -1;
-		off += n;
-		len -= n;
+		end = at;
 	}
 	return 0;
 }
 
 /*
- * The new file is written beside the old one and renamed over it, so
- * that SPOOL/tmp/ID holds the old message or the new one, never part
- * of either, for spool_abort and for a signal handler that unlinks it.
+ * In place: the message moves up by len and the text goes where it
+ * began.  A file in tmp/ that a failure or a crash leaves half moved is
+ * never committed: the caller aborts it, or spool_clean_tmp removes it.
+ * A copy renamed over it would cost a file made and a rename, more
+ * than moving the few kilobytes of a message in the page cache.
  */
 int
 spool_prepend(struct spool_msg *msg, const char *text, size_t len)
 {
-	char		 newpath[PATH_MAX];
-	struct stat	 sb;
+	struct stat	 a, b;
 	ssize_t		 w;
 	size_t		 done;
-	int		 fd, rfd = -1, save;
+	int		 rfd, save;
 
 	if (msg->fp == NULL || msg->body == -1) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (fflush(msg->fp) == EOF || ferror(msg->fp) ||
-	    fstat(msg->fd, &sb) == -1 ||
-	    file_sibling_name(msg->tmppath, "new", newpath,
-	    sizeof(newpath)) == -1)
-		return -1;
-	fd = open(newpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1)
+	if (fflush(msg->fp) == EOF || ferror(msg->fp))
 		return -1;
 	/* The writer's descriptor is write-only: read through another. */
-	rfd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (rfd == -1 || spool_copy(rfd, 0, msg->body, fd) == -1)
-		goto fail;
-	for (done = 0; done < len; done += w)
-		if ((w = write(fd, text + done, len - done)) == -1)
-			goto fail;
-	if (spool_copy(rfd, msg->body, sb.st_size - msg->body,
-	    fd) == -1 || rename(newpath, msg->tmppath) == -1)
-		goto fail;
-	close(rfd);
-	(void)fclose(msg->fp);
-	msg->fd = fd;
-	if ((msg->fp = fdopen(fd, "a")) == NULL) {
-		msg->fp = NULL;
+	if ((rfd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	    -1)
+		return -1;
+	if (fstat(rfd, &a) == -1 || fstat(msg->fd, &b) == -1 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		save = errno;
+		close(rfd);
+		errno = save == 0 ? ESTALE : save;
 		return -1;
 	}
-	return 0;
+	if (spool_shift(rfd, msg->body, b.st_size, len, msg->fd) == -1)
+		goto fail;
+	for (done = 0; done < len; done += w)
+		if ((w = pwrite(msg->fd, text + done, len - done,
+		    msg->body + done)) == -1)
+			goto fail;
+	close(rfd);
+	/* pwrite moved no offset: the writer goes on at the new end. */
+	return fseeko(msg->fp, 0, SEEK_END);
 fail:
 	save = errno;
-	if (rfd != -1)
-		close(rfd);
-	close(fd);
-	(void)unlink(newpath);
+	close(rfd);
 	errno = save;
 	return -1;
 }
