@@ -186,13 +186,14 @@ chown postfix "$pf/data"
 # A second smtpd of the same Postfix, whose mail the milter signs with
 # basemail's rsa key, on the options basemail signs with.  opendkim
 # refuses a configuration or key under a directory others may write
-# to, as /tmp is: its files go under /run.
+# to, as /tmp is: its files go under /run.  The milter listens on a
+# UNIX socket: over TCP on loopback, its small writes meet delayed
+# ACKs, and each message waited some 90 ms for them.
 odpid=
 od=
 if [ -n "$DKIM" ] && [ -x /usr/sbin/opendkim ]; then
 	od=$(mktemp -d /run/basemail-e2e-opendkim.XXXXXX) || exit 1
 	chmod 0755 "$od"
-	odport=$(free_port)
 	pdport=$(free_port)
 	cp "$bm/maps/dkim/example.org.rsa.key" "$od/rsa.key"
 	cat >"$od/opendkim.conf" <<EOC
@@ -206,7 +207,8 @@ SignatureAlgorithm rsa-sha256
 SignHeaders From,To,Cc,Subject,Date,Message-ID,MIME-Version,Content-Type,Content-Transfer-Encoding,Reply-To,In-Reply-To,References
 OversignHeaders From
 InternalHosts 127.0.0.0/8
-Socket inet:$odport@127.0.0.1
+Socket local:$od/milter.sock
+UMask 0000
 PidFile $od/opendkim.pid
 EOC
 	chown -R "$user" "$od"
@@ -216,7 +218,7 @@ EOC
 	odpid=$!
 	cat >>"$pf/etc/master.cf" <<EOC
 127.0.0.1:$pdport inet n - n - - smtpd
-  -o smtpd_milters=inet:127.0.0.1:$odport
+  -o smtpd_milters=unix:$od/milter.sock
   -o milter_default_action=tempfail
 EOC
 fi
@@ -238,8 +240,14 @@ trap 'exit 1' INT TERM
 wait_port "$bport" || { echo "e2e: smtpd does not listen" >&2; exit 1; }
 wait_port "$pport" || { echo "e2e: postfix does not listen" >&2; exit 1; }
 if [ -n "$odpid" ]; then
-	wait_port "$odport" && wait_port "$pdport" ||
-	    { echo "e2e: opendkim does not listen" >&2; exit 1; }
+	i=0
+	until [ -S "$od/milter.sock" ]; do
+		i=$((i + 1)); [ $i -lt 100 ] ||
+		    { echo "e2e: opendkim does not listen" >&2; exit 1; }
+		sleep 0.1
+	done
+	wait_port "$pdport" ||
+	    { echo "e2e: postfix does not listen on $pdport" >&2; exit 1; }
 fi
 pmaster=$(sed -n 1p "$pf/queue/pid/master.pid" | tr -d ' ')
 sport=$(free_port)
