@@ -825,7 +825,7 @@ dk_text_token(struct dk_text *t, const char *s, size_t n)
 static void
 dk_text_hname(struct dk_text *t, bool first, const char *name, size_t n)
 {
-	char	 tag[DK_SELECTOR_MAX + 3];
+	char	 tag[sizeof("h=content-transfer-encoding")];
 
 	if (first) {
 		snprintf(tag, sizeof(tag), "h=%.*s", (int)n, name);
