@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -342,6 +343,11 @@ dk_key_read(const char *path, struct stat *sb, EVP_PKEY **pkey, int *type,
 		    "private key in PEM", path);
 	explicit_bzero(data, DK_KEY_MAX);
 	free(data);
+	/*
+	 * What the decoder left in the thread's error queue would be taken
+	 * for an error of the next TLS call of the thread (SSL_get_error).
+	 */
+	ERR_clear_error();
 	return n == sb->st_size && *pkey != NULL ? 0 : -1;
 }
 
@@ -898,6 +904,8 @@ dk_sign_hash(EVP_PKEY *pkey, int type, const unsigned char *hash,
 		    EVP_DigestSign(mctx, sig, &siglen, hash, DK_HASHLEN) == 1;
 	if (ok)
 		dk_text_b64(t, sig, siglen, true);
+	else
+		ERR_clear_error();	/* as in dk_key_read */
 	EVP_PKEY_CTX_free(pctx);
 	EVP_MD_CTX_free(mctx);
 	free(sig);
