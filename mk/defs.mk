@@ -15,10 +15,11 @@ CFLAGS+=	-fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 LDFLAGS+=	-fsanitize=$(SANITIZE)
 endif
-CRYPTO_LIBS:=	$(shell pkg-config --libs libcrypto 2>/dev/null)
-CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS)
+DKIM_CFLAGS:=	$(shell pkg-config --cflags opendkim 2>/dev/null)
+DKIM_LIBS:=	$(shell pkg-config --libs opendkim libcrypto 2>/dev/null)
+CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS) $(DKIM_CFLAGS)
 LIBMAIL=	$(TOP)/lib/libmail/libmail.a
-LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(CRYPTO_LIBS) $(BSD_LIBS)
+LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(DKIM_LIBS) $(BSD_LIBS)
 
 PREFIX?=	/usr/local
 DESTDIR?=

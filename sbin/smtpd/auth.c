@@ -485,6 +485,7 @@ auth_session(struct session *s, char *arg)
 		    "failure");
 		return;
 	}
+	limits_auth_fail(s);
 	auth_fail_pause(&last);
 	session_reply(s, 535, "5.7.8", "Authentication credentials invalid");
 }

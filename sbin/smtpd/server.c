@@ -135,6 +135,12 @@ server_accept(struct listener *l)
 		server_refuse(fd, "Service not available, try again later");
 		return;
 	}
+	if (limits_connect(s) == -1) {
+		server_refuse(fd, "Error: too many connections from your "
+		    "address; try again later");
+		session_free(s);
+		return;
+	}
 	pthread_mutex_lock(&slock);
 	if ((r = server_admit(s)) != 0) {
 		pthread_mutex_unlock(&slock);
