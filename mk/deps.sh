@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages that basemail builds, runs and tests with,
 # when some are missing; says which.  "deps.sh run" installs only what
-# make run needs (the build, libssl-dev for the HMAC of SRS among it,
-# and swaks and nc for the lines it prints),
+# make run needs (the build, libssl-dev for the HMAC of SRS and the
+# DKIM signatures among it, and swaks and nc for the lines it prints),
 # so that a fresh machine serves mail soon; without an argument, also
 # what the tests need: Kyua and ATF, mandoc, and the real peers of the
 # tests: swaks with Net::SSLeay for TLS and IO::Socket::INET6 for IPv6

@@ -977,8 +977,7 @@ FILE	*spool_reopen(struct spool_msg *);
  * Puts len bytes of text (whole header lines, LF line ends) at the
  * top of the message written so far, after the envelope: for header
  * fields made from the whole message, as DKIM-Signature:.  0, or -1
- * with the message unchanged (or, if its new writer cannot be made,
- * left only to spool_abort).
+ * with the message left only to spool_abort.
  */
 int	 spool_prepend(struct spool_msg *, const char *text, size_t len);
 /* A byte range of the message (offsets from its start) to leave out. */
@@ -998,7 +997,9 @@ struct spool_edit {
 /*
  * spool_prepend, and more: adds an envelope record (after the others),
  * puts top at the top of the message and leaves out the cuts, in one
- * copy of the file; the same guarantees.
+ * copy of the file renamed over it; 0, or -1 with the message
+ * unchanged (or, if its new writer cannot be made, left only to
+ * spool_abort).
  */
 int	 spool_rewrite(struct spool_msg *, const struct spool_edit *);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
@@ -1068,7 +1069,7 @@ int	 dk_key_path(const char *mapdir, const char *domain,
  * DKIM-Signature: a selector, at the top of the message, made with
  * mapdir/dkim/DOMAIN.SELECTOR.key.  Returns 1 when signed; 0 when
  * the message is not to be signed (err says why when it is worth a
- * log line: a header section libopendkim cannot parse); -1 when it
+ * log line: a header section too long or malformed); -1 when it
  * must not go unsigned and could not be signed (a key that cannot be
  * read, the domains map, the spool): the caller answers with a
  * temporary failure and logs err.  Thread-safe.
