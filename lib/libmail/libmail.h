@@ -286,6 +286,14 @@ void	 addr_lower(char *);
 int	 file_sync_dir(const char *dir);
 /* Copies size bytes at off of from to off of to; 0 or -1. */
 int	 file_copy_range(int from, int to, off_t off, off_t size);
+/*
+ * One line of fd into buf (size bytes, NUL-terminated), its newline
+ * stripped, read a byte at a time so that nothing after it is taken
+ * from the descriptor (a script may pass more on it).  Its length, or
+ * -1 with buf wiped and errno: EINVAL for a NUL byte, EMSGSIZE for a
+ * line that does not fit, or what read(2) said.
+ */
+ssize_t	 file_read_line(int fd, char *buf, size_t size);
 /* "dir/.base[.tag].8 hex digits" beside path, into buf; 0 or -1. */
 int	 file_sibling_name(const char *path, const char *tag, char *buf,
 	    size_t len);
