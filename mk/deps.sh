@@ -16,14 +16,19 @@
 # certificates), procps (pgrep, to find deliver's workers), systemd
 # (systemd-analyze verify of our units; nothing is started), and two
 # DKIM verifiers of others for the signatures we make: python3-dkim
-# (python3-nacl for its ed25519) and opendkim-tools' opendkim-testmsg.
+# (python3-nacl for its ed25519) and opendkim-tools' opendkim-testmsg;
+# rspamd (a real milter for smtpd's milter client; the tests start its
+# proxy worker themselves, as the test user; nothing of the package's
+# own service runs).  libspf2, libopendmarc and the Public Suffix List
+# (publicsuffix) are smtpd's SPF and DMARC checks; dkimpy's dkimsign
+# signs the messages its DKIM verification is tested with.
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
 libcrypt-dev libargon2-dev libtls-dev libopendkim-dev libssl-dev swaks
-netcat-openbsd"
+netcat-openbsd libspf2-dev libopendmarc-dev publicsuffix"
 [ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd postfix python3 python3-aiosmtpd dnsmasq-base
 iproute2 strace openssl libnet-ssleay-perl libio-socket-inet6-perl procps
-systemd python3-dkim python3-nacl opendkim-tools"
+systemd python3-dkim python3-nacl opendkim-tools rspamd"
 
 missing=
 for p in $PKGS; do

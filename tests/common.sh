@@ -88,8 +88,9 @@ postmap_q()
 
 # dovecot_start: a minimal Dovecot, run as the test user, serving the
 # users map of mkconf's sandbox ($SB/maps/users) for logins and mail,
-# with the Maildir++ quota; its files under ./dovecot.  Stop it with
-# dovecot_stop from the test's cleanup.
+# with the Maildir++ quota; its files under ./dovecot; arguments are
+# more dovecot.conf lines.  Stop it with dovecot_stop from the test's
+# cleanup.
 dovecot_start()
 {
 	_d=$(pwd)/dovecot
@@ -124,6 +125,7 @@ service stats {
   chroot =
 }
 EOD
+	for _l in "$@"; do echo "$_l"; done >>"$_d/dovecot.conf"
 	dovecot -c "$_d/dovecot.conf" || atf_fail "dovecot did not start"
 	_n=0
 	while [ ! -S "$_d/run/auth-userdb" ]; do

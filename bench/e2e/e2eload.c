@@ -16,15 +16,7 @@
  * does not cap what is measured.  Prints "accepted=N errors=N
  * secs=S rate=R", R from the first MAIL to the last 250.
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-
 #include <err.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,12 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct conn {
-	int	 fd;
-	char	 buf[4096];
-	size_t	 len;
-	size_t	 pos;
-};
+#include "smtpconn.h"
 
 struct stamp {
 	int	 n;
@@ -54,7 +41,7 @@ struct worker {
 	int		 errors;
 };
 
-static int		 port;
+static const char	*port;
 static int		 perconn;
 static int		 total;
 static int		 mailboxes;
@@ -69,82 +56,6 @@ wallclock(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-conn_open(struct conn *c)
-{
-	struct sockaddr_in	 sin;
-	int			 on = 1;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((c->fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(c->fd);
-		return -1;
-	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	c->len = c->pos = 0;
-	return 0;
-}
-
-static int
-conn_write(struct conn *c, const char *s, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = send(c->fd, s, n, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= w;
-	}
-	return 0;
-}
-
-/* The code of one whole reply, or -1. */
-static int
-conn_reply(struct conn *c)
-{
-	char	 line[1024];
-	size_t	 n = 0;
-	ssize_t	 r;
-	char	 ch;
-
-	for (;;) {
-		if (c->pos == c->len) {
-			if ((r = read(c->fd, c->buf, sizeof(c->buf))) <= 0)
-				return -1;
-			c->len = r;
-			c->pos = 0;
-		}
-		while (c->pos < c->len) {
-			ch = c->buf[c->pos++];
-			if (n < sizeof(line) - 1)
-				line[n++] = ch;
-			if (ch != '\n')
-				continue;
-			line[n] = '\0';
-			if (n >= 4 && line[3] == ' ')
-				return atoi(line);
-			n = 0;
-		}
-	}
-}
-
-static int
-command(struct conn *c, const char *cmd, int want)
-{
-	if (conn_write(c, cmd, strlen(cmd)) == -1)
-		return -1;
-	return conn_reply(c) == want ? 0 : -1;
 }
 
 static int
@@ -179,7 +90,7 @@ session(struct worker *w)
 	struct conn	 c;
 	int		 i, n;
 
-	if (conn_open(&c) == -1)
+	if (conn_open(&c, "127.0.0.1", port) == -1)
 		return -1;
 	if (conn_reply(&c) != 220 ||
 	    command(&c, "EHLO load.test\r\n", 250) == -1) {
@@ -230,7 +141,7 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "p:c:k:n:m:r:o:")) != -1) {
 		switch (ch) {
 		case 'p':
-			port = atoi(optarg);
+			port = optarg;
 			break;
 		case 'c':
 			conns = atoi(optarg);
@@ -254,7 +165,7 @@ main(int argc, char *argv[])
 			goto usage;
 		}
 	}
-	if (port <= 0 || conns < 1 || perconn < 1 || total < 1 ||
+	if (port == NULL || conns < 1 || perconn < 1 || total < 1 ||
 	    mailboxes < 1 || run == NULL || out == NULL)
 		goto usage;
 	for (i = 0; i < 50; i++)

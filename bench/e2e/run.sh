@@ -29,7 +29,7 @@ N=${N:-2000}
 RUNS=${RUNS:-3}
 CONNS=${CONNS:-"1 8 32 64"}
 PER=${PER:-"1 10"}
-IDLE=${IDLE:-"1000 10000"}
+IDLE=${IDLE-"1000 10000"}
 BOXES=1000
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/bench/e2e
@@ -101,6 +101,13 @@ while [ $i -lt $BOXES ]; do
 	echo "user$i@example.org:$hash:$uid:$gid::$bm/vhosts/example.org/user$i::"
 	i=$((i + 1))
 done >"$bm/maps/users"
+# The Maildirs, as mailadduser add makes them: deliver creates none.
+i=0
+while [ $i -lt $BOXES ]; do
+	mkdir -p "$bm/vhosts/example.org/user$i/cur" \
+	    "$bm/vhosts/example.org/user$i/new" "$bm/vhosts/example.org/user$i/tmp"
+	i=$((i + 1))
+done
 : >"$bm/maps/aliases"
 chown -R "$user" "$bm"
 chmod 0700 "$bm/spool"

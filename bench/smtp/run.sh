@@ -16,15 +16,41 @@
 # incoming/), so that neither server spends the two cores on
 # deliveries during the measure.
 #
+# With BENCH_AUTHRES=1, smtpd checks the sender of every message (SPF
+# of MAIL FROM and HELO, DKIM, DMARC: smtpd(8) "Sender authentication")
+# while Postfix only accepts, as in the plain run.  The run then moves
+# into network and mount namespaces of its own (unshare -n -m): the
+# load comes from 192.0.2.10, an address put on the loopback interface
+# there (smtpd does not check loopback clients), and dnsmasq on
+# 127.0.0.1:53, named by a /etc/resolv.conf mounted over the real one,
+# serves sender.test's SPF record (the client passes), its DMARC record
+# (p=reject) and the key of the DKIM signature each message carries,
+# made once by dkimpy's dkimsign; every message passes all three, so
+# each costs the full set of lookups and verifications.
+#
 # Run as root: Postfix's master needs it (smtpd drops to its user).
 # Environment: BENCH_N1, BENCH_N8, BENCH_N32 (messages per connection),
 # BENCH_ROUNDS (rounds of each measure, default 5), BENCH_IDLE (idle
-# sessions, default 1000).
+# sessions, default 1000), BENCH_AUTHRES (see below); BENCH_MILTER=1
+# runs milter.sh instead (both servers with and without rspamd as a
+# milter).
 set -eu
+[ "${BENCH_MILTER:-0}" = 1 ] && exec sh "$(dirname "$0")/milter.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "run.sh: run as root (Postfix's master needs it)" >&2
 	exit 77
+fi
+authres=${BENCH_AUTHRES:-0}
+client=192.0.2.10
+if [ "$authres" = 1 ] && [ -z "${BENCH_RESOLV:-}" ]; then
+	BENCH_RESOLV=$(mktemp /tmp/smtpbench-resolv.XXXXXX)
+	echo "nameserver 127.0.0.1" >"$BENCH_RESOLV"
+	export BENCH_RESOLV
+	exec unshare -n -m sh -c 'ip link set lo up &&
+	    ip addr add "$1"/32 dev lo &&
+	    mount --bind "$BENCH_RESOLV" /etc/resolv.conf &&
+	    exec sh "$0"' "$0" "$client"
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -51,9 +77,11 @@ free_port()
 T=$(mktemp -d /var/tmp/smtpbench.XXXXXX)
 chmod 0755 "$T"
 bpid=
+dpid=
 cleanup()
 {
 	[ -n "$bpid" ] && kill "$bpid" 2>/dev/null
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
 	postfix -c "$T/pf/etc" stop >/dev/null 2>&1 || true
 	rm -rf "$T"
 }
@@ -72,6 +100,35 @@ maildir $T/b/vhosts/%d/%u
 max_sessions $((nidle + 100))
 max_sessions_per_ip $((nidle + 100))
 EOF
+loadopts=
+if [ "$authres" = 1 ]; then
+	echo "relaynets 198.51.100.0/24" >>"$T/b/etc/mail.conf"
+	openssl genrsa -out "$T/dkim.key" 2048 2>/dev/null
+	p=$(openssl rsa -in "$T/dkim.key" -pubout -outform DER 2>/dev/null |
+	    base64 -w 0)
+	cat >"$T/dns.conf" <<EOF
+txt-record=sender.test,"v=spf1 ip4:$client -all"
+txt-record=_dmarc.sender.test,"v=DMARC1; p=reject"
+txt-record=sel._domainkey.sender.test,"v=DKIM1; k=rsa; ","p=$(echo "$p" | cut -c1-200)","$(echo "$p" | cut -c201-)"
+EOF
+	dnsmasq --keep-in-foreground --conf-file="$T/dns.conf" --port=53 \
+	    --listen-address=127.0.0.1 --bind-interfaces --no-resolv \
+	    --no-hosts --pid-file= --local=/test/ \
+	    >"$T/dnsmasq.log" 2>&1 &
+	dpid=$!
+	{
+		printf 'From: <load@sender.test>\nTo: <%s>\n' "$rcpt"
+		printf 'Subject: smtpload\nDate: %s\n' "$(date -R)"
+		printf 'Message-ID: <%s@sender.test>\n\n' "$$"
+		i=0
+		while [ $i -lt 52 ]; do
+			printf '%076d\n' 0
+			i=$((i + 1))
+		done
+	} >"$T/msg.eml"
+	dkimsign sel sender.test "$T/dkim.key" <"$T/msg.eml" >"$T/signed.eml"
+	loadopts="-b $client -m $T/signed.eml -f load@sender.test"
+fi
 echo bench.test >"$T/b/maps/domains"
 echo "$rcpt:{CRYPT}x:$uid:$gid::$T/b/vhosts/bench.test/rcpt::" \
     >"$T/b/maps/users"
@@ -147,7 +204,7 @@ drain()
 run()
 {
 	drain
-	"$load" -p "$1" -c "$2" -n "$3" -t "$rcpt"
+	"$load" $loadopts -p "$1" -c "$2" -n "$3" -t "$rcpt"
 }
 field()
 {
@@ -182,6 +239,17 @@ for spec in "1 $n1" "8 $n8" "32 $n32"; do
 	printf '%-6s %-9s %6s %9s\n' "$1" ratio "" "$(awk -v a="$(field "$b" rate)" \
 	    -v b="$(field "$p" rate)" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')"
 done
+
+# What smtpd found in the last message: the checks did run.
+if [ "$authres" = 1 ]; then
+	drain
+	run "$bport" 1 1 >/dev/null
+	echo
+	echo "Authentication-Results: of a message, as queued by smtpd:"
+	find "$T/b/spool/queue" -type f -exec awk '
+	    /^Authentication-Results:/ { p = 1; print; next }
+	    p && /^[ \t]/ { print; next } { p = 0 }' {} +
+fi
 
 # ---- idle sessions ----
 mkfifo "$T/hold"

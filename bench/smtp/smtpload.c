@@ -1,8 +1,8 @@
 /*
  * smtpload: an SMTP load generator for the smtpd benchmark.
  *
- *	smtpload [-H host] -p port [-c conns] [-n msgs] [-s size]
- *	    [-f from] -t rcpt
+ *	smtpload [-H host] [-b source] -p port [-c conns] [-n msgs]
+ *	    [-s size | -m file] [-f from] -t rcpt
  *	smtpload [-H host] -p port -i sessions
  *
  * The first form opens conns connections at once, each in its own
@@ -12,18 +12,14 @@
  * reply: the time the server takes to make the message durable.
  * The second form opens sessions idle connections (greeting and EHLO
  * answered), prints "ready", and holds them until its standard input
- * is closed.
+ * is closed.  -b binds the connections to a source address; -m sends
+ * the message of a file (LF line ends made CRLF) instead of a made-up
+ * one, such as a message signed in advance.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <err.h>
-#include <errno.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct conn {
-	int	 fd;
-	char	 buf[4096];
-	size_t	 len;
-	size_t	 pos;
-};
+#include "smtpconn.h"
 
 struct worker {
 	pthread_t	 t;
@@ -60,84 +51,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-conn_open(struct conn *c)
-{
-	struct addrinfo	 hints, *res;
-	int		 on = 1;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -1;
-	c->fd = socket(res->ai_family, SOCK_STREAM, 0);
-	if (c->fd == -1 || connect(c->fd, res->ai_addr, res->ai_addrlen) == -1) {
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	c->len = c->pos = 0;
-	return 0;
-}
-
-static int
-conn_write(struct conn *c, const char *s, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = send(c->fd, s, n, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= w;
-	}
-	return 0;
-}
-
-/* One reply, all its lines; its code, or -1. */
-static int
-conn_reply(struct conn *c)
-{
-	char	 line[1024];
-	size_t	 n = 0;
-	ssize_t	 r;
-
-	for (;;) {
-		if (c->pos == c->len) {
-			r = read(c->fd, c->buf, sizeof(c->buf));
-			if (r <= 0)
-				return -1;
-			c->len = r;
-			c->pos = 0;
-		}
-		while (c->pos < c->len) {
-			char ch = c->buf[c->pos++];
-
-			if (n < sizeof(line) - 1)
-				line[n++] = ch;
-			if (ch != '\n')
-				continue;
-			line[n] = '\0';
-			if (n >= 4 && line[3] == ' ')
-				return atoi(line);
-			n = 0;
-		}
-	}
-}
-
-static int
-command(struct conn *c, const char *cmd, int want)
-{
-	if (conn_write(c, cmd, strlen(cmd)) == -1)
-		return -1;
-	return conn_reply(c) == want ? 0 : -1;
 }
 
 static int
@@ -168,7 +81,7 @@ worker_run(void *arg)
 	struct conn	 c;
 	int		 i;
 
-	if (conn_open(&c) == -1 || conn_reply(&c) != 220 ||
+	if (conn_open(&c, host, port) == -1 || conn_reply(&c) != 220 ||
 	    command(&c, "EHLO load.test\r\n", 250) == -1) {
 		w->errors++;
 		return NULL;
@@ -201,6 +114,33 @@ make_body(size_t size)
 		n += 78;
 	}
 	bodylen = n;
+}
+
+/* The message of path, LF made CRLF, ending in CRLF. */
+static void
+read_body(const char *path)
+{
+	FILE	*fp;
+	int	 ch, last = '\n';
+	size_t	 cap = 65536;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		err(1, "%s", path);
+	if ((body = malloc(cap)) == NULL)
+		err(1, "malloc");
+	while ((ch = getc(fp)) != EOF) {
+		if (bodylen + 3 > cap && (body = realloc(body, cap *= 2)) == NULL)
+			err(1, "realloc");
+		if (ch == '\n' && last != '\r')
+			body[bodylen++] = '\r';
+		body[bodylen++] = ch;
+		last = ch;
+	}
+	if (last != '\n') {
+		body[bodylen++] = '\r';
+		body[bodylen++] = '\n';
+	}
+	fclose(fp);
 }
 
 static int
@@ -259,7 +199,7 @@ idle(int nsessions)
 	if ((c = calloc(nsessions, sizeof(*c))) == NULL)
 		err(1, "calloc");
 	for (i = 0; i < nsessions; i++)
-		if (conn_open(&c[i]) == -1 || conn_reply(&c[i]) != 220 ||
+		if (conn_open(&c[i], host, port) == -1 || conn_reply(&c[i]) != 220 ||
 		    command(&c[i], "EHLO idle.test\r\n", 250) == -1)
 			errx(1, "session %d failed", i);
 	printf("ready %d\n", nsessions);
@@ -275,11 +215,18 @@ main(int argc, char *argv[])
 {
 	int	 ch, nconns = 1, nmsgs = 100, nidle = 0;
 	long	 size = 4096;
+	const char *file = NULL;
 
-	while ((ch = getopt(argc, argv, "H:p:c:n:s:f:t:i:")) != -1) {
+	while ((ch = getopt(argc, argv, "H:b:p:c:n:s:m:f:t:i:")) != -1) {
 		switch (ch) {
 		case 'H':
 			host = optarg;
+			break;
+		case 'b':
+			conn_source = optarg;
+			break;
+		case 'm':
+			file = optarg;
 			break;
 		case 'p':
 			port = optarg;
@@ -313,12 +260,15 @@ main(int argc, char *argv[])
 		idle(nidle);
 		return 0;
 	}
-	make_body(size);
+	if (file != NULL)
+		read_body(file);
+	else
+		make_body(size);
 	load(nconns, nmsgs);
 	return 0;
 usage:
-	fprintf(stderr, "usage: smtpload [-H host] -p port [-c conns] "
-	    "[-n msgs] [-s size] [-f from] -t rcpt\n"
+	fprintf(stderr, "usage: smtpload [-H host] [-b source] -p port "
+	    "[-c conns] [-n msgs] [-s size | -m file] [-f from] -t rcpt\n"
 	    "       smtpload [-H host] -p port -i sessions\n");
 	return 64;
 }

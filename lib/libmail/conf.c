@@ -25,6 +25,7 @@
 #define CONF_LISTEN_MAX	64
 #define CONF_NETS_MAX	1024
 #define CONF_RETRY_MAX	64
+#define CONF_MILTERS_MAX	16
 #define CONF_COUNT_MAX	1000000	/* largest maxrcpt, max_sessions, ... */
 /* Largest duration: callers add it to time(3) without overflow. */
 #define CONF_DURATION_MAX	((time_t)INT32_MAX)
@@ -93,6 +94,25 @@ static const char *conf_set_sender_check(struct conf *, int, char **,
 		    char *, size_t);
 static const char *conf_set_srs(struct conf *, int, char **, char *,
 		    size_t);
+static const char *conf_auth_policy(const char *, int *);
+static const char *conf_set_spf_policy(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_dmarc_policy(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_milter(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_milter_default(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_conn_rate(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_msg_rate(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_rcpt_refused(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_auth_fail(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_dnsbl(struct conf *, int, char **, char *,
+		    size_t);
 
 static const struct conf_kw conf_kws[] = {
 	{ "hostname", 1, 1, 0, KW_SET(conf_set_hostname) },
@@ -134,6 +154,16 @@ static const struct conf_kw conf_kws[] = {
 	    KW_FIELD(KW_COUNT, max_per_destination) },
 	{ "sender_check", 1, 1, 0, KW_SET(conf_set_sender_check) },
 	{ "srs", 1, 1, 0, KW_SET(conf_set_srs) },
+	{ "spf_policy", 1, 1, 0, KW_SET(conf_set_spf_policy) },
+	{ "dmarc_policy", 1, 1, 0, KW_SET(conf_set_dmarc_policy) },
+	{ "milter", 1, 1, KW_REPEAT, KW_SET(conf_set_milter) },
+	{ "milter_timeout", 1, 1, 0, KW_FIELD(KW_TIMEOUT, milter_timeout) },
+	{ "milter_default", 1, 1, 0, KW_SET(conf_set_milter_default) },
+	{ "conn_rate", 1, 2, 0, KW_SET(conf_set_conn_rate) },
+	{ "msg_rate", 1, 2, 0, KW_SET(conf_set_msg_rate) },
+	{ "max_rcpt_refused", 1, 2, 0, KW_SET(conf_set_rcpt_refused) },
+	{ "auth_fail_limit", 1, 4, 0, KW_SET(conf_set_auth_fail) },
+	{ "dnsbl", 1, 2, KW_REPEAT, KW_SET(conf_set_dnsbl) },
 };
 #define CONF_NKW	(sizeof(conf_kws) / sizeof(conf_kws[0]))
 
@@ -653,6 +683,117 @@ conf_set_srs(struct conf *c, int ac, char **av, char *buf, size_t buflen)
 	return NULL;
 }
 
+static const char *
+conf_auth_policy(const char *v, int *policy)
+{
+	if (strcmp(v, "mark") == 0)
+		*policy = CONF_POLICY_MARK;
+	else if (strcmp(v, "quarantine") == 0)
+		*policy = CONF_POLICY_QUARANTINE;
+	else if (strcmp(v, "reject") == 0)
+		*policy = CONF_POLICY_REJECT;
+	else
+		return "the policy is reject, quarantine or mark";
+	return NULL;
+}
+
+static const char *
+conf_set_spf_policy(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_auth_policy(av[0], &c->spf_policy);
+}
+
+static const char *
+conf_set_dmarc_policy(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_auth_policy(av[0], &c->dmarc_policy);
+}
+
+/* "HOST:PORT" or "[V6]:PORT" of an inet milter, into m. */
+static const char *
+conf_milter_inet(struct conf_milter *m, const char *s, char *buf,
+    size_t buflen)
+{
+	struct in6_addr	 a6;
+	const char	*port, *errstr;
+	size_t		 len;
+
+	if (s[0] == '[') {
+		if ((port = strstr(s, "]:")) == NULL)
+			return "IPv6 address must be written inet:[ADDR]:PORT";
+		len = (size_t)(port - s) - 1;
+		s++;
+		port += 2;
+	} else {
+		if ((port = strrchr(s, ':')) == NULL)
+			return "must be inet:HOST:PORT";
+		len = (size_t)(port - s);
+		port++;
+	}
+	if (len == 0 || len >= sizeof(m->host))
+		return "bad host";
+	memcpy(m->host, s, len);
+	m->host[len] = '\0';
+	if (inet_pton(AF_INET6, m->host, &a6) != 1 &&
+	    inet_pton(AF_INET, m->host, &a6) != 1 &&
+	    addr_domain_valid(m->host, &errstr) == -1) {
+		snprintf(buf, buflen, "bad host: %s", errstr);
+		return buf;
+	}
+	strtonum(port, 1, 65535, &errstr);
+	if (errstr != NULL || !isdigit((unsigned char)port[0]))
+		return "bad port (1 to 65535)";
+	strlcpy(m->port, port, sizeof(m->port));
+	m->family = AF_UNSPEC;
+	return NULL;
+}
+
+static const char *
+conf_set_milter(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct conf_milter	 m, *nm;
+	const char		*reason;
+
+	memset(&m, 0, sizeof(m));
+	if (strlcpy(m.name, av[0], sizeof(m.name)) >= sizeof(m.name))
+		return "too long";
+	if (strncmp(av[0], "unix:", 5) == 0) {
+		if ((reason = conf_path(av[0] + 5, m.path,
+		    sizeof(m.path))) != NULL)
+			return reason;
+		m.family = AF_UNIX;
+	} else if (strncmp(av[0], "inet:", 5) == 0) {
+		if ((reason = conf_milter_inet(&m, av[0] + 5, buf,
+		    buflen)) != NULL)
+			return reason;
+	} else
+		return "must be unix:PATH or inet:HOST:PORT";
+	if (c->nmilters >= CONF_MILTERS_MAX)
+		return "too many milters";
+	nm = reallocarray(c->milters, c->nmilters + 1, sizeof(*nm));
+	if (nm == NULL)
+		return strerror(errno);
+	c->milters = nm;
+	c->milters[c->nmilters++] = m;
+	return NULL;
+}
+
+static const char *
+conf_set_milter_default(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	if (strcmp(av[0], "tempfail") == 0)
+		c->milter_default = CONF_MILTER_TEMPFAIL;
+	else if (strcmp(av[0], "accept") == 0)
+		c->milter_default = CONF_MILTER_ACCEPT;
+	else
+		return "milter_default is tempfail or accept";
+	return NULL;
+}
+
 /* Each interval at least as long as the one before; the last repeats. */
 static const char *
 conf_set_retry_schedule(struct conf *c, int ac, char **av, char *buf,
@@ -709,6 +850,116 @@ conf_set_greet_delay(struct conf *c, int ac, char **av, char *buf,
 	return NULL;
 }
 
+/* "N [all]" or "none": a limit of smtpd's abuse limits. */
+static const char *
+conf_limit(struct conf_limit *l, int ac, char **av)
+{
+	const char	*reason;
+
+	if (strcmp(av[0], "none") == 0) {
+		if (ac != 1)
+			return "none stands alone";
+		l->n = 0;
+		l->all = 0;
+		return NULL;
+	}
+	if ((reason = conf_count(av[0], &l->n)) != NULL)
+		return reason;
+	if (ac == 2 && strcmp(av[1], "all") != 0)
+		return "the second word may only be \"all\"";
+	l->all = ac == 2;
+	return NULL;
+}
+
+static const char *
+conf_set_conn_rate(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_limit(&c->conn_rate, ac, av);
+}
+
+static const char *
+conf_set_msg_rate(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_limit(&c->msg_rate, ac, av);
+}
+
+static const char *
+conf_set_rcpt_refused(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_limit(&c->max_rcpt_refused, ac, av);
+}
+
+/*
+ * "N WINDOW [LOCKOUT] [all]" or "none".  smtpd remembers the times of
+ * the last N failures of each address: N is bounded.
+ */
+static const char *
+conf_set_auth_fail(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct conf_limit *l = &c->auth_fail_limit;
+	const char	*reason;
+	int		 all = 0;
+
+	if (ac > 1 && strcmp(av[ac - 1], "all") == 0) {
+		all = 1;
+		ac--;
+	}
+	if (strcmp(av[0], "none") == 0)
+		return all ? "none stands alone" : conf_limit(l, ac, av);
+	if ((reason = conf_count(av[0], &l->n)) != NULL)
+		return reason;
+	if (l->n > CONF_AUTH_FAIL_MAX)
+		return "at most 100 failures";
+	if (ac < 2)
+		return "missing window (a duration)";
+	if (ac > 3)
+		return "the last word may only be \"all\"";
+	if ((reason = conf_duration_positive(av[1],
+	    &c->auth_fail_window)) != NULL)
+		return reason;
+	c->auth_fail_lockout = c->auth_fail_window;
+	if (ac == 3 && (reason = conf_duration_positive(av[2],
+	    &c->auth_fail_lockout)) != NULL)
+		return reason;
+	if (c->auth_fail_window > CONF_TIMEOUT_MAX ||
+	    c->auth_fail_lockout > CONF_TIMEOUT_MAX)
+		return "durations must be at most 24d";
+	l->all = all;
+	return NULL;
+}
+
+/* "ZONE [THRESHOLD]": THRESHOLD zones of the dnsbl lines must list. */
+static const char *
+conf_set_dnsbl(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	struct conf_dnsbl	 d, *nd;
+	const char		*reason, *errstr;
+
+	memset(&d, 0, sizeof(d));
+	if (addr_domain_valid(av[0], &errstr) == -1) {
+		snprintf(buf, buflen, "bad zone: %s", errstr);
+		return buf;
+	}
+	strlcpy(d.zone, av[0], sizeof(d.zone));
+	addr_lower(d.zone);
+	d.threshold = 1;
+	if (ac == 2 && (reason = conf_count(av[1], &d.threshold)) != NULL)
+		return reason;
+	if (c->ndnsbl >= CONF_DNSBL_MAX)
+		return "at most 16 dnsbl lines";
+	nd = reallocarray(c->dnsbl, c->ndnsbl + 1, sizeof(*nd));
+	if (nd == NULL)
+		return strerror(errno);
+	c->dnsbl = nd;
+	c->dnsbl[c->ndnsbl++] = d;
+	return NULL;
+}
+
 /* ---- the file ---------------------------------------------------- */
 
 static void
@@ -741,6 +992,15 @@ conf_defaults(struct conf *c)
 	c->max_per_destination = 4;
 	c->relayhost_tls = -1;
 	c->sender_check = SENDER_CHECK_ENVELOPE;
+	c->spf_policy = CONF_POLICY_MARK;
+	c->dmarc_policy = CONF_POLICY_QUARANTINE;
+	c->milter_timeout = 30;
+	c->milter_default = CONF_MILTER_TEMPFAIL;
+	c->conn_rate.n = 60;
+	c->msg_rate.n = 120;
+	c->max_rcpt_refused.n = 20;
+	c->auth_fail_limit.n = 10;
+	c->auth_fail_window = c->auth_fail_lockout = 10 * 60;
 }
 
 /* The lists whose default applies only when the file gives none. */
@@ -895,6 +1155,24 @@ conf_check_relayhost(struct conf *c, struct conf_state *st, char *err,
 	return 0;
 }
 
+/* A threshold above the number of zones could never be met. */
+static int
+conf_check_dnsbl(struct conf *c, struct conf_state *st, char *err,
+    size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < c->ndnsbl; i++)
+		if (c->dnsbl[i].threshold > c->ndnsbl) {
+			snprintf(err, errlen, "%s: dnsbl %s: threshold %zu, "
+			    "but only %zu dnsbl zones", c->path,
+			    c->dnsbl[i].zone, c->dnsbl[i].threshold,
+			    c->ndnsbl);
+			return -1;
+		}
+	return 0;
+}
+
 /* The checks that involve more than one keyword. */
 static int
 conf_check(struct conf *c, struct conf_state *st, char *err, size_t errlen)
@@ -918,6 +1196,8 @@ conf_check(struct conf *c, struct conf_state *st, char *err, size_t errlen)
 		    c->path, st->smtps);
 		return -1;
 	}
+	if (conf_check_dnsbl(c, st, err, errlen) == -1)
+		return -1;
 	return conf_check_relayhost(c, st, err, errlen);
 }
 
@@ -996,6 +1276,12 @@ conf_free(struct conf *c)
 	free(c->listen);
 	free(c->relaynets);
 	free(c->retry_schedule);
+	free(c->milters);
+	c->milters = NULL;
+	c->nmilters = 0;
+	free(c->dnsbl);
+	c->dnsbl = NULL;
+	c->ndnsbl = 0;
 	c->listen = NULL;
 	c->relaynets = NULL;
 	c->retry_schedule = NULL;

@@ -19,12 +19,57 @@
 #define __dead		__attribute__((__noreturn__))
 #endif
 
+/* A set-ID command's copy for tests may be built with another one. */
+#ifndef MAIL_CONF
 #define MAIL_CONF	"/etc/mail/mail.conf"
+#endif
 
 /* RFC 5321 section 4.5.3.1 limits. */
 #define ADDR_LOCAL_MAX	64
 #define ADDR_DOMAIN_MAX	255
 #define ADDR_MAX	254
+
+/* ---- caller.c: the caller of a set-ID command ---------------------- */
+
+#define CALLER_LOGIN_MAX	32	/* longest login name of owner= */
+
+struct caller {
+	uid_t	 uid;			/* real: who called us */
+	char	 login[CALLER_LOGIN_MAX + 1]; /* of uid, "" if none */
+	int	 setid;			/* started set-user- or set-group-ID */
+	uid_t	 mailuid;		/* set by caller_become */
+	int	 delegated;		/* neither root nor the mail user */
+};
+
+/*
+ * First in main: a set-ID process gets an empty environment (PATH the
+ * system's); any process gets descriptors 0-2 open, the default
+ * signal state, no timers, no core dumps.  Records the real UID and
+ * its login name.  0, or -1 (errno set): exit then.
+ */
+int	 caller_init(struct caller *);
+/* Once the options are read: closes every descriptor above 2 but keep. */
+void	 caller_close_fds(int keep);
+/*
+ * Once mail.conf is read: a set-ID process becomes the mail user
+ * wholly (or root, for root), after checking that it was set-ID to
+ * that user and group.  Sets delegated.  0, or -1 with a message.
+ */
+int	 caller_become(struct caller *, uid_t mailuid, gid_t mailgid,
+	    char *err, size_t errlen);
+/*
+ * For a delegated caller: mapdir must be its own real path (no
+ * symbolic link in it), a directory, and it and its maps (those that
+ * exist: regular files) written by root or the mail user alone;
+ * mail.conf and its directory root's alone.  0, or -1 with a message.
+ */
+int	 caller_mapdir_check(const char *mapdir, uid_t mailuid, char *err,
+	    size_t errlen);
+int	 caller_conf_check(const char *conffile, char *err, size_t errlen);
+/* 1 if the caller may change the domain of this domains value (owner=). */
+int	 caller_owns(const struct caller *, const char *domvalue);
+/* An owner= value: logins split by ','; 0, or -1 with the reason. */
+int	 caller_owners_valid(const char *value, char *why, size_t whylen);
 
 /* ---- conf.c: mail.conf(5) ---------------------------------------- */
 
@@ -43,6 +88,20 @@ struct conf_net {
 	int		family;		/* AF_INET or AF_INET6 */
 	unsigned char	addr[16];	/* network byte order */
 	int		prefix;		/* bits */
+};
+
+/* A limit of smtpd(8): 0 is none; all: relaynets clients too. */
+struct conf_limit {
+	size_t	n;
+	int	all;
+};
+
+#define CONF_DNSBL_MAX	16
+#define CONF_AUTH_FAIL_MAX 100	/* auth_fail_limit: failures remembered */
+
+struct conf_dnsbl {
+	char	zone[ADDR_DOMAIN_MAX + 1];
+	size_t	threshold;	/* zones that must list the client, 1 and up */
 };
 
 /* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
@@ -96,7 +155,41 @@ struct conf {
 	/* Sender ownership (smtpd) and SRS (smtpd, deliver). */
 	int		 sender_check;		/* SENDER_CHECK_* */
 	int		 srs;			/* 1: srs on */
+	/* Sender authentication (smtpd): CONF_POLICY_* */
+	int		 spf_policy;		/* default mark */
+	int		 dmarc_policy;		/* default quarantine */
+	/* smtpd(8) milters, applied in order */
+	struct conf_milter *milters;
+	size_t		 nmilters;
+	time_t		 milter_timeout;	/* default 30s */
+	int		 milter_default;	/* CONF_MILTER_* */
+	/* smtpd(8) abuse limits, per client address (sbin/smtpd/limits.c). */
+	struct conf_limit conn_rate;		/* a minute, default 60 */
+	struct conf_limit msg_rate;		/* a minute, default 120 */
+	struct conf_limit max_rcpt_refused;	/* a session, default 20 */
+	struct conf_limit auth_fail_limit;	/* default 10 */
+	time_t		 auth_fail_window;	/* default 10m */
+	time_t		 auth_fail_lockout;	/* default: the window */
+	/* DNS blocklists asked at connect (sbin/smtpd/dnsbl.c). */
+	struct conf_dnsbl *dnsbl;
+	size_t		 ndnsbl;
 };
+
+/* spf_policy and dmarc_policy: what a failure gets. */
+#define CONF_POLICY_MARK	0	/* Authentication-Results: only */
+#define CONF_POLICY_QUARANTINE	1	/* into the Junk folder */
+#define CONF_POLICY_REJECT	2	/* refused with 550 */
+/* milter unix:PATH | inet:HOST:PORT | inet:[V6]:PORT */
+struct conf_milter {
+	int		 family;		/* AF_UNIX, or AF_UNSPEC: inet */
+	char		 path[108];		/* AF_UNIX: sun_path */
+	char		 host[ADDR_DOMAIN_MAX + 1]; /* inet: name or address */
+	char		 port[8];
+	char		 name[300];		/* as written, for the logs */
+};
+
+#define CONF_MILTER_TEMPFAIL	0	/* the default */
+#define CONF_MILTER_ACCEPT	1
 
 #define SENDER_CHECK_NONE	0
 #define SENDER_CHECK_ENVELOPE	1	/* the default */
@@ -667,6 +760,7 @@ struct queue_msg {
 	off_t		 size;			/* bytes of the message */
 	time_t		 warned;		/* delay warning sent, or 0 */
 	int		 has_state;		/* SPOOL/state/ID exists */
+	int		 junk;			/* a J record: into .Junk/ */
 };
 
 /* State records, written by deliver and by mailq -f. */
@@ -734,6 +828,11 @@ int	 queue_unlink(const char *spool, const char *id);
  */
 int	 queue_unlink_sync(const char *spool, const char *id);
 /*
+ * fsyncs SPOOL/queue: the removals made before (queue_unlink) are on
+ * disk after it, with one fsync for all of them.  0 or -1.
+ */
+int	 queue_sync(const char *spool);
+/*
  * Removes the state files whose message is gone, after an fsync of
  * SPOOL/queue that makes those removals durable first; count or -1.
  */
@@ -800,6 +899,8 @@ int	 srs_reverse(const struct srs *, const char *local, time_t now,
  * Layout, all owned by the mail user, mode 0700:
  *	SPOOL/tmp/ID		a message being received; never read by deliver
  *	SPOOL/queue/ID		a committed message (the commit is the rename)
+ *	SPOOL/hold/ID		a committed message kept from delivery (a
+ *				milter's quarantine); mv to queue/ releases it
  *	SPOOL/state/ID		deliver's per-recipient progress for ID
  *	SPOOL/wakeup		a FIFO: one byte written there wakes deliver
  *	SPOOL/smtpd.pid		smtpd's pidfile (deliver.pid likewise)
@@ -811,6 +912,8 @@ int	 srs_reverse(const struct srs *, const char *local, time_t now,
  *	T 1764150000		arrival time, seconds since the epoch
  *	S sender@domain		envelope sender; "S " alone for <>
  *	R rcpt@domain		one line per recipient, as accepted
+ *	J reason		smtpd's verdict: local copies go to the
+ *				Junk folder (.Junk/ of the Maildir)
  *	(other one-letter records may be added; readers skip unknown ones)
  * A queue ID is 16 lower-case hexadecimal digits (time, then random).
  */
@@ -824,6 +927,7 @@ struct spool_msg {
 	FILE	*fp;			/* buffered writer on fd */
 	int	spooldirfd;
 	off_t	body;			/* where the message begins, or -1 */
+	int	hold;			/* commit into hold/, not queue/ */
 };
 
 /* Creates the spool's directories and FIFO if missing; 0 or -1. */
@@ -847,7 +951,42 @@ FILE	*spool_reopen(struct spool_msg *);
  * left only to spool_abort).
  */
 int	 spool_prepend(struct spool_msg *, const char *text, size_t len);
+/* A byte range of the message (offsets from its start) to leave out. */
+struct spool_cut {
+	off_t	 off;
+	off_t	 len;
+};
+struct spool_edit {
+	char		 rectype;	/* '\0', or an envelope record to add */
+	const char	*recvalue;	/* one line */
+	const char	*top;		/* header lines put at the top */
+	size_t		 toplen;
+	const struct spool_cut *cuts;	/* ascending, not overlapping */
+	size_t		 ncuts;
+};
+#define SPOOL_RECORD_MAX	1024
+/*
+ * spool_prepend, and more: adds an envelope record (after the others),
+ * puts top at the top of the message and leaves out the cuts, in one
+ * copy of the file; the same guarantees.
+ */
+int	 spool_rewrite(struct spool_msg *, const struct spool_edit *);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
+/*
+ * Rewriting the message written so far: spool_rewrite_begin opens
+ * SPOOL/tmp/ID.new as the writer of tmp (a copy of msg) for the
+ * caller to write whole, envelope and message, setting tmp->body;
+ * spool_rewrite_end renames it over SPOOL/tmp/ID and makes it msg's
+ * writer, or, on -1, leaves msg as it was (or only to spool_abort,
+ * if the rename was done); spool_rewrite_abort drops it.
+ */
+int	 spool_rewrite_begin(struct spool_msg *msg, struct spool_msg *tmp);
+int	 spool_rewrite_end(struct spool_msg *msg, struct spool_msg *tmp);
+void	 spool_rewrite_abort(struct spool_msg *tmp);
+/*
+ * fflush, fsync, rename into queue/ (hold/ if msg->hold), fsync the
+ * directory, wake deliver.
+ */
 int	 spool_commit(struct spool_msg *);
 /* Removes the temporary file; safe after a failed commit. */
 void	 spool_abort(struct spool_msg *);

@@ -13,7 +13,12 @@
  * reader holds either the old or the new file, never a half-written
  * one, and a crash leaves one of the two.  Readers compare the file
  * name's inode, device, size and mtime with those of the file they
- * have open, and reopen when the name points elsewhere.
+ * have open, and reopen when the name points elsewhere.  The inode
+ * alone tells a new file: the one a reader holds open keeps its inode
+ * number from being reused.  So the mtime of a new .db need not grow
+ * (it is that of its text, see mapsrc.c, which newmaps after an edit
+ * by hand may set back), and Postfix, which reopens a table whose open
+ * file has no name left, sees every new one too.
  */
 #include <sys/types.h>
 #include <sys/stat.h>

@@ -106,6 +106,7 @@ static const char *line_check(const char *);
 static const char *parse_domain(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_user(struct mapsrc *, struct mapsrc_line *);
 static const char *parse_alias(struct mapsrc *, struct mapsrc_line *);
+static const char *line_domain(const char **, char *, char *, size_t);
 static const char *parse_tls_policy(struct mapsrc *, struct mapsrc_line *);
 static int	 senders_check(char *, char *, size_t);
 static const char *domain_attr_check(const char *, size_t, const char *,
@@ -133,8 +134,10 @@ static int	 group_allowed(gid_t);
 static int	 lock_secure(int, const char *, uid_t, gid_t);
 static int	 lock_take(struct mapset *, uid_t, gid_t);
 static int	 tmp_create(const char *, char *, size_t);
+static struct timespec text_mtime(const struct mapsrc *,
+		    const struct timespec *);
 static int	 text_write(struct mapsrc *, mode_t, gid_t,
-		    const struct timespec *, char *, size_t);
+		    struct timespec *, char *, size_t);
 static int	 text_sync(const char *, const char *);
 static int	 writev_all(int, struct iovec *, size_t);
 static int	 text_source_intact(const struct mapsrc *);
@@ -430,27 +433,44 @@ mapsrc_parse(struct mapsrc *src, struct mapsrc_line *l)
 	}
 }
 
+/*
+ * The domain that begins a domains or tls_policy line, lower-cased, into
+ * name (ADDR_DOMAIN_MAX + 1 bytes); *pp is moved past it.  NULL, or why
+ * it is refused (in reason).
+ */
+static const char *
+line_domain(const char **pp, char *name, char *reason, size_t reasonlen)
+{
+	const char	*errstr;
+	size_t		 len;
+
+	len = strcspn(*pp, " \t");
+	if (len > ADDR_DOMAIN_MAX)
+		return "domain longer than 255 characters";
+	memcpy(name, *pp, len);
+	name[len] = '\0';
+	if (addr_domain_valid(name, &errstr) == -1) {
+		snprintf(reason, reasonlen, "bad domain '%s': %s", name,
+		    errstr);
+		return reason;
+	}
+	addr_lower(name);
+	*pp += len;
+	return NULL;
+}
+
 /* "domain policy": deliver(8)'s TLS policy toward the domain's MX hosts. */
 static const char *
 parse_tls_policy(struct mapsrc *src, struct mapsrc_line *l)
 {
 	static char	 reason[512];
 	char		 name[ADDR_DOMAIN_MAX + 1], policy[16];
-	const char	*p = l->text, *errstr;
+	const char	*p = l->text, *bad;
 	size_t		 len;
 
-	len = strcspn(p, " \t");
-	if (len > ADDR_DOMAIN_MAX)
-		return "domain longer than 255 characters";
-	memcpy(name, p, len);
-	name[len] = '\0';
-	if (addr_domain_valid(name, &errstr) == -1) {
-		snprintf(reason, sizeof(reason), "bad domain '%s': %s", name,
-		    errstr);
-		return reason;
-	}
-	addr_lower(name);
-	p += len + strspn(p + len, " \t");
+	if ((bad = line_domain(&p, name, reason, sizeof(reason))) != NULL)
+		return bad;
+	p += strspn(p, " \t");
 	len = strcspn(p, " \t");
 	if (len == 0)
 		return "missing policy (none, may, encrypt or verify)";
@@ -511,6 +531,9 @@ domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
 	} else if (strcmp(name, "senders") == 0) {
 		if (senders_check(val, buf, buflen) == -1)
 			return buf;
+	} else if (strcmp(name, "owner") == 0) {
+		if (caller_owners_valid(val, buf, buflen) == -1)
+			return buf;
 	} else if (strcmp(name, "alias") == 0) {
 		if (addr_domain_valid(val, &errstr) == -1) {
 			snprintf(buf, buflen, "bad domain '%s' for 'alias': "
@@ -556,21 +579,12 @@ parse_domain(struct mapsrc *src, struct mapsrc_line *l)
 	int		 known;
 
 	p = l->text;
-	len = strcspn(p, " \t");
-	if (len > ADDR_DOMAIN_MAX)
-		return "domain longer than 255 characters";
-	memcpy(name, p, len);
-	name[len] = '\0';
-	if (addr_domain_valid(name, &errstr) == -1) {
-		snprintf(reason, sizeof(reason), "bad domain '%s': %s", name,
-		    errstr);
-		return reason;
-	}
-	addr_lower(name);
+	if ((tok = line_domain(&p, name, reason, sizeof(reason))) != NULL)
+		return tok;
 	val[0] = '\0';
 	vlen = 0;
 	nseen = 0;
-	for (p += len;; p += len) {
+	for (len = 0;; p += len) {
 		p += strspn(p, " \t");
 		if (*p == '\0')
 			break;
@@ -1879,15 +1893,42 @@ tmp_create(const char *path, char *tmp, size_t tmplen)
 }
 
 /*
+ * The mtime of a new text file: the time, or, if that is not later in
+ * whole seconds than the mtime of the file it replaces, one second
+ * after that.  Dovecot's passwd-file rereads the users file only when
+ * its mtime in whole seconds or its size differ from those of the
+ * version it read last, which may be any earlier one; a change that
+ * keeps the size (a new password of the same scheme) within the second
+ * of that version would go unseen.  With seconds that grow at every
+ * change, no version looks like any earlier one, whatever the clock
+ * does.  The price: in a burst of more than one change a second the
+ * mtime runs ahead of the clock, by a second for each change in excess
+ * of one a second, and falls back to it by a second for each second
+ * without a change (see mailmaps(5)).
+ */
+static struct timespec
+text_mtime(const struct mapsrc *src, const struct timespec *now)
+{
+	struct timespec	ts;
+
+	ts = *now;
+	if (src->exists && src->mtime.tv_sec >= ts.tv_sec)
+		ts.tv_sec = src->mtime.tv_sec + 1;
+	return ts;
+}
+
+/*
  * Writes the lines of src to a new temporary file next to it, with
- * mode, group and mtime; its name in tmp.  0 or -1 (warn(3) done,
- * nothing left behind).
+ * mode, group and mtime (text_mtime); its name in tmp, and in mtime the
+ * mtime as the file system keeps it.  0 or -1 (warn(3) done, nothing
+ * left behind).
  */
 static int
 text_write(struct mapsrc *src, mode_t mode, gid_t gid,
-    const struct timespec *mtime, char *tmp, size_t tmplen)
+    struct timespec *mtime, char *tmp, size_t tmplen)
 {
 	struct timespec	 ts[2];
+	struct stat	 sb;
 	size_t		 i;
 	int		 fd, saved, copy;
 
@@ -1916,8 +1957,19 @@ text_write(struct mapsrc *src, mode_t mode, gid_t gid,
 	 */
 	if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == -1 ||
 	    (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) == -1) ||
-	    fchmod(fd, mode) == -1 || futimens(fd, ts) == -1)
+	    fchmod(fd, mode) == -1 || futimens(fd, ts) == -1 ||
+	    fstat(fd, &sb) == -1)
 		goto fail;
+	/* A file system that rounds or clamps it may undo the new second. */
+	if (src->exists && sb.st_mtim.tv_sec <= src->mtime.tv_sec) {
+		close(fd);
+		unlink(tmp);
+		tmp[0] = '\0';
+		warnx("%s: the file system keeps no mtime later than %lld",
+		    src->path, (long long)src->mtime.tv_sec);
+		return -1;
+	}
+	*mtime = sb.st_mtim;
 	if (close(fd) == -1) {
 		fd = -1;
 		goto fail;
@@ -2315,20 +2367,25 @@ mapset_write(struct mapset *ms, int which, gid_t usersgid, int text)
 		mode = kind == MAP_USERS ? 0640 : 0644;
 		gid = kind == MAP_USERS && group_allowed(usersgid) ?
 		    usersgid : (gid_t)-1;
+		if (text)
+			mtime[kind] = text_mtime(src, &now);
+		else
+			mtime[kind] = src->exists ? src->mtime : now;
+		snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
+		if (text && text_write(src, mode, gid, &mtime[kind],
+		    p[kind].tmp, sizeof(p[kind].tmp)) == -1) {
+			ret = -1;
+			continue;
+		}
 		/*
 		 * The .db carries the mtime of its text (see mapsrc_read),
 		 * but not for a text with errors: that one is read in full
 		 * again next time.
 		 */
-		mtime[kind] = text || !src->exists ? now : src->mtime;
 		dbmtime = mtime[kind];
 		if (src->nerrors > 0)
 			dbmtime.tv_nsec = (dbmtime.tv_nsec + 1) % 1000000000;
-		snprintf(dbpath, sizeof(dbpath), "%s.db", src->path);
-		if (text && text_write(src, mode, gid, &mtime[kind],
-		    p[kind].tmp, sizeof(p[kind].tmp)) == -1)
-			ret = -1;
-		else if ((p[kind].db = db_write(src, dbpath, text, mode, gid,
+		if ((p[kind].db = db_write(src, dbpath, text, mode, gid,
 		    &dbmtime)) == NULL)
 			ret = -1;
 		else if (text && text_sync(src->path, p[kind].tmp) == -1)

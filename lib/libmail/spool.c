@@ -29,8 +29,11 @@ static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
 static int	spool_opentmp(int);
 static int	spool_copy(int, off_t, off_t, int);
+static int	spool_write(int, const char *, size_t);
+static int	spool_copy_cut(int, off_t, off_t, const struct spool_edit *,
+		    int);
 
-static const char *const spool_dirs[] = { "tmp", "queue", "state" };
+static const char *const spool_dirs[] = { "tmp", "queue", "state", "hold" };
 
 static int
 spool_mkdir(int dirfd, const char *name)
@@ -91,6 +94,7 @@ spool_reset(struct spool_msg *msg)
 	msg->spooldirfd = -1;
 	msg->tmppath[0] = '\0';
 	msg->body = -1;
+	msg->hold = 0;
 }
 
 int
@@ -256,23 +260,75 @@ spool_copy(int from, off_t off, off_t len, int to)
 	return 0;
 }
 
+int
+spool_prepend(struct spool_msg *msg, const char *text, size_t len)
+{
+	struct spool_edit	 ed;
+
+	memset(&ed, 0, sizeof(ed));
+	ed.top = text;
+	ed.toplen = len;
+	return spool_rewrite(msg, &ed);
+}
+
+static int
+spool_write(int fd, const char *text, size_t len)
+{
+	ssize_t	 w;
+	size_t	 done;
+
+	for (done = 0; done < len; done += w)
+		if ((w = write(fd, text + done, len - done)) == -1)
+			return -1;
+	return 0;
+}
+
+/* The message of rfd from off to end into fd, without the cuts. */
+static int
+spool_copy_cut(int rfd, off_t body, off_t end, const struct spool_edit *ed,
+    int fd)
+{
+	off_t	 pos = 0, cut;
+	size_t	 i;
+
+	for (i = 0; i < ed->ncuts; i++) {
+		cut = ed->cuts[i].off;
+		if (cut < pos || ed->cuts[i].len < 0 ||
+		    cut + ed->cuts[i].len > end - body) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (spool_copy(rfd, body + pos, cut - pos, fd) == -1)
+			return -1;
+		pos = cut + ed->cuts[i].len;
+	}
+	return spool_copy(rfd, body + pos, end - body - pos, fd);
+}
+
 /*
  * The new file is written beside the old one and renamed over it, so
  * that SPOOL/tmp/ID holds the old message or the new one, never part
  * of either, for spool_abort and for a signal handler that unlinks it.
  */
 int
-spool_prepend(struct spool_msg *msg, const char *text, size_t len)
+spool_rewrite(struct spool_msg *msg, const struct spool_edit *ed)
 {
-	char		 newpath[PATH_MAX];
+	char		 newpath[PATH_MAX], rec[SPOOL_RECORD_MAX];
 	struct stat	 sb;
-	ssize_t		 w;
-	size_t		 done;
+	size_t		 reclen = 0;
 	int		 fd, rfd = -1, save;
 
-	if (msg->fp == NULL || msg->body == -1) {
+	if (msg->fp == NULL || msg->body < 1) {
 		errno = EINVAL;
 		return -1;
+	}
+	if (ed->rectype != '\0') {
+		if (strpbrk(ed->recvalue, "\r\n") != NULL ||
+		    (reclen = (size_t)snprintf(rec, sizeof(rec), "%c %s\n",
+		    ed->rectype, ed->recvalue)) >= sizeof(rec)) {
+			errno = EINVAL;
+			return -1;
+		}
 	}
 	if (fflush(msg->fp) == EOF || ferror(msg->fp) ||
 	    fstat(msg->fd, &sb) == -1 ||
@@ -285,17 +341,18 @@ spool_prepend(struct spool_msg *msg, const char *text, size_t len)
 		return -1;
 	/* The writer's descriptor is write-only: read through another. */
 	rfd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (rfd == -1 || spool_copy(rfd, 0, msg->body, fd) == -1)
-		goto fail;
-	for (done = 0; done < len; done += w)
-		if ((w = write(fd, text + done, len - done)) == -1)
-			goto fail;
-	if (spool_copy(rfd, msg->body, sb.st_size - msg->body,
-	    fd) == -1 || rename(newpath, msg->tmppath) == -1)
+	/* The record goes before the empty line that ends the envelope. */
+	if (rfd == -1 || spool_copy(rfd, 0, msg->body - 1, fd) == -1 ||
+	    spool_write(fd, rec, reclen) == -1 ||
+	    spool_write(fd, "\n", 1) == -1 ||
+	    spool_write(fd, ed->top, ed->toplen) == -1 ||
+	    spool_copy_cut(rfd, msg->body, sb.st_size, ed, fd) == -1 ||
+	    rename(newpath, msg->tmppath) == -1)
 		goto fail;
 	close(rfd);
 	(void)fclose(msg->fp);
 	msg->fd = fd;
+	msg->body += reclen;
 	if ((msg->fp = fdopen(fd, "a")) == NULL) {
 		msg->fp = NULL;
 		return -1;
@@ -312,10 +369,61 @@ fail:
 }
 
 int
+spool_rewrite_begin(struct spool_msg *msg, struct spool_msg *tmp)
+{
+	if (msg->fp == NULL || fflush(msg->fp) == EOF || ferror(msg->fp))
+		return -1;
+	*tmp = *msg;
+	tmp->body = -1;
+	if (file_sibling_name(msg->tmppath, "new", tmp->tmppath,
+	    sizeof(tmp->tmppath)) == -1)
+		return -1;
+	tmp->fd = open(tmp->tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (tmp->fd == -1)
+		return -1;
+	if ((tmp->fp = fdopen(tmp->fd, "w")) == NULL) {
+		close(tmp->fd);
+		(void)unlink(tmp->tmppath);
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_rewrite_end(struct spool_msg *msg, struct spool_msg *tmp)
+{
+	if (tmp->body == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fflush(tmp->fp) == EOF || ferror(tmp->fp) ||
+	    rename(tmp->tmppath, msg->tmppath) == -1)
+		return -1;
+	(void)fclose(msg->fp);
+	msg->fp = tmp->fp;
+	msg->fd = tmp->fd;
+	msg->body = tmp->body;
+	return 0;
+}
+
+void
+spool_rewrite_abort(struct spool_msg *tmp)
+{
+	int	 save;
+
+	save = errno;
+	(void)fclose(tmp->fp);
+	(void)unlink(tmp->tmppath);
+	errno = save;
+}
+
+int
 spool_commit(struct spool_msg *msg)
 {
 	char	 tmpname[sizeof("tmp/") + SPOOL_IDLEN];
 	char	 qname[sizeof("queue/") + SPOOL_IDLEN];
+	const char *dir = msg->hold ? "hold" : "queue";
 	int	 qfd, save;
 
 	if (msg->fp == NULL) {
@@ -331,11 +439,10 @@ spool_commit(struct spool_msg *msg)
 		return -1;
 
 	(void)snprintf(tmpname, sizeof(tmpname), "tmp/%s", msg->id);
-	(void)snprintf(qname, sizeof(qname), "queue/%s", msg->id);
+	(void)snprintf(qname, sizeof(qname), "%s/%s", dir, msg->id);
 	if (renameat(msg->spooldirfd, tmpname, msg->spooldirfd, qname) == -1)
 		return -1;
-	qfd = openat(msg->spooldirfd, "queue", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
+	qfd = openat(msg->spooldirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (qfd == -1 || fsync(qfd) == -1) {
 		/*
 		 * The caller will answer with a temporary failure and the
@@ -352,7 +459,8 @@ spool_commit(struct spool_msg *msg)
 	}
 	close(qfd);
 	msg->tmppath[0] = '\0';
-	spool_wakeup_at(msg->spooldirfd);
+	if (!msg->hold)
+		spool_wakeup_at(msg->spooldirfd);
 	close(msg->spooldirfd);
 	msg->spooldirfd = -1;
 	return 0;

@@ -25,8 +25,6 @@
 #include "smtpd.h"
 
 static int	 sender_owned(struct session *, const struct mailaddr *);
-static int	 from_mailbox(char *, struct mailaddr *);
-static int	 from_next(const char **, char *, size_t);
 
 /* 1 if the login owns addr, 0 if not, -1 if a map cannot be read. */
 static int
@@ -60,12 +58,8 @@ sender_check_mail(struct session *s, const struct path_args *pa)
 	return -1;
 }
 
-/*
- * The next mailbox of an address list (RFC 5322 3.4), without display
- * name, comments and group name, into box; 1, or 0 at the end.
- */
-static int
-from_next(const char **pp, char *box, size_t boxlen)
+int
+sender_from_next(const char **pp, char *box, size_t boxlen)
 {
 	const char	*p = *pp;
 	size_t		 n = 0;
@@ -125,9 +119,8 @@ from_next(const char **pp, char *box, size_t boxlen)
 	return 1;
 }
 
-/* A mailbox of From: as addr_parse takes it; 1, 0 if empty, -1. */
-static int
-from_mailbox(char *box, struct mailaddr *a)
+int
+sender_from_mailbox(char *box, struct mailaddr *a)
 {
 	const char	*errstr;
 	char		*p, *end;
@@ -164,8 +157,8 @@ sender_check_header(struct session *s, const struct data_result *res)
 		    "too long");
 		return -1;
 	}
-	for (p = res->from; from_next(&p, box, sizeof(box));) {
-		switch (from_mailbox(box, &a)) {
+	for (p = res->from; sender_from_next(&p, box, sizeof(box));) {
+		switch (sender_from_mailbox(box, &a)) {
 		case 0:
 			continue;
 		case 1:

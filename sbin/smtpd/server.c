@@ -144,6 +144,12 @@ server_accept(struct listener *l)
 		server_refuse(fd, "Service not available, try again later");
 		return 0;
 	}
+	if (limits_connect(s) == -1) {
+		server_refuse(fd, "Error: too many connections from your "
+		    "address; try again later");
+		session_free(s);
+		return 0;
+	}
 	pthread_mutex_lock(&slock);
 	if ((r = server_admit(s)) != 0) {
 		pthread_mutex_unlock(&slock);

@@ -123,6 +123,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen, int mode)
 		strlcpy(s->addr, "unknown", sizeof(s->addr));
 	strlcpy(s->name, "unknown", sizeof(s->name));
 	s->trusted = conf_relaynet_match(&env->conf, sa);
+	(void)limits_key(sa, s->key);
 	s->msg.fp = NULL;
 	s->msg.fd = s->msg.spooldirfd = -1;
 	s->wait = SESSION_NEW;
@@ -282,7 +283,8 @@ session_serve(struct session *s)
 	if (s->wait == SESSION_NEW) {
 		session_lookup(s);
 		log_info("connect from %s[%s]", s->name, s->addr);
-		if (s->mode == LISTEN_SMTPS && session_tls(s) == -1)
+		if ((s->mode == LISTEN_SMTPS && session_tls(s) == -1) ||
+		    dnsbl_check(s) == -1 || milter_connect(s) == -1)
 			return 0;
 		if (session_greet_park(s))
 			return 1;
@@ -330,6 +332,7 @@ static void
 session_end(struct session *s)
 {
 	session_txn_reset(s);
+	milter_close(s);
 	(void)io_flush(&s->io);
 	io_tls_close(&s->io);
 	log_info("disconnect from %s[%s] commands=%zu mail=%zu rcpt=%zu "
@@ -411,6 +414,7 @@ session_txn_reset(struct session *s)
 
 	if (s->state == S_MAIL)
 		spool_abort(&s->msg);
+	milter_abort(s);
 	for (i = 0; i < s->nrcpts; i++)
 		free(s->rcpts[i]);
 	s->nrcpts = 0;
@@ -469,7 +473,8 @@ cmd_helo_common(struct session *s, char *arg, int esmtp)
 	s->esmtp = esmtp;
 	s->state = S_HELO;
 	log_info("%s[%s]: helo=%s", s->name, s->addr, s->helo);
-	return 0;
+	milter_helo(s);
+	return s->quit ? -1 : 0;
 }
 
 static void
@@ -543,9 +548,11 @@ cmd_mail(struct session *s, char *arg)
 		    "maximum message size");
 		return;
 	}
+	if (limits_mail(s) == -1)
+		return;
 	/* Map changes take effect from the next transaction on. */
 	server_maps_refresh();
-	if (sender_check_mail(s, &pa) == -1)
+	if (sender_check_mail(s, &pa) == -1 || authres_mail(s, &pa) == -1)
 		return;
 	if (spool_create(env->conf.spool, &s->msg) == -1) {
 		log_warn("%s[%s]: spool %s", s->name, s->addr,
@@ -558,6 +565,10 @@ cmd_mail(struct session *s, char *arg)
 	else
 		(void)snprintf(s->sender, sizeof(s->sender), "%s@%s",
 		    pa.addr.local, pa.addr.domain);
+	if (milter_mail(s) == -1) {
+		spool_abort(&s->msg);
+		return;
+	}
 	s->state = S_MAIL;
 	s->nmail++;
 	log_info("%s: client=%s[%s], helo=%s, %s%s%sfrom=<%s>", s->msg.id,
@@ -624,9 +635,10 @@ cmd_rcpt(struct session *s, char *arg)
 	else
 		(void)snprintf(rcpt, sizeof(rcpt), "%s@%s", pa.addr.local,
 		    pa.addr.domain);
-	if (rcpt_verdict(s, &pa, rcpt) == -1) {
+	if (rcpt_verdict(s, &pa, rcpt) == -1 || milter_rcpt(s, rcpt) == -1) {
 		log_info("%s: to=<%s>, status=rejected (%s)", s->msg.id, rcpt,
 		    s->lastreply);
+		(void)limits_rcpt_refused(s);
 		return;
 	}
 	r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));
@@ -707,6 +719,10 @@ cmd_data(struct session *s, char *arg)
 		session_reply(s, 501, "5.5.4", "Syntax: DATA");
 		return;
 	}
+	if (milter_data(s) == -1) {
+		session_txn_reset(s);
+		return;
+	}
 	now = time(NULL);
 	if (spool_envelope(&s->msg, now, s->sender, s->rcpts,
 	    s->nrcpts) == -1 || session_received(s, now) == -1) {
@@ -753,7 +769,8 @@ session_data_done(struct session *s, struct data_result *res)
 {
 	switch (res->status) {
 	case DATA_OK:
-		if (sender_check_header(s, res) == -1)
+		if (sender_check_header(s, res) == -1 ||
+		    authres_data(s) == -1 || milter_eom(s) != 0)
 			break;
 		if (session_dkim(s) == -1) {
 			session_reply(s, 451, "4.7.0", "Local error: the "
@@ -770,7 +787,8 @@ session_data_done(struct session *s, struct data_result *res)
 		s->state = S_HELO;
 		s->ndata++;
 		s->njunk = 0;
-		log_info("%s: queued, size=%llu, nrcpt=%zu", s->msg.id,
+		log_info("%s: %s, size=%llu, nrcpt=%zu", s->msg.id,
+		    s->msg.hold ? "held" : "queued",
 		    (unsigned long long)res->size, s->nrcpts);
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", s->msg.id);
 		break;
@@ -926,6 +944,9 @@ cmd_auth(struct session *s, char *arg)
 		    "progress");
 		return;
 	}
+	if (limits_auth_begin(s) == -1)
+		return;
 	auth_session(s, arg);
+	limits_auth_end(s);
 	explicit_bzero(s->line, SMTPD_AUTH_LINE_MAX + 1);
 }

@@ -210,6 +210,8 @@ main(int argc, char *argv[])
 	pthread_mutex_init(&env->maplock, NULL);
 	pthread_mutex_init(&env->tlslock, NULL);
 	auth_init();
+	authres_init(&env->conf);
+	limits_init(&env->conf);
 	/* A map missing now is opened when it appears; until then, 451. */
 	if (resolver_open(&env->resolver, &env->conf) == -1)
 		log_warn("maps in %s", env->conf.mapdir);

@@ -15,6 +15,15 @@
  *	auth.c		AUTH PLAIN and LOGIN against the users map
  *	sender.c	who may name which sender: MAIL FROM and From: of
  *			authenticated clients, SRS addresses at RCPT
+ *	authres.c	SPF, DKIM and DMARC of the other clients' mail,
+ *			Authentication-Results:, the Junk verdict
+ *	milter.c	mail filters (milter protocol 6): the connection,
+ *			the stages, the verdicts
+ *	milter_eom.c	the message at its end to the filters, and their
+ *			edits into the spool file
+ *	limits.c	abuse limits of a client address: rates, AUTH
+ *			failures, refused recipients
+ *	dnsbl.c		DNS blocklists asked at connect
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -59,9 +68,17 @@
 #define SMTPD_AUTH_LINE_MAX	2048
 
 /* A failed AUTH is answered no sooner than this after the last response. */
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 #define SMTPD_AUTH_FAIL_MS	1000
+#else
+#define SMTPD_AUTH_FAIL_MS	0	/* tools/fuzz: a run a second is no run */
+#endif
 
 struct session;
+struct milter_set;
+
+/* limits.c's key of a client address: IPv4, or the /64 of IPv6. */
+#define LIMITS_KEYLEN	16
 
 /* ---- io.c ---- */
 
@@ -221,6 +238,37 @@ int	 server_dkim_selectors(const void *, const char *, char *, size_t);
 /* Binds every listen line; exits with a message on failure. */
 struct listener	*listen_open(const struct conf *, size_t *);
 
+/* ---- authres.c ---- */
+
+struct path_args;
+
+/* Results of RFC 8601 2.7; the order of authres.c's names. */
+#define AR_NONE		0
+#define AR_PASS		1
+#define AR_FAIL		2
+#define AR_SOFTFAIL	3
+#define AR_NEUTRAL	4
+#define AR_TEMPERROR	5
+#define AR_PERMERROR	6
+
+/* SPF of one transaction, for the end of DATA. */
+struct authres {
+	int	 checked;	/* neither relaynets, nor AUTH, nor loopback */
+	int	 spf;		/* AR_* of MAIL FROM (of HELO for <>) */
+	int	 spf_helo;	/* AR_* of HELO; -1: not checked */
+	char	 spf_domain[ADDR_DOMAIN_MAX + 1]; /* "" when none */
+};
+
+/* The libraries' contexts; once, before the sessions start. */
+void	 authres_init(const struct conf *);
+/* MAIL FROM: SPF; 0, or -1 after the reply (550 5.7.1, spf_policy reject). */
+int	 authres_mail(struct session *, const struct path_args *);
+/*
+ * The end of DATA: DKIM and DMARC, then Authentication-Results: into
+ * the spool file; 0, or -1 after the reply (550 5.7.26, 451).
+ */
+int	 authres_data(struct session *);
+
 /* ---- session.c ---- */
 
 #define S_CONNECTED	0	/* no HELO or EHLO yet */
@@ -241,6 +289,9 @@ struct session {
 	int		 fd;
 	int		 mode;		/* LISTEN_* of the listener */
 	int		 trusted;	/* inside relaynets */
+	unsigned char	 key[LIMITS_KEYLEN];	/* limits.c's, of ss */
+	size_t		 nrefused;	/* recipients refused with 5xx */
+	int		 auth_counted;	/* a check counted by limits.c */
 	struct sockaddr_storage ss;
 	socklen_t	 sslen;
 	char		 addr[INET6_ADDRSTRLEN];
@@ -255,11 +306,13 @@ struct session {
 	char		*line;		/* SMTPD_AUTH_LINE_MAX + 1, while served */
 	struct spool_msg msg;
 	char		 sender[SMTPD_ADDRLEN];
+	struct authres	 ar;
 	char		**rcpts;
 	size_t		 nrcpts;
 	size_t		 nerrors;
 	size_t		 njunk;		/* commands since the last message */
 	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
+	struct milter_set *milters;	/* NULL: no milter in mail.conf */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;
 };
@@ -360,5 +413,66 @@ int	 sender_check_header(struct session *, const struct data_result *);
 #define SENDER_SRS_REFUSED	2
 int	 sender_srs_rcpt(struct session *, const struct mailaddr *,
 	    const char *rcpt);
+/*
+ * The next mailbox of an address list (RFC 5322 3.4), without display
+ * name, comments and group name, into box; 1, or 0 at the end.  Then
+ * that mailbox as addr_parse takes it: 1, 0 if empty, -1.
+ */
+int	 sender_from_next(const char **, char *, size_t);
+int	 sender_from_mailbox(char *, struct mailaddr *);
+
+/* ---- milter.c ---- */
+
+/*
+ * The filters of mail.conf, one connection each for the session.
+ * Each stage returns 0 to go on, or -1 after the reply: a filter's
+ * refusal, or milter_default's 451 for one that is down.
+ * milter_connect's -1 is a filter's shutdown: 421 sent, the session
+ * ends.  What CONNECT and HELO get is applied at each MAIL.
+ */
+int	 milter_connect(struct session *);
+void	 milter_helo(struct session *);
+int	 milter_mail(struct session *);
+int	 milter_rcpt(struct session *, const char *rcpt);
+int	 milter_data(struct session *);
+/*
+ * The end of DATA, after the sender check: the message to the
+ * filters, their edits into the spool file.  0 to commit (msg.hold
+ * set for a quarantine), 1 discarded (250 sent: the caller drops the
+ * message), -1 after the refusal.
+ */
+int	 milter_eom(struct session *);
+/* The transaction ends (RSET, a new HELO, the close): SMFIC_ABORT. */
+void	 milter_abort(struct session *);
+/* SMFIC_QUIT, the close. */
+void	 milter_close(struct session *);
+/* ---- limits.c ---- */
+
+/* The table, once, before the sessions start. */
+void	 limits_init(const struct conf *);
+/* The key of sa into key (LIMITS_KEYLEN bytes); -1 if not IP. */
+int	 limits_key(const struct sockaddr *, unsigned char *key);
+/* At accept: 0, or -1 when over conn_rate (logged; no reply sent). */
+int	 limits_connect(const struct session *);
+/* MAIL: 0, or -1 after 451 4.7.0 (over msg_rate). */
+int	 limits_mail(struct session *);
+/*
+ * Around auth_session: begin is 0, or -1 after 454 4.7.0 (locked out);
+ * auth_fail counts a 535; end closes what begin opened.
+ */
+int	 limits_auth_begin(struct session *);
+void	 limits_auth_fail(struct session *);
+void	 limits_auth_end(struct session *);
+/* After a refused recipient: 0, or -1 after 421 4.7.0 and quit set. */
+int	 limits_rcpt_refused(struct session *);
+
+/* ---- dnsbl.c ---- */
+
+/*
+ * At connect, before the greeting, for a client outside relaynets on a
+ * plain listener: 0, or -1 after 554 5.7.1 and the client's QUIT (the
+ * session must end).
+ */
+int	 dnsbl_check(struct session *);
 
 #endif /* !SMTPD_H */

@@ -91,6 +91,17 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_STREQ(c->tls_key, "");
 	ATF_CHECK_EQ(c->sender_check, SENDER_CHECK_ENVELOPE);
 	ATF_CHECK_EQ(c->srs, 0);
+	ATF_CHECK_EQ(c->nmilters, 0);
+	ATF_CHECK_EQ(c->milter_timeout, 30);
+	ATF_CHECK_EQ(c->milter_default, CONF_MILTER_TEMPFAIL);
+	ATF_CHECK_EQ(c->conn_rate.n, 60);
+	ATF_CHECK_EQ(c->msg_rate.n, 120);
+	ATF_CHECK_EQ(c->max_rcpt_refused.n, 20);
+	ATF_CHECK_EQ(c->auth_fail_limit.n, 10);
+	ATF_CHECK_EQ(c->auth_fail_limit.all, 0);
+	ATF_CHECK_EQ(c->auth_fail_window, 600);
+	ATF_CHECK_EQ(c->auth_fail_lockout, 600);
+	ATF_CHECK_EQ(c->ndnsbl, 0);
 	ATF_CHECK_STREQ(c->attic, "/var/mail/attic");
 	ATF_CHECK_EQ(c->delete_grace, 2 * 86400);
 	ATF_CHECK_EQ(c->command_timeout, 300);
@@ -165,7 +176,9 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "max_sessions_per_ip", "retry_schedule", "delay_warning",
 	    "max_deliveries", "max_per_destination", "max_junk_commands",
 	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file",
-	    "sender_check", "srs" };
+	    "sender_check", "srs", "milter_timeout", "milter_default",
+	    "conn_rate", "msg_rate", "max_rcpt_refused", "auth_fail_limit",
+	    "dnsbl", "spf_policy", "dmarc_policy" };
 	struct conf	 c;
 	char		 path[PATH_MAX], line[1024];
 	char		 found[sizeof(kws) / sizeof(kws[0])] = { 0 };
@@ -194,7 +207,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE(fclose(out) == 0);
 	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 27);
+	ATF_CHECK_EQ(n, 35);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
@@ -860,6 +873,38 @@ ATF_TC_BODY(delay_warning_none, tc)
 	conf_free(&c);
 }
 
+ATF_TC_WITHOUT_HEAD(milters_in_order);
+ATF_TC_BODY(milters_in_order, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "milter inet:127.0.0.1:11332\nmilter unix:/run/clamav/"
+	    "milter.sock\nmilter inet:[::1]:8891\nmilter inet:filter.test:1\n"
+	    "milter_timeout 2m\nmilter_default accept\n");
+	ATF_REQUIRE_EQ(c.nmilters, 4);
+	ATF_CHECK_EQ(c.milters[0].family, AF_UNSPEC);
+	ATF_CHECK_STREQ(c.milters[0].host, "127.0.0.1");
+	ATF_CHECK_STREQ(c.milters[0].port, "11332");
+	ATF_CHECK_STREQ(c.milters[0].name, "inet:127.0.0.1:11332");
+	ATF_CHECK_EQ(c.milters[1].family, AF_UNIX);
+	ATF_CHECK_STREQ(c.milters[1].path, "/run/clamav/milter.sock");
+	ATF_CHECK_STREQ(c.milters[2].host, "::1");
+	ATF_CHECK_STREQ(c.milters[2].port, "8891");
+	ATF_CHECK_STREQ(c.milters[3].host, "filter.test");
+	ATF_CHECK_EQ(c.milter_timeout, 120);
+	ATF_CHECK_EQ(c.milter_default, CONF_MILTER_ACCEPT);
+	conf_free(&c);
+	load_err("milter 127.0.0.1:11332\n", 1, "unix:PATH or inet:HOST:PORT");
+	load_err("milter unix:milter.sock\n", 1, "path must be absolute");
+	load_err("milter inet:127.0.0.1\n", 1, "inet:HOST:PORT");
+	load_err("milter inet:127.0.0.1:0\n", 1, "bad port");
+	load_err("milter inet:[::1:25\n", 1, "inet:[ADDR]:PORT");
+	load_err("milter inet:bad_host:25\n", 1, "bad host");
+	load_err("milter_default reject\n", 1, "tempfail or accept");
+	load_err("milter_timeout 0\n", 1, "more than 0");
+	load_err("milter_timeout 30s\nmilter_timeout 1m\n", 2, "given twice");
+}
+
 ATF_TC_WITHOUT_HEAD(sender_check_and_srs);
 ATF_TC_BODY(sender_check_and_srs, tc)
 {
@@ -965,8 +1010,73 @@ ATF_TC_BODY(user_ids_unknown_user, tc)
 	conf_free(&c);
 }
 
+/* conn_rate, msg_rate, max_rcpt_refused: N, N all, none. */
+ATF_TC_WITHOUT_HEAD(abuse_limits);
+ATF_TC_BODY(abuse_limits, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "conn_rate 5\nmsg_rate 7 all\nmax_rcpt_refused none\n");
+	ATF_CHECK_EQ(c.conn_rate.n, 5);
+	ATF_CHECK_EQ(c.conn_rate.all, 0);
+	ATF_CHECK_EQ(c.msg_rate.n, 7);
+	ATF_CHECK_EQ(c.msg_rate.all, 1);
+	ATF_CHECK_EQ(c.max_rcpt_refused.n, 0);
+	conf_free(&c);
+	load_err("conn_rate 0\n", 1, "not a number");
+	load_err("msg_rate 5 some\n", 1, "may only be \"all\"");
+	load_err("max_rcpt_refused none all\n", 1, "none stands alone");
+}
+
+/* auth_fail_limit N WINDOW [LOCKOUT] [all]; the lock-out is the window. */
+ATF_TC_WITHOUT_HEAD(auth_fail_limit);
+ATF_TC_BODY(auth_fail_limit, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "auth_fail_limit 5 2m\n");
+	ATF_CHECK_EQ(c.auth_fail_limit.n, 5);
+	ATF_CHECK_EQ(c.auth_fail_window, 120);
+	ATF_CHECK_EQ(c.auth_fail_lockout, 120);
+	ATF_CHECK_EQ(c.auth_fail_limit.all, 0);
+	conf_free(&c);
+	load_ok(&c, "auth_fail_limit 3 1m 1h all\n");
+	ATF_CHECK_EQ(c.auth_fail_window, 60);
+	ATF_CHECK_EQ(c.auth_fail_lockout, 3600);
+	ATF_CHECK_EQ(c.auth_fail_limit.all, 1);
+	conf_free(&c);
+	load_ok(&c, "auth_fail_limit none\n");
+	ATF_CHECK_EQ(c.auth_fail_limit.n, 0);
+	conf_free(&c);
+	load_err("auth_fail_limit 5\n", 1, "missing window");
+	load_err("auth_fail_limit 101 1m\n", 1, "at most 100");
+	load_err("auth_fail_limit 5 0\n", 1, "more than 0");
+	load_err("auth_fail_limit 5 1m 1h 2h\n", 1, "may only be \"all\"");
+	load_err("auth_fail_limit 5 25d\n", 1, "at most 24d");
+}
+
+/* dnsbl ZONE [THRESHOLD], repeatable; a threshold no zones can meet. */
+ATF_TC_WITHOUT_HEAD(dnsbl);
+ATF_TC_BODY(dnsbl, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "dnsbl Zen.Spamhaus.org\ndnsbl bl.spamcop.net 2\n");
+	ATF_REQUIRE_EQ(c.ndnsbl, 2);
+	ATF_CHECK_STREQ(c.dnsbl[0].zone, "zen.spamhaus.org");
+	ATF_CHECK_EQ(c.dnsbl[0].threshold, 1);
+	ATF_CHECK_EQ(c.dnsbl[1].threshold, 2);
+	conf_free(&c);
+	load_err("dnsbl bad_zone\n", 1, "bad zone");
+	ATF_CHECK_EQ(load(&c, "dnsbl a.test 2\n"), -1);
+	ATF_CHECK_MSG(strstr(err, "threshold 2, but only 1") != NULL, "%s", err);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, abuse_limits);
+	ATF_TP_ADD_TC(tp, auth_fail_limit);
+	ATF_TP_ADD_TC(tp, dnsbl);
 	ATF_TP_ADD_TC(tp, defaults_of_an_empty_file);
 	ATF_TP_ADD_TC(tp, comments_and_blank_lines);
 	ATF_TP_ADD_TC(tp, sample_file_gives_defaults);
@@ -976,6 +1086,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, error_leaves_nothing_to_free);
 	ATF_TP_ADD_TC(tp, unknown_keyword);
 	ATF_TP_ADD_TC(tp, sender_check_and_srs);
+	ATF_TP_ADD_TC(tp, milters_in_order);
 	ATF_TP_ADD_TC(tp, missing_argument);
 	ATF_TP_ADD_TC(tp, extra_argument);
 	ATF_TP_ADD_TC(tp, keyword_given_twice);

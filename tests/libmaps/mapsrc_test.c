@@ -1010,6 +1010,61 @@ ATF_TC_BODY(trusted_reading_agrees, tc)
 	mapset_close(&vs);
 }
 
+/*
+ * Each text map installed has an mtime later in whole seconds than the
+ * file it replaces, ahead of the clock (as after a burst of changes, or
+ * a clock set back) or not, and its .db that mtime to the nanosecond,
+ * so that it is trusted when read next.
+ */
+ATF_TC_WITHOUT_HEAD(install_mtime_later_than_replaced);
+ATF_TC_BODY(install_mtime_later_than_replaced, tc)
+{
+	/* By kind: MAP_DOMAINS, MAP_USERS, MAP_ALIASES. */
+	static const char *const texts[] = { "m/domains", "m/users",
+	    "m/aliases", NULL };
+	struct timespec	 ts[2], before, after;
+	struct mapset	 ms;
+	struct stat	 sb, dbsb;
+	char		 dbpath[64];
+	time_t		 last;
+	int		 i, kind;
+
+	mapdir(good_domains, good_users, good_aliases);
+	ATF_REQUIRE(clock_gettime(CLOCK_REALTIME, &before) == 0);
+	ts[0].tv_sec = ts[1].tv_sec = before.tv_sec + 3600;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	for (kind = 0; texts[kind] != NULL; kind++)
+		ATF_REQUIRE(utimensat(AT_FDCWD, texts[kind], ts, 0) == 0);
+	/* Three in a row, within a second of one another. */
+	for (last = ts[1].tv_sec, i = 0; i < 3; i++, last++) {
+		ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+		for (kind = 0; texts[kind] != NULL; kind++)
+			ATF_CHECK_EQ(ms.src[kind].dbmatch, i > 0);
+		ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_DOMAINS |
+		    1 << MAP_USERS | 1 << MAP_ALIASES, getgid()), 0);
+		mapset_close(&ms);
+		for (kind = 0; texts[kind] != NULL; kind++) {
+			snprintf(dbpath, sizeof(dbpath), "%s.db", texts[kind]);
+			ATF_REQUIRE(stat(texts[kind], &sb) == 0);
+			ATF_REQUIRE(stat(dbpath, &dbsb) == 0);
+			ATF_CHECK_EQ(sb.st_mtim.tv_sec, last + 1);
+			ATF_CHECK(dbsb.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
+			    dbsb.st_mtim.tv_nsec == sb.st_mtim.tv_nsec);
+		}
+	}
+	/* Behind the clock: the time of the install. */
+	ts[0].tv_sec = ts[1].tv_sec = 1000000000;
+	ATF_REQUIRE(utimensat(AT_FDCWD, "m/users", ts, 0) == 0);
+	ATF_REQUIRE(clock_gettime(CLOCK_REALTIME, &before) == 0);
+	ATF_REQUIRE_EQ(open_quiet(&ms, 1), 0);
+	ATF_REQUIRE_EQ(mapset_install(&ms, 1 << MAP_USERS, getgid()), 0);
+	mapset_close(&ms);
+	ATF_REQUIRE(clock_gettime(CLOCK_REALTIME, &after) == 0);
+	ATF_REQUIRE(stat("m/users", &sb) == 0);
+	ATF_CHECK(sb.st_mtim.tv_sec >= before.tv_sec &&
+	    sb.st_mtim.tv_sec <= after.tv_sec);
+}
+
 ATF_TC_WITHOUT_HEAD(lock_is_exclusive);
 ATF_TC_BODY(lock_is_exclusive, tc)
 {
@@ -1187,6 +1242,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, install_modes);
 	ATF_TP_ADD_TC(tp, install_failure_changes_nothing);
 	ATF_TP_ADD_TC(tp, install_failure_puts_back);
+	ATF_TP_ADD_TC(tp, install_mtime_later_than_replaced);
 	ATF_TP_ADD_TC(tp, incremental_install_agrees);
 	ATF_TP_ADD_TC(tp, edited_text_not_incremental);
 	ATF_TP_ADD_TC(tp, trusted_reading_agrees);
