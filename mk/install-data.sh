@@ -100,20 +100,23 @@ put 0644 "$src/dovecot/basemail.conf" "$prefix/share/examples/basemail" \
     dovecot.conf
 put 0644 "$src/mailer/mailer.conf" "$prefix/share/examples/basemail"
 
-# sendmail(8) writes into the mail user's spool, mode 0700: it is
-# set-user-ID and set-group-ID to that user (see sendmail.8).
-sendmail=$destdir$sbindir/sendmail
-if [ -f "$sendmail" ]; then
-	mailuser=$(awk '{ sub(/#.*/, "") } $1 == "user" { print $2; exit }' \
-	    "$destdir$etcdir/mail.conf" 2>/dev/null)
-	mailuser=${mailuser:-_mail}
+# sendmail(8) writes into the mail user's spool, mode 0700; mailadduser(8),
+# mailalias(8) and mailpasswd(1) write the mail user's maps for domain
+# owners and mailbox users: all four are set-user-ID and set-group-ID
+# to that user (see their SECURITY sections).
+mailuser=$(awk '{ sub(/#.*/, "") } $1 == "user" { print $2; exit }' \
+    "$destdir$etcdir/mail.conf" 2>/dev/null)
+mailuser=${mailuser:-_mail}
+for prog in "$sbindir/sendmail" "$sbindir/mailadduser" \
+    "$sbindir/mailalias" "$bindir/mailpasswd"; do
+	[ -f "$destdir$prog" ] || continue
 	if [ "$(id -u)" -eq 0 ] && id "$mailuser" >/dev/null 2>&1; then
-		chown "$mailuser:$(id -gn "$mailuser")" "$sendmail"
-		chmod 6555 "$sendmail"
+		chown "$mailuser:$(id -gn "$mailuser")" "$destdir$prog"
+		chmod 6555 "$destdir$prog"
 	else
-		echo "install: $sendmail is not set-user-ID yet; as root," \
+		echo "install: $destdir$prog is not set-user-ID yet; as root," \
 		    "once the user $mailuser exists:"
-		echo "	chown $mailuser:$mailuser $sbindir/sendmail &&" \
-		    "chmod 6555 $sbindir/sendmail"
+		echo "	chown $mailuser:$mailuser $prog &&" \
+		    "chmod 6555 $prog"
 	fi
-fi
+done

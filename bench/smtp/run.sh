@@ -31,8 +31,11 @@
 # Run as root: Postfix's master needs it (smtpd drops to its user).
 # Environment: BENCH_N1, BENCH_N8, BENCH_N32 (messages per connection),
 # BENCH_ROUNDS (rounds of each measure, default 5), BENCH_IDLE (idle
-# sessions, default 1000), BENCH_AUTHRES.
+# sessions, default 1000), BENCH_AUTHRES (see below); BENCH_MILTER=1
+# runs milter.sh instead (both servers with and without rspamd as a
+# milter).
 set -eu
+[ "${BENCH_MILTER:-0}" = 1 ] && exec sh "$(dirname "$0")/milter.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "run.sh: run as root (Postfix's master needs it)" >&2

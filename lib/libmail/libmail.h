@@ -19,12 +19,57 @@
 #define __dead		__attribute__((__noreturn__))
 #endif
 
+/* A set-ID command's copy for tests may be built with another one. */
+#ifndef MAIL_CONF
 #define MAIL_CONF	"/etc/mail/mail.conf"
+#endif
 
 /* RFC 5321 section 4.5.3.1 limits. */
 #define ADDR_LOCAL_MAX	64
 #define ADDR_DOMAIN_MAX	255
 #define ADDR_MAX	254
+
+/* ---- caller.c: the caller of a set-ID command ---------------------- */
+
+#define CALLER_LOGIN_MAX	32	/* longest login name of owner= */
+
+struct caller {
+	uid_t	 uid;			/* real: who called us */
+	char	 login[CALLER_LOGIN_MAX + 1]; /* of uid, "" if none */
+	int	 setid;			/* started set-user- or set-group-ID */
+	uid_t	 mailuid;		/* set by caller_become */
+	int	 delegated;		/* neither root nor the mail user */
+};
+
+/*
+ * First in main: a set-ID process gets an empty environment (PATH the
+ * system's); any process gets descriptors 0-2 open, the default
+ * signal state, no timers, no core dumps.  Records the real UID and
+ * its login name.  0, or -1 (errno set): exit then.
+ */
+int	 caller_init(struct caller *);
+/* Once the options are read: closes every descriptor above 2 but keep. */
+void	 caller_close_fds(int keep);
+/*
+ * Once mail.conf is read: a set-ID process becomes the mail user
+ * wholly (or root, for root), after checking that it was set-ID to
+ * that user and group.  Sets delegated.  0, or -1 with a message.
+ */
+int	 caller_become(struct caller *, uid_t mailuid, gid_t mailgid,
+	    char *err, size_t errlen);
+/*
+ * For a delegated caller: mapdir must be its own real path (no
+ * symbolic link in it), a directory, and it and its maps (those that
+ * exist: regular files) written by root or the mail user alone;
+ * mail.conf and its directory root's alone.  0, or -1 with a message.
+ */
+int	 caller_mapdir_check(const char *mapdir, uid_t mailuid, char *err,
+	    size_t errlen);
+int	 caller_conf_check(const char *conffile, char *err, size_t errlen);
+/* 1 if the caller may change the domain of this domains value (owner=). */
+int	 caller_owns(const struct caller *, const char *domvalue);
+/* An owner= value: logins split by ','; 0, or -1 with the reason. */
+int	 caller_owners_valid(const char *value, char *why, size_t whylen);
 
 /* ---- conf.c: mail.conf(5) ---------------------------------------- */
 
@@ -57,6 +102,17 @@ struct conf_limit {
 struct conf_dnsbl {
 	char	zone[ADDR_DOMAIN_MAX + 1];
 	size_t	threshold;	/* zones that must list the client, 1 and up */
+};
+
+#define CONF_LMTP_MAX	16
+/* sun_path of sockaddr_un: 104 on the BSDs, 108 on Linux. */
+#define CONF_LMTP_PATHMAX 104
+
+/* An LMTP server of deliver(8): a unix socket, or a host and a port. */
+struct conf_lmtp {
+	char	path[CONF_LMTP_PATHMAX];	/* "" for host:port */
+	char	host[ADDR_DOMAIN_MAX + 1];
+	char	port[8];
 };
 
 /* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
@@ -113,6 +169,11 @@ struct conf {
 	/* Sender authentication (smtpd): CONF_POLICY_* */
 	int		 spf_policy;		/* default mark */
 	int		 dmarc_policy;		/* default quarantine */
+	/* smtpd(8) milters, applied in order */
+	struct conf_milter *milters;
+	size_t		 nmilters;
+	time_t		 milter_timeout;	/* default 30s */
+	int		 milter_default;	/* CONF_MILTER_* */
 	/* smtpd(8) abuse limits, per client address (sbin/smtpd/limits.c). */
 	struct conf_limit conn_rate;		/* a minute, default 60 */
 	struct conf_limit msg_rate;		/* a minute, default 120 */
@@ -123,12 +184,29 @@ struct conf {
 	/* DNS blocklists asked at connect (sbin/smtpd/dnsbl.c). */
 	struct conf_dnsbl *dnsbl;
 	size_t		 ndnsbl;
+	/* deliver(8): local mail to these LMTP servers, tried in order. */
+	struct conf_lmtp *lmtp;
+	size_t		 nlmtp;
+	/* smtpd(8): a full mailbox refused at RCPT. */
+	int		 quota_check_at_rcpt;	/* default: 1 without lmtp */
+	int		 quota_full_tempfail;	/* 1: 452 (default), 0: 552 */
 };
 
 /* spf_policy and dmarc_policy: what a failure gets. */
 #define CONF_POLICY_MARK	0	/* Authentication-Results: only */
 #define CONF_POLICY_QUARANTINE	1	/* into the Junk folder */
 #define CONF_POLICY_REJECT	2	/* refused with 550 */
+/* milter unix:PATH | inet:HOST:PORT | inet:[V6]:PORT */
+struct conf_milter {
+	int		 family;		/* AF_UNIX, or AF_UNSPEC: inet */
+	char		 path[108];		/* AF_UNIX: sun_path */
+	char		 host[ADDR_DOMAIN_MAX + 1]; /* inet: name or address */
+	char		 port[8];
+	char		 name[300];		/* as written, for the logs */
+};
+
+#define CONF_MILTER_TEMPFAIL	0	/* the default */
+#define CONF_MILTER_ACCEPT	1
 
 #define SENDER_CHECK_NONE	0
 #define SENDER_CHECK_ENVELOPE	1	/* the default */
@@ -208,6 +286,14 @@ void	 addr_lower(char *);
 int	 file_sync_dir(const char *dir);
 /* Copies size bytes at off of from to off of to; 0 or -1. */
 int	 file_copy_range(int from, int to, off_t off, off_t size);
+/*
+ * One line of fd into buf (size bytes, NUL-terminated), its newline
+ * stripped, read a byte at a time so that nothing after it is taken
+ * from the descriptor (a script may pass more on it).  Its length, or
+ * -1 with buf wiped and errno: EINVAL for a NUL byte, EMSGSIZE for a
+ * line that does not fit, or what read(2) said.
+ */
+ssize_t	 file_read_line(int fd, char *buf, size_t size);
 /* "dir/.base[.tag].8 hex digits" beside path, into buf; 0 or -1. */
 int	 file_sibling_name(const char *path, const char *tag, char *buf,
 	    size_t len);
@@ -555,6 +641,19 @@ int	 maildir_attic_move(const char *dir, const char *attic,
  */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 int	 maildir_usage_fd(int fd, uint64_t *bytes, uint64_t *count);
+/*
+ * maildirsize (Maildir++) of the Maildir open at dirfd, opened with
+ * flags (O_RDONLY, or O_WRONLY | O_APPEND): the descriptor, or -1 with
+ * errno, ENOENT if there is none, EINVAL if it is no regular file.
+ */
+int	 maildir_size_open(int dirfd, int flags);
+/*
+ * The usage maildirsize records for a limit of limit bytes: 1 and
+ * *used; 0 if the file must be counted again (missing, made for
+ * another limit, too long, or holding anything but its lines); -1
+ * (errno; EINVAL: no regular file) if it cannot be used or read.
+ */
+int	 maildir_size_read(int dirfd, uint64_t limit, uint64_t *used);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
 
@@ -767,6 +866,11 @@ int	 queue_unlink(const char *spool, const char *id);
  */
 int	 queue_unlink_sync(const char *spool, const char *id);
 /*
+ * fsyncs SPOOL/queue: the removals made before (queue_unlink) are on
+ * disk after it, with one fsync for all of them.  0 or -1.
+ */
+int	 queue_sync(const char *spool);
+/*
  * Removes the state files whose message is gone, after an fsync of
  * SPOOL/queue that makes those removals durable first; count or -1.
  */
@@ -833,6 +937,8 @@ int	 srs_reverse(const struct srs *, const char *local, time_t now,
  * Layout, all owned by the mail user, mode 0700:
  *	SPOOL/tmp/ID		a message being received; never read by deliver
  *	SPOOL/queue/ID		a committed message (the commit is the rename)
+ *	SPOOL/hold/ID		a committed message kept from delivery (a
+ *				milter's quarantine); mv to queue/ releases it
  *	SPOOL/state/ID		deliver's per-recipient progress for ID
  *	SPOOL/wakeup		a FIFO: one byte written there wakes deliver
  *	SPOOL/smtpd.pid		smtpd's pidfile (deliver.pid likewise)
@@ -859,6 +965,7 @@ struct spool_msg {
 	FILE	*fp;			/* buffered writer on fd */
 	int	spooldirfd;
 	off_t	body;			/* where the message begins, or -1 */
+	int	hold;			/* commit into hold/, not queue/ */
 };
 
 /* Creates the spool's directories and FIFO if missing; 0 or -1. */
@@ -903,6 +1010,21 @@ struct spool_edit {
  */
 int	 spool_rewrite(struct spool_msg *, const struct spool_edit *);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
+/*
+ * Rewriting the message written so far: spool_rewrite_begin opens
+ * SPOOL/tmp/ID.new as the writer of tmp (a copy of msg) for the
+ * caller to write whole, envelope and message, setting tmp->body;
+ * spool_rewrite_end renames it over SPOOL/tmp/ID and makes it msg's
+ * writer, or, on -1, leaves msg as it was (or only to spool_abort,
+ * if the rename was done); spool_rewrite_abort drops it.
+ */
+int	 spool_rewrite_begin(struct spool_msg *msg, struct spool_msg *tmp);
+int	 spool_rewrite_end(struct spool_msg *msg, struct spool_msg *tmp);
+void	 spool_rewrite_abort(struct spool_msg *tmp);
+/*
+ * fflush, fsync, rename into queue/ (hold/ if msg->hold), fsync the
+ * directory, wake deliver.
+ */
 int	 spool_commit(struct spool_msg *);
 /* Removes the temporary file; safe after a failed commit. */
 void	 spool_abort(struct spool_msg *);
@@ -954,7 +1076,7 @@ int	 dk_key_path(const char *mapdir, const char *domain,
  * DKIM-Signature: a selector, at the top of the message, made with
  * mapdir/dkim/DOMAIN.SELECTOR.key.  Returns 1 when signed; 0 when
  * the message is not to be signed (err says why when it is worth a
- * log line: a header section libopendkim cannot parse); -1 when it
+ * log line: a header section too long or malformed); -1 when it
  * must not go unsigned and could not be signed (a key that cannot be
  * read, the domains map, the spool): the caller answers with a
  * temporary failure and logs err.  Thread-safe.

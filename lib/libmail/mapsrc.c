@@ -531,6 +531,9 @@ domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
 	} else if (strcmp(name, "senders") == 0) {
 		if (senders_check(val, buf, buflen) == -1)
 			return buf;
+	} else if (strcmp(name, "owner") == 0) {
+		if (caller_owners_valid(val, buf, buflen) == -1)
+			return buf;
 	} else if (strcmp(name, "alias") == 0) {
 		if (addr_domain_valid(val, &errstr) == -1) {
 			snprintf(buf, buflen, "bad domain '%s' for 'alias': "

@@ -33,7 +33,7 @@ static int	spool_move(int, int, off_t, off_t, off_t);
 static int	spool_cuts_valid(const struct spool_edit *, off_t);
 static int	spool_cut(int, int, off_t, off_t *, const struct spool_edit *);
 
-static const char *const spool_dirs[] = { "tmp", "queue", "state" };
+static const char *const spool_dirs[] = { "tmp", "queue", "state", "hold" };
 
 static int
 spool_mkdir(int dirfd, const char *name)
@@ -94,6 +94,7 @@ spool_reset(struct spool_msg *msg)
 	msg->spooldirfd = -1;
 	msg->tmppath[0] = '\0';
 	msg->body = -1;
+	msg->hold = 0;
 }
 
 int
@@ -388,10 +389,61 @@ fail:
 }
 
 int
+spool_rewrite_begin(struct spool_msg *msg, struct spool_msg *tmp)
+{
+	if (msg->fp == NULL || fflush(msg->fp) == EOF || ferror(msg->fp))
+		return -1;
+	*tmp = *msg;
+	tmp->body = -1;
+	if (file_sibling_name(msg->tmppath, "new", tmp->tmppath,
+	    sizeof(tmp->tmppath)) == -1)
+		return -1;
+	tmp->fd = open(tmp->tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (tmp->fd == -1)
+		return -1;
+	if ((tmp->fp = fdopen(tmp->fd, "w")) == NULL) {
+		close(tmp->fd);
+		(void)unlink(tmp->tmppath);
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_rewrite_end(struct spool_msg *msg, struct spool_msg *tmp)
+{
+	if (tmp->body == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fflush(tmp->fp) == EOF || ferror(tmp->fp) ||
+	    rename(tmp->tmppath, msg->tmppath) == -1)
+		return -1;
+	(void)fclose(msg->fp);
+	msg->fp = tmp->fp;
+	msg->fd = tmp->fd;
+	msg->body = tmp->body;
+	return 0;
+}
+
+void
+spool_rewrite_abort(struct spool_msg *tmp)
+{
+	int	 save;
+
+	save = errno;
+	(void)fclose(tmp->fp);
+	(void)unlink(tmp->tmppath);
+	errno = save;
+}
+
+int
 spool_commit(struct spool_msg *msg)
 {
 	char	 tmpname[sizeof("tmp/") + SPOOL_IDLEN];
 	char	 qname[sizeof("queue/") + SPOOL_IDLEN];
+	const char *dir = msg->hold ? "hold" : "queue";
 	int	 qfd, save;
 
 	if (msg->fp == NULL) {
@@ -407,11 +459,10 @@ spool_commit(struct spool_msg *msg)
 		return -1;
 
 	(void)snprintf(tmpname, sizeof(tmpname), "tmp/%s", msg->id);
-	(void)snprintf(qname, sizeof(qname), "queue/%s", msg->id);
+	(void)snprintf(qname, sizeof(qname), "%s/%s", dir, msg->id);
 	if (renameat(msg->spooldirfd, tmpname, msg->spooldirfd, qname) == -1)
 		return -1;
-	qfd = openat(msg->spooldirfd, "queue", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
+	qfd = openat(msg->spooldirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (qfd == -1 || fsync(qfd) == -1) {
 		/*
 		 * The caller will answer with a temporary failure and the
@@ -428,7 +479,8 @@ spool_commit(struct spool_msg *msg)
 	}
 	close(qfd);
 	msg->tmppath[0] = '\0';
-	spool_wakeup_at(msg->spooldirfd);
+	if (!msg->hold)
+		spool_wakeup_at(msg->spooldirfd);
 	close(msg->spooldirfd);
 	msg->spooldirfd = -1;
 	return 0;

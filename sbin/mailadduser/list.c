@@ -31,6 +31,7 @@ static int	 row_cmp(const void *, const void *);
 static void	 format_used(uint64_t, char *, size_t);
 static const char *check_domain(struct ctx *, char *);
 static int	 in_domain(const char *, const char *);
+static int	 owned(struct ctx *, const char *);
 
 /* Exact, in the largest unit that divides it: what -q would take. */
 static void
@@ -85,8 +86,10 @@ check_domain(struct ctx *ctx, char *domain)
 	addr_lower(domain);
 	if (addr_domain_valid(domain, &errstr) == -1)
 		errx(EX_DATAERR, "%s: %s", domain, errstr);
-	if ((d = mapsrc_find(&ctx->ms.src[MAP_DOMAINS], domain)) == NULL)
+	if ((d = mapsrc_find(&ctx->ms.src[MAP_DOMAINS], domain)) == NULL &&
+	    !ctx->caller.delegated)
 		errx(EX_DATAERR, "%s: domain not hosted here", domain);
+	ctx_check_owner(ctx, domain, domain, NULL);
 	if (mapsrc_domain_attr(d->value, "alias", buf, sizeof(buf)) != NULL)
 		errx(EX_DATAERR, "%s: an alias domain of %s; list that",
 		    domain, buf);
@@ -99,6 +102,19 @@ in_domain(const char *key, const char *domain)
 	const char *at = strrchr(key, '@');
 
 	return domain == NULL || (at != NULL && strcmp(at + 1, domain) == 0);
+}
+
+/* An owner sees the mailboxes of its own domains only. */
+static int
+owned(struct ctx *ctx, const char *key)
+{
+	struct mapsrc_line *d;
+	const char *at = strrchr(key, '@');
+
+	if (!ctx->caller.delegated)
+		return 1;
+	d = at == NULL ? NULL : mapsrc_find(&ctx->ms.src[MAP_DOMAINS], at + 1);
+	return d != NULL && caller_owns(&ctx->caller, d->value);
 }
 
 int
@@ -122,7 +138,8 @@ cmd_list(struct ctx *ctx, int argc, char **argv)
 		err(EX_OSERR, NULL);
 	for (i = 0; i < users->nlines; i++) {
 		if (users->lines[i].key == NULL ||
-		    !in_domain(users->lines[i].key, domain))
+		    !in_domain(users->lines[i].key, domain) ||
+		    !owned(ctx, users->lines[i].key))
 			continue;
 		if (mapsrc_user_parse(users->lines[i].value, &u, &errstr) == -1)
 			errx(EX_DATAERR, "%s:%zu: %s", users->path,

@@ -8,6 +8,10 @@
  * removed again if they cannot be installed, and a deleted mailbox's
  * Maildir goes to the attic before the maps forget it and comes back
  * if they cannot.
+ *
+ * It may be installed set-ID to the mail user, so that the owners of
+ * domains (owner= in the domains map) run it on their own domains and
+ * on nothing else: see caller.c, and SECURITY in mailadduser(8).
  */
 
 #include <sys/stat.h>
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +37,6 @@ static int	 cmd_add(struct ctx *, int, char **);
 static int	 cmd_del(struct ctx *, int, char **);
 static int	 cmd_passwd(struct ctx *, int, char **);
 static int	 cmd_mod(struct ctx *, int, char **);
-static void	 parse_address(const char *, struct mailaddr *, char *,
-		    size_t);
 static uint64_t	 parse_quota(const char *);
 static void	 check_writer(const struct ctx *);
 static void	 check_new(struct ctx *, const struct mailaddr *,
@@ -41,8 +44,8 @@ static void	 check_new(struct ctx *, const struct mailaddr *,
 static void	 check_compiled(struct ctx *, const char *, const char *,
 		    const char *);
 static uint64_t	 domain_quota(struct ctx *, const char *);
-static struct mapsrc_line *find_user(struct ctx *, const char *,
-		    struct mapsrc_user *);
+static void	 check_quota(struct ctx *, const char *, const char *,
+		    uint64_t);
 static void	 check_not_target(struct ctx *, const char *);
 static int	 target_is(struct ctx *, const char *, const char *);
 static int	 check_home(const struct ctx *, const char *, const char *);
@@ -67,6 +70,7 @@ static const struct {
 	{ "passwd",	cmd_passwd },
 	{ "mod",	cmd_mod },
 	{ "list",	cmd_list },
+	{ "info",	cmd_info },
 };
 
 __dead void
@@ -79,7 +83,8 @@ usage(void)
 	    "       mailadduser [-C file] passwd [-s scheme] [-h fd | -H fd] "
 	    "address\n"
 	    "       mailadduser [-C file] mod [-q quota] [-L | -U] address\n"
-	    "       mailadduser [-C file] list [domain]\n");
+	    "       mailadduser [-C file] list [domain]\n"
+	    "       mailadduser [-C file] info [-j] address\n");
 	exit(EX_USAGE);
 }
 
@@ -90,6 +95,10 @@ main(int argc, char *argv[])
 	size_t	 i;
 	int	 ch;
 
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.keepfd = -1;
+	if (caller_init(&ctx.caller) == -1)
+		err(EX_OSERR, "cannot reset the process state");
 	while ((ch = getopt(argc, argv, "+C:")) != -1) {
 		switch (ch) {
 		case 'C':
@@ -103,7 +112,10 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	memset(&ctx, 0, sizeof(ctx));
+	/* Another mail.conf would name other maps: root's choice alone. */
+	if (conffile != NULL && ctx.caller.setid && ctx.caller.uid != 0)
+		errx(EX_NOPERM, "-C: only root may name another configuration "
+		    "to a set-ID mailadduser");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[0], commands[i].name) == 0) {
 			/* Rescan from argv[1]: argv[0] is the subcommand. */
@@ -121,13 +133,69 @@ ctx_load(struct ctx *ctx, int write)
 {
 	char	 errbuf[PATH_MAX + 256];
 
-	if (conf_load(&ctx->conf, conffile, errbuf, sizeof(errbuf)) == -1)
+	caller_close_fds(ctx->keepfd);
+	if (conf_load(&ctx->conf, conffile != NULL ? conffile : MAIL_CONF,
+	    errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	if (conf_user_ids(&ctx->conf, &ctx->uid, &ctx->gid, errbuf,
 	    sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s: %s", ctx->conf.path, errbuf);
+	if (caller_become(&ctx->caller, ctx->uid, ctx->gid, errbuf,
+	    sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
 	if (write)
 		check_writer(ctx);
+	/* Not set-ID: the caller's own rights decide what it can read. */
+	if (!ctx->caller.delegated || !ctx->caller.setid)
+		return;
+	if (ctx->caller.login[0] == '\0')
+		errx(EX_NOPERM, "uid %u has no login name to own a domain",
+		    (unsigned)ctx->caller.uid);
+	if (caller_conf_check(ctx->conf.path, errbuf, sizeof(errbuf)) == -1 ||
+	    caller_mapdir_check(ctx->conf.mapdir, ctx->uid, errbuf,
+	    sizeof(errbuf)) == -1)
+		errx(EX_NOPERM, "%s", errbuf);
+}
+
+/*
+ * A domain owner acts on the domains whose owner= names its login,
+ * and on nothing else; postmaster@ and abuse@ stay the
+ * administrator's (RFC 2142: complaints about a domain must reach
+ * whoever runs the host).  The same refusal whether or not the domain
+ * or the address exists, so that nothing is learnt of others.
+ */
+void
+ctx_check_owner(struct ctx *ctx, const char *key, const char *domain,
+    const char *local)
+{
+	struct mapsrc_line *d;
+
+	if (!ctx->caller.delegated)
+		return;
+	d = mapsrc_find(&ctx->ms.src[MAP_DOMAINS], domain);
+	if (d == NULL || !caller_owns(&ctx->caller, d->value))
+		errx(EX_NOPERM, "%s: domain %s is not one of %s's (owner= in "
+		    "%s/domains)", key, domain, ctx->caller.login,
+		    ctx->conf.mapdir);
+	if (local != NULL && (strcasecmp(local, "postmaster") == 0 ||
+	    strcasecmp(local, "abuse") == 0))
+		errx(EX_NOPERM, "%s: postmaster@ and abuse@ are the "
+		    "administrator's", key);
+}
+
+/* An owner's mailboxes get at most the domain's quota= each. */
+static void
+check_quota(struct ctx *ctx, const char *key, const char *domain,
+    uint64_t quota)
+{
+	uint64_t dq;
+
+	if (!ctx->caller.delegated || (dq = domain_quota(ctx, domain)) == 0)
+		return;
+	if (quota == 0 || quota > dq)
+		errx(EX_NOPERM, "%s: a quota above the domain's quota=%llu "
+		    "bytes is the administrator's to give", key,
+		    (unsigned long long)dq);
 }
 
 /*
@@ -146,6 +214,13 @@ check_writer(const struct ctx *ctx)
 	if (access(ctx->conf.mapdir, W_OK) == -1)
 		err(EX_NOPERM, "cannot write the maps in %s",
 		    ctx->conf.mapdir);
+	/*
+	 * A map is replaced by a rename in the mapdir, never written in
+	 * place: a set-ID process, the mail user's, may replace those
+	 * that root wrote last.
+	 */
+	if (ctx->caller.setid)
+		return;
 	snprintf(path, sizeof(path), "%s/users", ctx->conf.mapdir);
 	if (access(path, W_OK) == -1 && errno != ENOENT)
 		err(EX_NOPERM, "cannot write %s", path);
@@ -184,8 +259,8 @@ ctx_close(struct ctx *ctx)
 }
 
 /* addr_parse_safe, and the map key (lower case) into key. */
-static void
-parse_address(const char *s, struct mailaddr *addr, char *key, size_t keylen)
+void
+ctx_parse_address(const char *s, struct mailaddr *addr, char *key, size_t keylen)
 {
 	const char *errstr;
 
@@ -223,6 +298,7 @@ check_new(struct ctx *ctx, const struct mailaddr *addr, const char *key)
 	long long max;
 	size_t	 i, n = 0;
 
+	ctx_check_owner(ctx, key, addr->domain, addr->local);
 	if ((d = mapsrc_find(&ctx->ms.src[MAP_DOMAINS], addr->domain)) == NULL)
 		errx(EX_DATAERR, "%s: domain %s is not hosted here", key,
 		    addr->domain);
@@ -295,8 +371,8 @@ domain_quota(struct ctx *ctx, const char *domain)
 }
 
 /* The users line of key, parsed into u; exits EX_NOUSER if none. */
-static struct mapsrc_line *
-find_user(struct ctx *ctx, const char *key, struct mapsrc_user *u)
+struct mapsrc_line *
+ctx_find_user(struct ctx *ctx, const char *key, struct mapsrc_user *u)
 {
 	struct mapsrc_line *l;
 	const char *errstr;
@@ -406,7 +482,8 @@ cmd_add(struct ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		usage();
-	parse_address(argv[optind], &addr, key, sizeof(key));
+	ctx_parse_address(argv[optind], &addr, key, sizeof(key));
+	ctx->keepfd = ps.fd;
 	ctx_load(ctx, 1);
 	memset(&u, 0, sizeof(u));
 	u.uid = ctx->uid;
@@ -425,6 +502,7 @@ cmd_add(struct ctx *ctx, int argc, char **argv)
 	ctx_maps_open(ctx, MAPSET_LOCK | MAPSET_APPEND);
 	check_new(ctx, &addr, key);
 	u.quota = qset ? quota : domain_quota(ctx, addr.domain);
+	check_quota(ctx, key, addr.domain, u.quota);
 	put_user(ctx, key, &u, NULL);
 	block_signals();
 	if (maildir_create_new(u.home, ctx->uid, ctx->gid, top,
@@ -600,10 +678,11 @@ cmd_del(struct ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		usage();
-	parse_address(argv[optind], &addr, key, sizeof(key));
+	ctx_parse_address(argv[optind], &addr, key, sizeof(key));
 	ctx_load(ctx, 1);
 	ctx_maps_open(ctx, MAPSET_LOCK);
-	l = find_user(ctx, key, &u);
+	ctx_check_owner(ctx, key, addr.domain, addr.local);
+	l = ctx_find_user(ctx, key, &u);
 	check_not_target(ctx, key);
 	exists = check_home(ctx, key, u.home);
 	attic = exists && attic_same_fs(ctx->conf.attic, u.home);
@@ -646,16 +725,19 @@ cmd_passwd(struct ctx *ctx, int argc, char **argv)
 			usage();
 	if (argc - optind != 1)
 		usage();
-	parse_address(argv[optind], &addr, key, sizeof(key));
+	ctx_parse_address(argv[optind], &addr, key, sizeof(key));
+	ctx->keepfd = ps.fd;
 	ctx_load(ctx, 1);
 	if (ps.how == PW_PROMPT) {
 		ctx_maps_open(ctx, 0);
-		find_user(ctx, key, &u);
+		ctx_check_owner(ctx, key, addr.domain, addr.local);
+		ctx_find_user(ctx, key, &u);
 		ctx_maps_close(ctx);
 	}
 	pwsource_hash(&ps, key, hash, sizeof(hash));
 	ctx_maps_open(ctx, MAPSET_LOCK);
-	l = find_user(ctx, key, &u);
+	ctx_check_owner(ctx, key, addr.domain, addr.local);
+	l = ctx_find_user(ctx, key, &u);
 	strlcpy(u.hash, hash, sizeof(u.hash));
 	explicit_bzero(hash, sizeof(hash));
 	return update_user(ctx, key, &u, l);
@@ -689,12 +771,15 @@ cmd_mod(struct ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind != 1 || (!qset && lock == -1))
 		usage();
-	parse_address(argv[optind], &addr, key, sizeof(key));
+	ctx_parse_address(argv[optind], &addr, key, sizeof(key));
 	ctx_load(ctx, 1);
 	ctx_maps_open(ctx, MAPSET_LOCK);
-	l = find_user(ctx, key, &u);
-	if (qset)
+	ctx_check_owner(ctx, key, addr.domain, addr.local);
+	l = ctx_find_user(ctx, key, &u);
+	if (qset) {
+		check_quota(ctx, key, addr.domain, quota);
 		u.quota = quota;
+	}
 	if (lock != -1)
 		u.nologin = lock;
 	return update_user(ctx, key, &u, l);

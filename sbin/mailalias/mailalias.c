@@ -7,6 +7,10 @@
  * passed: a refused command changes no file.  Whether a target in a
  * hosted domain leads somewhere is decided by the resolver that smtpd
  * and deliver use, run over the text maps being edited.
+ *
+ * It may be installed set-ID to the mail user, for the owners of
+ * domains (owner= in the domains map): they change the aliases of
+ * their own domains alone.  See caller.c, and SECURITY in mailalias(8).
  */
 #include <sys/types.h>
 
@@ -35,7 +39,14 @@ struct alias_targets {
 	size_t	  n;
 };
 
+/* Who runs us: root, the mail user, or the owner of some domains. */
+static struct caller caller;
+
 static __dead void usage(void);
+static void	 caller_setup(const struct conf *);
+static void	 check_owner(struct mapset *, const struct conf *,
+		    const struct alias_name *);
+static int	 owned(struct mapset *, const char *);
 static void	 alias_name_parse(const char *, struct alias_name *);
 static const char *alias_key_domain(const char *);
 static int	 alias_addr_format(const struct mailaddr *, char *, size_t);
@@ -80,6 +91,8 @@ main(int argc, char *argv[])
 	char		 errbuf[PATH_MAX + 256];
 	int		 ch, ret;
 
+	if (caller_init(&caller) == -1)
+		err(EX_OSERR, "cannot reset the process state");
 	/* Options end at the command: "-x@example.org" is an address. */
 	while ((ch = getopt(argc, argv, "+C:")) != -1) {
 		switch (ch) {
@@ -103,8 +116,14 @@ main(int argc, char *argv[])
 		argc--;
 		argv++;
 	}
-	if (conf_load(&conf, path, errbuf, sizeof(errbuf)) == -1)
+	/* Another mail.conf would name other maps: root's choice alone. */
+	if (path != NULL && caller.setid && caller.uid != 0)
+		errx(EX_NOPERM, "-C: only root may name another configuration "
+		    "to a set-ID mailalias");
+	if (conf_load(&conf, path != NULL ? path : MAIL_CONF, errbuf,
+	    sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
+	caller_setup(&conf);
 	if (strcmp(argv[0], "add") == 0)
 		ret = cmd_add(&conf, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "del") == 0)
@@ -113,6 +132,76 @@ main(int argc, char *argv[])
 		ret = cmd_list(&conf, argc - 1, argv + 1);
 	conf_free(&conf);
 	return ret;
+}
+
+/*
+ * A set-ID mailalias becomes the mail user (or root) for good; an
+ * owner is then held to a mapdir and a mail.conf no one else can
+ * change under it (caller.c).
+ */
+static void
+caller_setup(const struct conf *conf)
+{
+	char	 errbuf[PATH_MAX + 256];
+	uid_t	 uid;
+	gid_t	 gid;
+
+	caller_close_fds(-1);
+	if (conf_user_ids(conf, &uid, &gid, errbuf, sizeof(errbuf)) == -1) {
+		if (caller.setid)
+			errx(EX_CONFIG, "%s: %s", conf->path, errbuf);
+		/* Not set-ID: the caller's own rights decide. */
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
+	}
+	if (caller_become(&caller, uid, gid, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
+	if (!caller.delegated || !caller.setid)
+		return;
+	if (caller.login[0] == '\0')
+		errx(EX_NOPERM, "uid %u has no login name to own a domain",
+		    (unsigned)caller.uid);
+	if (caller_conf_check(conf->path, errbuf, sizeof(errbuf)) == -1 ||
+	    caller_mapdir_check(conf->mapdir, uid, errbuf,
+	    sizeof(errbuf)) == -1)
+		errx(EX_NOPERM, "%s", errbuf);
+}
+
+/* 1 if the caller may change the aliases of domain (owner=). */
+static int
+owned(struct mapset *ms, const char *domain)
+{
+	struct mapsrc_line	*d;
+
+	if (!caller.delegated)
+		return 1;
+	d = mapsrc_find(&ms->src[MAP_DOMAINS], domain);
+	return d != NULL && caller_owns(&caller, d->value);
+}
+
+/*
+ * An owner's alias or catch-all is of its own domains, so that it can
+ * capture no one else's address; its targets may be anywhere (that is
+ * forwarding).  postmaster@ and abuse@ stay the administrator's (RFC
+ * 2142: complaints about a domain must reach whoever runs the host).
+ * The same refusal whether or not the domain exists.
+ */
+static void
+check_owner(struct mapset *ms, const struct conf *conf,
+    const struct alias_name *an)
+{
+	const char	*local = an->key;
+
+	if (!caller.delegated)
+		return;
+	if (!owned(ms, an->domain))
+		errx(EX_NOPERM, "%s: domain %s is not one of %s's (owner= in "
+		    "%s/domains)", an->key, an->domain, caller.login,
+		    conf->mapdir);
+	if (!an->catchall && (strncmp(local, "postmaster@", 11) == 0 ||
+	    strncmp(local, "abuse@", 6) == 0))
+		errx(EX_NOPERM, "%s: postmaster@ and abuse@ are the "
+		    "administrator's", an->key);
 }
 
 /* Parses an alias name from the command line, or exits EX_DATAERR. */
@@ -169,6 +258,9 @@ check_writer(const struct conf *conf)
 
 	if (access(conf->mapdir, W_OK) == -1)
 		err(EX_NOPERM, "cannot write the maps in %s", conf->mapdir);
+	/* Replaced by a rename: a set-ID caller may replace root's map. */
+	if (caller.setid)
+		return;
 	snprintf(path, sizeof(path), "%s/aliases", conf->mapdir);
 	if (access(path, W_OK) == -1 && errno != ENOENT)
 		err(EX_NOPERM, "cannot write %s", path);
@@ -501,6 +593,7 @@ cmd_add(const struct conf *conf, int argc, char **argv)
 	alias_name_parse(argv[0], &an);
 	check_writer(conf);
 	mapset_load(&ms, conf, 1);
+	check_owner(&ms, conf, &an);
 	alias_check_domain(&ms, conf, &an);
 	memset(&t, 0, sizeof(t));
 	if ((line = mapsrc_find(&ms.src[MAP_ALIASES], an.key)) != NULL)
@@ -546,6 +639,7 @@ cmd_del(const struct conf *conf, int argc, char **argv)
 			    errstr);
 	check_writer(conf);
 	mapset_load(&ms, conf, 1);
+	check_owner(&ms, conf, &an);
 	if ((line = mapsrc_find(&ms.src[MAP_ALIASES], an.key)) == NULL)
 		errx(EX_NOUSER, "%s: no such alias", an.key);
 	memset(&t, 0, sizeof(t));
@@ -607,6 +701,9 @@ cmd_list(const struct conf *conf, int argc, char **argv)
 		addr_lower(domain);
 	}
 	mapset_load(&ms, conf, 0);
+	if (argc == 1 && !owned(&ms, domain))
+		errx(EX_NOPERM, "%s: domain %s is not one of %s's (owner= in "
+		    "%s/domains)", domain, domain, caller.login, conf->mapdir);
 	if (argc == 1 && mapsrc_find(&ms.src[MAP_DOMAINS], domain) == NULL)
 		errx(EX_DATAERR, "%s: domain not hosted", domain);
 	src = &ms.src[MAP_ALIASES];
@@ -617,6 +714,8 @@ cmd_list(const struct conf *conf, int argc, char **argv)
 			continue;
 		if (argc == 1 &&
 		    strcmp(alias_key_domain(src->lines[i].key), domain) != 0)
+			continue;
+		if (!owned(&ms, alias_key_domain(src->lines[i].key)))
 			continue;
 		v[n++] = &src->lines[i];
 	}

@@ -1,6 +1,15 @@
 /*
  * session.c: the SMTP dialogue with one client (RFC 5321), from the
- * greeting to the close, in the thread server.c gave it.
+ * greeting to the close.
+ *
+ * The dialogue is written as a thread's straight line of code, and is
+ * run by worker threads (worker.c) in pieces: session_run serves a
+ * session until it waits for its client, and, when that wait outlasts
+ * SMTPD_PARK_MS between two commands (or is greet_delay), leaves it
+ * parked in park.c and returns; the next worker to get it goes on
+ * where it stopped (s->wait).  Only the wait for a command is cut so:
+ * a command is served by one thread from its first byte to its reply,
+ * AUTH exchanges and DATA included.  See server.c for why.
  *
  * Replies carry RFC 3463 enhanced codes (RFC 2034), except the
  * greeting, the answer to HELO/EHLO and 354, as RFC 2034 says.  Every
@@ -39,7 +48,11 @@
 
 static void	session_lookup(struct session *);
 static int	session_tls(struct session *);
+static int	session_greet_park(struct session *);
 static int	session_greet(struct session *);
+static int	session_serve(struct session *);
+static int	session_park(struct session *);
+static void	session_end(struct session *);
 static int	session_long_line(const char *, size_t);
 static void	session_command(struct session *, char *, size_t);
 static void	session_txn_reset(struct session *);
@@ -113,6 +126,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen, int mode)
 	(void)limits_key(sa, s->key);
 	s->msg.fp = NULL;
 	s->msg.fd = s->msg.spooldirfd = -1;
+	s->wait = SESSION_NEW;
 	io_init(&s->io, fd, env->conf.command_timeout * 1000);
 	return s;
 }
@@ -125,6 +139,7 @@ session_free(struct session *s)
 	for (i = 0; i < s->nrcpts; i++)
 		free(s->rcpts[i]);
 	free(s->rcpts);
+	io_free(&s->io);
 	free(s);
 }
 
@@ -203,13 +218,24 @@ session_tls(struct session *s)
  * A client outside relaynets waits greet_delay for the greeting; one
  * that talks meanwhile is a spam engine that does not wait for
  * replies, and is dropped.  relaynets clients are greeted at once, as
- * Postfix's postscreen lets mynetworks through.
+ * Postfix's postscreen lets mynetworks through.  The wait is parked:
+ * 1 once s is.  Else (the server stops) session_greet waits.
  */
+static int
+session_greet_park(struct session *s)
+{
+	s->wait = SESSION_GREETING;
+	if (s->trusted || env->conf.greet_delay == 0)
+		return 0;
+	io_deadline(&s->deadline, env->conf.greet_delay * 1000);
+	return park_session(s) == 0;
+}
+
 static int
 session_greet(struct session *s)
 {
 	if (!s->trusted && env->conf.greet_delay > 0 &&
-	    io_pending(&s->io, env->conf.greet_delay * 1000) &&
+	    io_pending(&s->io, io_left(&s->deadline)) &&
 	    !server_stopping()) {
 		log_info("%s[%s]: talked before the greeting, dropped",
 		    s->name, s->addr);
@@ -221,22 +247,59 @@ session_greet(struct session *s)
 	return 0;
 }
 
-void *
-session_run(void *arg)
+/*
+ * Between two commands: a client silent for SMTPD_PARK_MS leaves its
+ * thread; 1 once s is parked.  The wait keeps its deadline, so that
+ * command_timeout counts from the end of the last reply, parked or not.
+ */
+static int
+session_park(struct session *s)
 {
-	struct session	*s = arg;
+	if (io_left(&s->deadline) <= SMTPD_PARK_MS ||
+	    !io_idle(&s->io, SMTPD_PARK_MS) || server_stopping())
+		return 0;
+	return park_session(s) == 0;
+}
+
+void
+session_run(struct session *s)
+{
+	char	 line[SMTPD_AUTH_LINE_MAX + 1];
+
+	s->line = line;
+	if (session_serve(s) == 0)
+		session_end(s);
+	/* Else parked: another worker may have s already. */
+}
+
+/* 1 once s is parked, 0 once it is over. */
+static int
+session_serve(struct session *s)
+{
 	size_t		 len;
 	int		 r, crlf;
 	int		 timeout = env->conf.command_timeout * 1000;
 
-	session_lookup(s);
-	log_info("connect from %s[%s]", s->name, s->addr);
-	if ((s->mode == LISTEN_SMTPS && session_tls(s) == -1) ||
-	    dnsbl_check(s) == -1 || session_greet(s) == -1)
-		s->quit = 1;
+	if (s->wait == SESSION_NEW) {
+		session_lookup(s);
+		log_info("connect from %s[%s]", s->name, s->addr);
+		if ((s->mode == LISTEN_SMTPS && session_tls(s) == -1) ||
+		    dnsbl_check(s) == -1 || milter_connect(s) == -1)
+			return 0;
+		if (session_greet_park(s))
+			return 1;
+	}
+	if (s->wait == SESSION_GREETING) {
+		if (session_greet(s) == -1)
+			return 0;
+		s->wait = SESSION_COMMAND;
+		io_deadline(&s->deadline, timeout);
+	}
 	while (!s->quit) {
+		if (session_park(s))
+			return 1;
 		r = io_getline(&s->io, s->line, SMTPD_AUTH_LINE_MAX, &len,
-		    &crlf, timeout);
+		    &crlf, io_left(&s->deadline));
 		if (r == IO_EOF || r == IO_ERROR) {
 			if (server_stopping())
 				session_reply(s, 421, "4.3.2", "%s Service "
@@ -260,15 +323,49 @@ session_run(void *arg)
 			    "errors", env->conf.hostname);
 			break;
 		}
+		io_deadline(&s->deadline, timeout);
 	}
+	return 0;
+}
+
+static void
+session_end(struct session *s)
+{
 	session_txn_reset(s);
+	milter_close(s);
 	(void)io_flush(&s->io);
 	io_tls_close(&s->io);
 	log_info("disconnect from %s[%s] commands=%zu mail=%zu rcpt=%zu "
 	    "data=%zu errors=%zu", s->name, s->addr, s->ncommands, s->nmail,
 	    s->nrcpt, s->ndata, s->nerrors);
 	server_session_done(s);
-	return NULL;
+}
+
+/*
+ * In server.c's thread, which must not wait: the socket of a parked
+ * session has sent all it was given, so the 421 goes out at once, and
+ * a close_notify that does not is not waited for.
+ */
+void
+session_close_parked(struct session *s, int why)
+{
+	s->io.wtimeout_ms = 0;
+	switch (why) {
+	case PARK_TIMEOUT:
+		log_info("%s[%s]: timeout", s->name, s->addr);
+		session_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+		    env->conf.hostname);
+		break;
+	case PARK_STOP:
+		session_reply(s, 421, "4.3.2", "%s Service shutting down",
+		    env->conf.hostname);
+		break;
+	default:
+		session_reply(s, 421, "4.3.2", "%s Service not available",
+		    env->conf.hostname);
+		break;
+	}
+	session_end(s);
 }
 
 /* Only AUTH may go beyond the 512 octets of RFC 5321 (RFC 4954). */
@@ -317,6 +414,7 @@ session_txn_reset(struct session *s)
 
 	if (s->state == S_MAIL)
 		spool_abort(&s->msg);
+	milter_abort(s);
 	for (i = 0; i < s->nrcpts; i++)
 		free(s->rcpts[i]);
 	s->nrcpts = 0;
@@ -375,7 +473,8 @@ cmd_helo_common(struct session *s, char *arg, int esmtp)
 	s->esmtp = esmtp;
 	s->state = S_HELO;
 	log_info("%s[%s]: helo=%s", s->name, s->addr, s->helo);
-	return 0;
+	milter_helo(s);
+	return s->quit ? -1 : 0;
 }
 
 static void
@@ -466,6 +565,10 @@ cmd_mail(struct session *s, char *arg)
 	else
 		(void)snprintf(s->sender, sizeof(s->sender), "%s@%s",
 		    pa.addr.local, pa.addr.domain);
+	if (milter_mail(s) == -1) {
+		spool_abort(&s->msg);
+		return;
+	}
 	s->state = S_MAIL;
 	s->nmail++;
 	log_info("%s: client=%s[%s], helo=%s, %s%s%sfrom=<%s>", s->msg.id,
@@ -489,7 +592,7 @@ rcpt_verdict(struct session *s, const struct path_args *pa,
 	}
 	switch (server_resolve(&pa->addr)) {
 	case RESOLVE_LOCAL:
-		return 0;
+		return quota_rcpt(s, &pa->addr, rcpt);
 	case RESOLVE_REMOTE:
 		if (s->trusted || s->login[0] != '\0')
 			return 0;
@@ -532,7 +635,7 @@ cmd_rcpt(struct session *s, char *arg)
 	else
 		(void)snprintf(rcpt, sizeof(rcpt), "%s@%s", pa.addr.local,
 		    pa.addr.domain);
-	if (rcpt_verdict(s, &pa, rcpt) == -1) {
+	if (rcpt_verdict(s, &pa, rcpt) == -1 || milter_rcpt(s, rcpt) == -1) {
 		log_info("%s: to=<%s>, status=rejected (%s)", s->msg.id, rcpt,
 		    s->lastreply);
 		(void)limits_rcpt_refused(s);
@@ -616,6 +719,10 @@ cmd_data(struct session *s, char *arg)
 		session_reply(s, 501, "5.5.4", "Syntax: DATA");
 		return;
 	}
+	if (milter_data(s) == -1) {
+		session_txn_reset(s);
+		return;
+	}
 	now = time(NULL);
 	if (spool_envelope(&s->msg, now, s->sender, s->rcpts,
 	    s->nrcpts) == -1 || session_received(s, now) == -1) {
@@ -663,7 +770,7 @@ session_data_done(struct session *s, struct data_result *res)
 	switch (res->status) {
 	case DATA_OK:
 		if (sender_check_header(s, res) == -1 ||
-		    authres_data(s) == -1)
+		    authres_data(s) == -1 || milter_eom(s) != 0)
 			break;
 		if (session_dkim(s) == -1) {
 			session_reply(s, 451, "4.7.0", "Local error: the "
@@ -680,7 +787,8 @@ session_data_done(struct session *s, struct data_result *res)
 		s->state = S_HELO;
 		s->ndata++;
 		s->njunk = 0;
-		log_info("%s: queued, size=%llu, nrcpt=%zu", s->msg.id,
+		log_info("%s: %s, size=%llu, nrcpt=%zu", s->msg.id,
+		    s->msg.hold ? "held" : "queued",
 		    (unsigned long long)res->size, s->nrcpts);
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", s->msg.id);
 		break;
@@ -840,5 +948,5 @@ cmd_auth(struct session *s, char *arg)
 		return;
 	auth_session(s, arg);
 	limits_auth_end(s);
-	explicit_bzero(s->line, sizeof(s->line));
+	explicit_bzero(s->line, SMTPD_AUTH_LINE_MAX + 1);
 }

@@ -3,6 +3,9 @@
  *	smtpd.c		main: options, configuration, privileges, pidfile
  *	listen.c	the listening sockets
  *	server.c	accepting clients, session limits, clean stop
+ *	worker.c	the threads that serve sessions, made on demand
+ *	park.c		sessions that wait for their client without a
+ *			thread: epoll(7), deadlines
  *	session.c	the SMTP dialogue, one state machine per client
  *	path.c		MAIL FROM and RCPT TO arguments: paths, parameters
  *	data.c		DATA: the message into the spool, and the commit
@@ -15,6 +18,10 @@
  *	authres.c	SPF, DKIM and DMARC of the other clients' mail,
  *			Authentication-Results:, the Junk verdict
  *	authdns.c	their DNS lookups: a resolver per thread, a cache
+ *	milter.c	mail filters (milter protocol 6): the connection,
+ *			the stages, the verdicts
+ *	milter_eom.c	the message at its end to the filters, and their
+ *			edits into the spool file
  *	limits.c	abuse limits of a client address: rates, AUTH
  *			failures, refused recipients
  *	dnsbl.c		DNS blocklists asked at connect
@@ -48,6 +55,13 @@
 #define SMTPD_STOP_GRACE_S	10
 
 /*
+ * A client silent this long between two commands leaves its thread and
+ * waits parked (park.c); a worker with no session this long ends.
+ */
+#define SMTPD_PARK_MS		100
+#define SMTPD_WORKER_IDLE_MS	2000
+
+/*
  * An AUTH command line or response: RFC 4954 allows longer lines for
  * AUTH than for other commands; this holds a PLAIN initial response
  * with a login and a password of 255 octets each (RFC 4616).
@@ -55,9 +69,14 @@
 #define SMTPD_AUTH_LINE_MAX	2048
 
 /* A failed AUTH is answered no sooner than this after the last response. */
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 #define SMTPD_AUTH_FAIL_MS	1000
+#else
+#define SMTPD_AUTH_FAIL_MS	0	/* tools/fuzz: a run a second is no run */
+#endif
 
 struct session;
+struct milter_set;
 
 /* limits.c's key of a client address: IPv4, or the /64 of IPv6. */
 #define LIMITS_KEYLEN	16
@@ -76,11 +95,12 @@ struct session;
 struct io {
 	int	 fd;
 	struct tls *tls;	/* once TLS is on: all I/O goes through it */
+	int	 tlswant;	/* what tls_read last waited for */
 	int	 wtimeout_ms;	/* how long replies may take to be sent */
-	char	 in[IO_INSIZE];
+	char	*in;		/* IO_INSIZE, then out: made on first use */
 	size_t	 inpos;
 	size_t	 inlen;
-	char	 out[IO_OUTSIZE];
+	char	*out;		/* IO_OUTSIZE */
 	size_t	 outlen;
 	int	 error;		/* a write failed: the client is gone */
 };
@@ -117,6 +137,17 @@ void	 io_scrub(struct io *);
 int	 io_wait(struct io *, int want, int timeout_ms);
 /* Sends close_notify if it can, and frees the TLS context. */
 void	 io_tls_close(struct io *);
+/*
+ * 1 when no input came within timeout_ms and none is held anywhere, in
+ * the buffer or inside libtls: the next byte of the client will make
+ * the socket readable.  0 when input waits, or the client left, or the
+ * server stops (io_getline tells which).  Sends the replies queued.
+ */
+int	 io_idle(struct io *, int timeout_ms);
+/* Frees the buffers, zeroed, if nothing is in them; 0, or -1. */
+int	 io_release(struct io *);
+/* Frees the buffers, whatever they hold. */
+void	 io_free(struct io *);
 
 /* ---- tls.c ---- */
 
@@ -164,6 +195,40 @@ int	 server_run(struct listener *, size_t);
 int	 server_stopping(void);
 /* Unlinks a finished session, closes its socket, frees it. */
 void	 server_session_done(struct session *);
+
+/* ---- worker.c ---- */
+
+/*
+ * Queues s for session_run in a worker thread, starting a thread if
+ * none is free: 0, or -1 if none could be had (s was not queued).
+ */
+int	 worker_start(struct session *);
+
+/* ---- park.c ---- */
+
+#define PARK_TIMEOUT	0	/* the wait for a command ran out */
+#define PARK_STOP	1	/* SIGTERM */
+#define PARK_NOTHREAD	2	/* no worker thread could be had */
+
+/* The epoll descriptor and its wakeup; once, before the sessions. */
+int	 park_init(void);
+/* The descriptors server.c polls: readable when park_run has work. */
+int	 park_fd(void);
+int	 park_wakefd(void);
+/*
+ * Parks s, which waits (s->wait) until s->deadline with its buffers
+ * empty: 0, after which the caller no longer touches s; -1 if it
+ * cannot be parked (the server stops, or epoll failed).
+ */
+int	 park_session(struct session *);
+/*
+ * In server.c's loop: hands the sessions whose client spoke to
+ * workers, and ends or starts those whose deadline passed.  Returns
+ * the ms to the next deadline, -1 for none.
+ */
+int	 park_run(void);
+/* SIGTERM: ends every parked session with 421; no more parking. */
+void	 park_stop(void);
 /* resolver_refresh and resolve_rcpt, under maplock. */
 void	 server_maps_refresh(void);
 int	 server_resolve(const struct mailaddr *);
@@ -232,8 +297,17 @@ void	 authdns_dkim(struct dkim_lib *);
 #define S_HELO		1
 #define S_MAIL		2	/* MAIL accepted: a message is open */
 
+/* What a session waits for, for session_run and park.c. */
+#define SESSION_NEW	 0	/* accepted: the lookup, smtps, the greeting */
+#define SESSION_GREETING 1	/* greet_delay runs */
+#define SESSION_COMMAND	 2	/* the next command */
+
 struct session {
 	struct session	*prev, *next;	/* server.c's list, under its lock */
+	struct session	*pprev, *pnext;	/* park.c's lists, under its lock */
+	struct session	*runnext;	/* worker.c's queue, under its lock */
+	int		 wait;		/* SESSION_* */
+	struct timespec	 deadline;	/* of that wait (CLOCK_MONOTONIC) */
 	int		 fd;
 	int		 mode;		/* LISTEN_* of the listener */
 	int		 trusted;	/* inside relaynets */
@@ -243,7 +317,7 @@ struct session {
 	struct sockaddr_storage ss;
 	socklen_t	 sslen;
 	char		 addr[INET6_ADDRSTRLEN];
-	char		 name[NI_MAXHOST];	/* checked reverse DNS, or "unknown" */
+	char		 name[ADDR_DOMAIN_MAX + 1];	/* checked reverse DNS, or "unknown" */
 	char		 helo[ADDR_DOMAIN_MAX + 1];
 	int		 esmtp;
 	char		 tlsinfo[128];	/* "" until TLS is on */
@@ -251,7 +325,7 @@ struct session {
 	int		 state;		/* S_* */
 	int		 quit;
 	struct io	 io;
-	char		 line[SMTPD_AUTH_LINE_MAX + 1];
+	char		*line;		/* SMTPD_AUTH_LINE_MAX + 1, while served */
 	struct spool_msg msg;
 	char		 sender[SMTPD_ADDRLEN];
 	struct authres	 ar;
@@ -260,6 +334,7 @@ struct session {
 	size_t		 nerrors;
 	size_t		 njunk;		/* commands since the last message */
 	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
+	struct milter_set *milters;	/* NULL: no milter in mail.conf */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;
 };
@@ -267,8 +342,10 @@ struct session {
 /* Makes a session for an accepted socket; NULL on memory shortage. */
 struct session	*session_new(int fd, const struct sockaddr *, socklen_t,
 		    int mode);
-/* The thread of one client, from greeting to close. */
-void		*session_run(void *);
+/* In a worker: serves s until it is parked (park.c) or ends. */
+void		 session_run(struct session *);
+/* Ends a parked session with 421 (PARK_*), without ever blocking. */
+void		 session_close_parked(struct session *, int why);
 void		 session_free(struct session *);
 void		 session_reply(struct session *, int, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
@@ -366,6 +443,31 @@ int	 sender_srs_rcpt(struct session *, const struct mailaddr *,
 int	 sender_from_next(const char **, char *, size_t);
 int	 sender_from_mailbox(char *, struct mailaddr *);
 
+/* ---- milter.c ---- */
+
+/*
+ * The filters of mail.conf, one connection each for the session.
+ * Each stage returns 0 to go on, or -1 after the reply: a filter's
+ * refusal, or milter_default's 451 for one that is down.
+ * milter_connect's -1 is a filter's shutdown: 421 sent, the session
+ * ends.  What CONNECT and HELO get is applied at each MAIL.
+ */
+int	 milter_connect(struct session *);
+void	 milter_helo(struct session *);
+int	 milter_mail(struct session *);
+int	 milter_rcpt(struct session *, const char *rcpt);
+int	 milter_data(struct session *);
+/*
+ * The end of DATA, after the sender check: the message to the
+ * filters, their edits into the spool file.  0 to commit (msg.hold
+ * set for a quarantine), 1 discarded (250 sent: the caller drops the
+ * message), -1 after the refusal.
+ */
+int	 milter_eom(struct session *);
+/* The transaction ends (RSET, a new HELO, the close): SMFIC_ABORT. */
+void	 milter_abort(struct session *);
+/* SMFIC_QUIT, the close. */
+void	 milter_close(struct session *);
 /* ---- limits.c ---- */
 
 /* The table, once, before the sessions start. */
@@ -394,5 +496,13 @@ int	 limits_rcpt_refused(struct session *);
  * session must end).
  */
 int	 dnsbl_check(struct session *);
+
+/* ---- quota.c ---- */
+
+/*
+ * For a local recipient: 0, or -1 after 452 4.2.2 (552 5.2.2) when
+ * every mailbox it reaches is full (quota_check_at_rcpt).
+ */
+int	 quota_rcpt(struct session *, const struct mailaddr *, const char *);
 
 #endif /* !SMTPD_H */

@@ -60,11 +60,11 @@ ATF_TC_BODY(init_creates_layout, tc)
 {
 	struct stat	 st;
 	const char	*dirs[] = { SPOOL, SPOOL "/tmp", SPOOL "/queue",
-			    SPOOL "/state" };
+			    SPOOL "/state", SPOOL "/hold" };
 	size_t		 i;
 
 	ATF_REQUIRE_EQ(spool_init(SPOOL), 0);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		ATF_REQUIRE_EQ(stat(dirs[i], &st), 0);
 		ATF_CHECK(S_ISDIR(st.st_mode));
 		ATF_CHECK_EQ(st.st_mode & 07777, 0700);
@@ -251,13 +251,71 @@ ATF_TC_BODY(commit_wakes_deliver, tc)
 	close(fd);
 }
 
+ATF_TC_WITHOUT_HEAD(commit_hold_goes_to_hold);
+ATF_TC_BODY(commit_hold_goes_to_hold, tc)
+{
+	struct spool_msg msg;
+	char		 path[PATH_MAX], c;
+	int		 fd;
+
+	ATF_REQUIRE_EQ(spool_init(SPOOL), 0);
+	ATF_REQUIRE((fd = open(SPOOL "/wakeup", O_RDONLY | O_NONBLOCK)) != -1);
+	queue_one(&msg, "a@example.com");
+	msg.hold = 1;
+	ATF_REQUIRE_EQ(spool_commit(&msg), 0);
+	snprintf(path, sizeof(path), SPOOL "/hold/%s", msg.id);
+	ATF_CHECK_EQ(access(path, F_OK), 0);
+	ATF_CHECK_EQ(count_entries(SPOOL "/queue"), 0);
+	ATF_CHECK_EQ(count_entries(SPOOL "/tmp"), 0);
+	/* Nothing for deliver to do: no wakeup. */
+	ATF_CHECK(read(fd, &c, 1) != 1);
+	close(fd);
+}
+
+ATF_TC_WITHOUT_HEAD(rewrite_replaces_message);
+ATF_TC_BODY(rewrite_replaces_message, tc)
+{
+	struct spool_msg msg, tmp;
+	char		 buf[512];
+	FILE		*fp;
+
+	ATF_REQUIRE_EQ(spool_init(SPOOL), 0);
+	queue_one(&msg, "a@example.com");
+	ATF_REQUIRE_EQ(spool_rewrite_begin(&msg, &tmp), 0);
+	fputs("V 1\nS b@example.com\nR c@example.org\n\n", tmp.fp);
+	tmp.body = ftello(tmp.fp);
+	fputs("X-New: 1\nSubject: hi\n\nbody\n", tmp.fp);
+	ATF_REQUIRE_EQ(spool_rewrite_end(&msg, &tmp), 0);
+	ATF_CHECK_EQ(count_entries(SPOOL "/tmp"), 1);
+	ATF_REQUIRE((fp = spool_reopen(&msg)) != NULL);
+	ATF_REQUIRE(fgets(buf, sizeof(buf), fp) != NULL);
+	ATF_CHECK_STREQ(buf, "X-New: 1\n");
+	fclose(fp);
+	/* The writer goes on at the end of the new file. */
+	fputs("more\n", msg.fp);
+	ATF_REQUIRE_EQ(spool_commit(&msg), 0);
+	read_file(msg.path, buf, sizeof(buf));
+	ATF_CHECK_STREQ(buf, "V 1\nS b@example.com\nR c@example.org\n\n"
+	    "X-New: 1\nSubject: hi\n\nbody\nmore\n");
+
+	/* Dropped: the message stays as it was. */
+	queue_one(&msg, "a@example.com");
+	ATF_REQUIRE_EQ(spool_rewrite_begin(&msg, &tmp), 0);
+	fputs("junk", tmp.fp);
+	spool_rewrite_abort(&tmp);
+	ATF_CHECK_EQ(count_entries(SPOOL "/tmp"), 1);
+	ATF_REQUIRE_EQ(spool_commit(&msg), 0);
+	read_file(msg.path, buf, sizeof(buf));
+	ATF_CHECK(strstr(buf, "Subject: hi\n\nbody\n") != NULL);
+}
+
 ATF_TC_WITHOUT_HEAD(wakeup_without_reader_returns);
 ATF_TC_BODY(wakeup_without_reader_returns, tc)
 {
 	ATF_REQUIRE_EQ(spool_init(SPOOL), 0);
 	spool_wakeup(SPOOL);
 	spool_wakeup("nonexistent");
-	ATF_CHECK_EQ(count_entries(SPOOL), 4);
+	ATF_CHECK_EQ(count_entries(SPOOL), 5);
 }
 
 ATF_TC_WITHOUT_HEAD(clean_tmp_removes_stale_only);
@@ -419,6 +477,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, commit_fails_cleanly_on_missing_queue);
 	ATF_TP_ADD_TC(tp, commit_wakes_deliver);
 	ATF_TP_ADD_TC(tp, wakeup_without_reader_returns);
+	ATF_TP_ADD_TC(tp, commit_hold_goes_to_hold);
+	ATF_TP_ADD_TC(tp, rewrite_replaces_message);
 	ATF_TP_ADD_TC(tp, clean_tmp_removes_stale_only);
 	ATF_TP_ADD_TC(tp, rewrite_in_place);
 	ATF_TP_ADD_TC(tp, rewrite_moves_large_message);
