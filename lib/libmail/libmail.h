@@ -984,8 +984,9 @@ FILE	*spool_reopen(struct spool_msg *);
 /*
  * Puts len bytes of text (whole header lines, LF line ends) at the
  * top of the message written so far, after the envelope: for header
- * fields made from the whole message, as DKIM-Signature:.  0, or -1
- * with the message left only to spool_abort.
+ * fields made from the whole message, as DKIM-Signature:.  0, or -1:
+ * the message unchanged for arguments it refuses (EINVAL), or else
+ * perhaps half moved, left only to spool_abort.
  */
 int	 spool_prepend(struct spool_msg *, const char *text, size_t len);
 /* A byte range of the message (offsets from its start) to leave out. */
@@ -1004,10 +1005,8 @@ struct spool_edit {
 #define SPOOL_RECORD_MAX	1024
 /*
  * spool_prepend, and more: adds an envelope record (after the others),
- * puts top at the top of the message and leaves out the cuts, in one
- * copy of the file renamed over it; 0, or -1 with the message
- * unchanged (or, if its new writer cannot be made, left only to
- * spool_abort).
+ * puts top at the top of the message and leaves out the cuts, in the
+ * file itself; the same guarantees.
  */
 int	 spool_rewrite(struct spool_msg *, const struct spool_edit *);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */

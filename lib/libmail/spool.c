@@ -28,11 +28,10 @@ static int	spool_record(FILE *, char, const char *);
 static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
 static int	spool_opentmp(int);
-static int	spool_copy(int, off_t, off_t, int);
-static int	spool_shift(int, off_t, off_t, size_t, int);
-static int	spool_write(int, const char *, size_t);
-static int	spool_copy_cut(int, off_t, off_t, const struct spool_edit *,
-		    int);
+static int	spool_pwrite(int, const char *, size_t, off_t);
+static int	spool_move(int, int, off_t, off_t, off_t);
+static int	spool_cuts_valid(const struct spool_edit *, off_t);
+static int	spool_cut(int, int, off_t, off_t *, const struct spool_edit *);
 
 static const char *const spool_dirs[] = { "tmp", "queue", "state", "hold" };
 
@@ -222,168 +221,121 @@ spool_reopen(struct spool_msg *msg)
 	return fp;
 }
 
-/* Copies len bytes at off of from to the end of to; 0 or -1. */
+/* All of len bytes of buf at off of fd; 0 or -1. */
 static int
-spool_copy(int from, off_t off, off_t len, int to)
-{
-	char	 buf[65536];
-	ssize_t	 n, w, done;
-
-	while (len > 0) {
-		n = copy_file_range(from, &off, to, NULL, len, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EXDEV && errno != ENOSYS &&
-		    errno != EINVAL && errno != EOPNOTSUPP)
-			return -1;
-		if (n == -1)
-			break;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		len -= n;
-	}
-	while (len > 0) {
-		n = pread(from, buf, len < (off_t)sizeof(buf) ? len :
-		    (off_t)sizeof(buf), off);
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		for (done = 0; done < n; done += w)
-			if ((w = write(to, buf + done, n - done)) == -1)
-				return -1;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/*
- * Moves the bytes of from at [off, end) up by len, through to, from the
- * last ones down, so that nothing is read after it is overwritten.
- */
-static int
-spool_shift(int from, off_t off, off_t end, size_t len, int to)
-{
-	char	 buf[65536];
-	ssize_t	 n, w, done;
-	off_t	 at;
-
-	while (end > off) {
-		at = end - off > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) :
-		    off;
-		if ((n = pread(from, buf, end - at, at)) != end - at) {
-			if (n >= 0)
-				errno = EIO;
-			return -1;
-		}
-		for (done = 0; done < n; done += w)
-			if ((w = pwrite(to, buf + done, n - done,
-			    at + len + done)) == -1)
-				return -1;
-		end = at;
-	}
-	return 0;
-}
-
-/*
- * Unlike spool_rewrite, in place: the message moves up by len and the
- * text goes where it began.  A file in tmp/ that a failure or a crash
- * leaves half moved is never committed: the caller aborts it, or
- * spool_clean_tmp removes it.  A copy renamed over it would cost a file
- * made and a rename, more than moving the few kilobytes of a message in
- * the page cache (DKIM signs every message this way).
- */
-int
-spool_prepend(struct spool_msg *msg, const char *text, size_t len)
-{
-	struct stat	 a, b;
-	ssize_t		 w;
-	size_t		 done;
-	int		 rfd, save;
-
-	if (msg->fp == NULL || msg->body < 1) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (fflush(msg->fp) == EOF || ferror(msg->fp))
-		return -1;
-	/* The writer's descriptor is write-only: read through another. */
-	if ((rfd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
-	    -1)
-		return -1;
-	if (fstat(rfd, &a) == -1 || fstat(msg->fd, &b) == -1 ||
-	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
-		save = errno;
-		close(rfd);
-		errno = save == 0 ? ESTALE : save;
-		return -1;
-	}
-	if (spool_shift(rfd, msg->body, b.st_size, len, msg->fd) == -1)
-		goto fail;
-	for (done = 0; done < len; done += w)
-		if ((w = pwrite(msg->fd, text + done, len - done,
-		    msg->body + done)) == -1)
-			goto fail;
-	close(rfd);
-	/* pwrite moved no offset: the writer goes on at the new end. */
-	return fseeko(msg->fp, 0, SEEK_END);
-fail:
-	save = errno;
-	close(rfd);
-	errno = save;
-	return -1;
-}
-
-static int
-spool_write(int fd, const char *text, size_t len)
+spool_pwrite(int fd, const char *buf, size_t len, off_t off)
 {
 	ssize_t	 w;
 	size_t	 done;
 
 	for (done = 0; done < len; done += w)
-		if ((w = write(fd, text + done, len - done)) == -1)
+		if ((w = pwrite(fd, buf + done, len - done,
+		    off + (off_t)done)) == -1)
 			return -1;
 	return 0;
 }
 
-/* The message of rfd from off to end into fd, without the cuts. */
+/*
+ * Moves the bytes at [from, end) of the file (read through rfd, written
+ * through wfd) to offset to: down from the first bytes, up from the
+ * last ones, so that none is overwritten before it is read.
+ */
 static int
-spool_copy_cut(int rfd, off_t body, off_t end, const struct spool_edit *ed,
-    int fd)
+spool_move(int rfd, int wfd, off_t from, off_t end, off_t to)
 {
-	off_t	 pos = 0, cut;
+	char	 buf[65536];
+	off_t	 delta = to - from, at, len;
+	ssize_t	 n;
+
+	if (delta == 0)
+		return 0;
+	while (end > from) {
+		len = end - from < (off_t)sizeof(buf) ? end - from :
+		    (off_t)sizeof(buf);
+		at = delta > 0 ? end - len : from;
+		if ((n = pread(rfd, buf, len, at)) != len) {
+			if (n >= 0)
+				errno = EIO;
+			return -1;
+		}
+		if (spool_pwrite(wfd, buf, len, at + delta) == -1)
+			return -1;
+		if (delta > 0)
+			end = at;
+		else
+			from += len;
+	}
+	return 0;
+}
+
+/* 1 if the cuts are ascending, apart, and inside a message of size. */
+static int
+spool_cuts_valid(const struct spool_edit *ed, off_t size)
+{
+	off_t	 pos = 0;
 	size_t	 i;
 
 	for (i = 0; i < ed->ncuts; i++) {
-		cut = ed->cuts[i].off;
-		if (cut < pos || ed->cuts[i].len < 0 ||
-		    cut + ed->cuts[i].len > end - body) {
-			errno = EINVAL;
-			return -1;
-		}
-		if (spool_copy(rfd, body + pos, cut - pos, fd) == -1)
-			return -1;
-		pos = cut + ed->cuts[i].len;
+		if (ed->cuts[i].off < pos || ed->cuts[i].len < 0 ||
+		    ed->cuts[i].off + ed->cuts[i].len > size)
+			return 0;
+		pos = ed->cuts[i].off + ed->cuts[i].len;
 	}
-	return spool_copy(rfd, body + pos, end - body - pos, fd);
+	return 1;
+}
+
+/* The cuts left out, what follows each moved down; *end the new end. */
+static int
+spool_cut(int rfd, int wfd, off_t body, off_t *end,
+    const struct spool_edit *ed)
+{
+	off_t	 to, from, next;
+	size_t	 i;
+
+	if (ed->ncuts == 0)
+		return 0;
+	to = body + ed->cuts[0].off;
+	for (i = 0; i < ed->ncuts; i++) {
+		from = body + ed->cuts[i].off + ed->cuts[i].len;
+		next = i + 1 < ed->ncuts ? body + ed->cuts[i + 1].off : *end;
+		if (spool_move(rfd, wfd, from, next, to) == -1)
+			return -1;
+		to += next - from;
+	}
+	*end = to;
+	return 0;
+}
+
+int
+spool_prepend(struct spool_msg *msg, const char *text, size_t len)
+{
+	struct spool_edit	 ed;
+
+	memset(&ed, 0, sizeof(ed));
+	ed.top = text;
+	ed.toplen = len;
+	return spool_rewrite(msg, &ed);
 }
 
 /*
- * The new file is written beside the old one and renamed over it, so
- * that SPOOL/tmp/ID holds the old message or the new one, never part
- * of either, for spool_abort and for a signal handler that unlinks it.
+ * In place: the cuts closed up, the message moved up by the record and
+ * the top, and both written into the room made.  A copy renamed over
+ * the file, which kept SPOOL/tmp/ID whole at every moment, cost a file
+ * made and a rename a message, more than moving the kilobytes of a
+ * message in the page cache (on ext4 the search for a free inode alone,
+ * recently_deleted, cost more than all of DKIM and DMARC at 8
+ * sessions).  What a failure or a crash leaves half moved is in tmp/,
+ * never committed: every caller aborts the message on failure, and
+ * spool_clean_tmp removes a crash's.
  */
 int
 spool_rewrite(struct spool_msg *msg, const struct spool_edit *ed)
 {
-	char		 newpath[PATH_MAX], rec[SPOOL_RECORD_MAX];
-	struct stat	 sb;
+	char		 rec[SPOOL_RECORD_MAX];
+	struct stat	 a, b;
 	size_t		 reclen = 0;
-	int		 fd, rfd = -1, save;
+	off_t		 end, grow;
+	int		 rfd, save;
 
 	if (msg->fp == NULL || msg->body < 1) {
 		errno = EINVAL;
@@ -397,40 +349,41 @@ spool_rewrite(struct spool_msg *msg, const struct spool_edit *ed)
 			return -1;
 		}
 	}
-	if (fflush(msg->fp) == EOF || ferror(msg->fp) ||
-	    fstat(msg->fd, &sb) == -1 ||
-	    file_sibling_name(msg->tmppath, "new", newpath,
-	    sizeof(newpath)) == -1)
-		return -1;
-	fd = open(newpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1)
+	if (fflush(msg->fp) == EOF || ferror(msg->fp))
 		return -1;
 	/* The writer's descriptor is write-only: read through another. */
-	rfd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if ((rfd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	    -1)
+		return -1;
+	if (fstat(rfd, &a) == -1 || fstat(msg->fd, &b) == -1)
+		goto fail;
+	/* The file we write, not one put in its place. */
+	if (a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		errno = ESTALE;
+		goto fail;
+	}
+	if (!spool_cuts_valid(ed, b.st_size - msg->body)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	end = b.st_size;
+	grow = (off_t)(reclen + ed->toplen);
 	/* The record goes before the empty line that ends the envelope. */
-	if (rfd == -1 || spool_copy(rfd, 0, msg->body - 1, fd) == -1 ||
-	    spool_write(fd, rec, reclen) == -1 ||
-	    spool_write(fd, "\n", 1) == -1 ||
-	    spool_write(fd, ed->top, ed->toplen) == -1 ||
-	    spool_copy_cut(rfd, msg->body, sb.st_size, ed, fd) == -1 ||
-	    rename(newpath, msg->tmppath) == -1)
+	if (spool_cut(rfd, msg->fd, msg->body, &end, ed) == -1 ||
+	    spool_move(rfd, msg->fd, msg->body, end, msg->body + grow) == -1 ||
+	    spool_pwrite(msg->fd, rec, reclen, msg->body - 1) == -1 ||
+	    spool_pwrite(msg->fd, "\n", 1, msg->body - 1 + reclen) == -1 ||
+	    spool_pwrite(msg->fd, ed->top, ed->toplen,
+	    msg->body + reclen) == -1 ||
+	    ftruncate(msg->fd, end + grow) == -1)
 		goto fail;
 	close(rfd);
-	(void)fclose(msg->fp);
-	msg->fd = fd;
 	msg->body += reclen;
-	if ((msg->fp = fdopen(fd, "a")) == NULL) {
-		msg->fp = NULL;
-		return -1;
-	}
-	return 0;
+	/* pwrite moved no offset: the writer goes on at the new end. */
+	return fseeko(msg->fp, 0, SEEK_END);
 fail:
 	save = errno;
-	if (rfd != -1)
-		close(rfd);
-	close(fd);
-	(void)unlink(newpath);
+	close(rfd);
 	errno = save;
 	return -1;
 }

@@ -5,7 +5,9 @@
  * libspf2 passes it outright).  Each check is done by a library kept
  * by others, not here: SPF (RFC 7208) by libspf2, DKIM (RFC 6376) by
  * libopendkim, DMARC (RFC 7489) by libopendmarc, with the Public
- * Suffix List for the organizational domain.
+ * Suffix List for the organizational domain.  The DKIM keys and the
+ * DMARC records are looked up by authdns.c (why: there), SPF's names
+ * by libspf2.
  *
  * SPF is looked at at MAIL FROM, for the MAIL FROM identity and the
  * HELO one (RFC 7208 2.3, 2.4); with spf_policy reject a fail of the
@@ -48,6 +50,13 @@
 #define AR_FROM_MAX	4	/* From: domains evaluated by DMARC */
 #define AR_CHUNK	65536
 #define AR_PSL		"/usr/share/publicsuffix/public_suffix_list.dat"
+
+/*
+ * The organizational domain from the Public Suffix List the library
+ * read: what opendmarc_policy_query_dmarc uses, exported by
+ * libopendmarc but missing from its dmarc.h.
+ */
+int	 opendmarc_get_tld(u_char *, u_char *, size_t);
 
 /* What smtpd does with a message. */
 #define AR_ACCEPT	0
@@ -109,6 +118,8 @@ static void	 ar_dmarc_one(struct session *, struct ar_msg *,
 		    struct ar_dmarc *);
 static int	 ar_dmarc_store(struct session *, struct ar_msg *,
 		    DMARC_POLICY_T *, const char *);
+static int	 ar_dmarc_version(const char *);
+static int	 ar_dmarc_query(DMARC_POLICY_T *, const char *);
 static int	 ar_verdict(const struct session *, const struct ar_msg *,
 		    const char **);
 static char	*ar_compose(const struct session *, const struct ar_msg *,
@@ -156,6 +167,7 @@ authres_init(const struct conf *conf)
 		fatalx("libspf2: cannot set the receiving domain");
 	if ((ar_dkim = dkim_init(NULL, NULL)) == NULL)
 		fatalx("libopendkim: cannot make the verifier");
+	authdns_dkim(ar_dkim);
 	if (dkim_set_prescreen(ar_dkim, ar_dkim_prescreen) != DKIM_STAT_OK)
 		fatalx("libopendkim: cannot set the prescreen");
 	memset(&ar_dmarc_lib, 0, sizeof(ar_dmarc_lib));
@@ -662,6 +674,58 @@ ar_dmarc_store(struct session *s, struct ar_msg *am, DMARC_POLICY_T *p,
 	return 0;
 }
 
+/*
+ * A record that begins with the version tag, "v=DMARC1" (RFC 7489
+ * 6.4: the value's case counts, and white space may surround "=").
+ */
+static int
+ar_dmarc_version(const char *r)
+{
+	if (*r++ != 'v')
+		return 0;
+	r += strspn(r, " \t");
+	if (*r++ != '=')
+		return 0;
+	r += strspn(r, " \t");
+	if (strncmp(r, "DMARC1", 6) != 0)
+		return 0;
+	r += 6;
+	r += strspn(r, " \t");
+	return *r == ';' || *r == '\0';
+}
+
+/*
+ * The DMARC record of domain, or else of its organizational domain
+ * (RFC 7489 6.6.3), looked up by authdns and parsed into p by
+ * libopendmarc: what opendmarc_policy_query_dmarc returns.  A failure
+ * of the first lookup is a temperror, not a reason to take the
+ * organizational domain's policy instead.
+ */
+static int
+ar_dmarc_query(DMARC_POLICY_T *p, const char *domain)
+{
+	char	 name[ADDR_DOMAIN_MAX + 8], org[ADDR_DOMAIN_MAX + 1];
+	char	 rec[AUTHDNS_ANSWER_MAX];
+	int	 r;
+
+	(void)snprintf(name, sizeof(name), "_dmarc.%s", domain);
+	if ((r = authdns_txt(name, ar_dmarc_version, rec, sizeof(rec))) == 1)
+		return opendmarc_policy_store_dmarc(p, (u_char *)rec,
+		    (u_char *)domain, NULL);
+	if (r == -1)
+		return DMARC_DNS_ERROR_TMPERR;
+	memset(org, 0, sizeof(org));
+	if (opendmarc_get_tld((u_char *)domain, (u_char *)org,
+	    sizeof(org) - 1) != 0 || org[0] == '\0' ||
+	    strcasecmp(org, domain) == 0)
+		return DMARC_DNS_ERROR_NO_RECORD;
+	(void)snprintf(name, sizeof(name), "_dmarc.%s", org);
+	if ((r = authdns_txt(name, ar_dmarc_version, rec, sizeof(rec))) == 1)
+		return opendmarc_policy_store_dmarc(p, (u_char *)rec,
+		    (u_char *)domain, (u_char *)org);
+	return r == -1 ? DMARC_DNS_ERROR_TMPERR : DMARC_DNS_ERROR_NO_RECORD;
+}
+
 /* One From: domain: its record, and what it asks for this message. */
 static void
 ar_dmarc_one(struct session *s, struct ar_msg *am, struct ar_dmarc *d)
@@ -679,7 +743,7 @@ ar_dmarc_one(struct session *s, struct ar_msg *am, struct ar_dmarc *d)
 		d->result = AR_PERMERROR;
 		goto done;
 	}
-	st = opendmarc_policy_query_dmarc(p, (u_char *)d->domain);
+	st = ar_dmarc_query(p, d->domain);
 	if (st == DMARC_DNS_ERROR_NO_RECORD || st == DMARC_DNS_ERROR_NXDOMAIN) {
 		d->result = AR_NONE;
 		goto done;

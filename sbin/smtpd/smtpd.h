@@ -17,6 +17,7 @@
  *			authenticated clients, SRS addresses at RCPT
  *	authres.c	SPF, DKIM and DMARC of the other clients' mail,
  *			Authentication-Results:, the Junk verdict
+ *	authdns.c	their DNS lookups: a resolver per thread, a cache
  *	milter.c	mail filters (milter protocol 6): the connection,
  *			the stages, the verdicts
  *	milter_eom.c	the message at its end to the filters, and their
@@ -268,6 +269,27 @@ int	 authres_mail(struct session *, const struct path_args *);
  * the spool file; 0, or -1 after the reply (550 5.7.26, 451).
  */
 int	 authres_data(struct session *);
+
+/* ---- authdns.c ---- */
+
+struct dkim_lib;
+
+/* The longest answer authdns_txt reads, and so its longest record. */
+#define AUTHDNS_ANSWER_MAX	4096
+
+/*
+ * The DNS answer of (name, type) into ans, kept or asked on this
+ * thread's resolver: its length (NOERROR or NXDOMAIN), or -1 for none
+ * in time or a server's failure (a temperror).
+ */
+int	 authdns_query(const char *, int, unsigned char *, size_t);
+/*
+ * The one TXT record of name that want() takes (1), none or several of
+ * them (0), or -1 for a DNS failure.
+ */
+int	 authdns_txt(const char *, int (*)(const char *), char *, size_t);
+/* libopendkim's key lookups through authdns_query. */
+void	 authdns_dkim(struct dkim_lib *);
 
 /* ---- session.c ---- */
 

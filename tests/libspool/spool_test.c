@@ -341,6 +341,126 @@ ATF_TC_BODY(clean_tmp_removes_stale_only, tc)
 	ATF_CHECK_EQ(spool_clean_tmp("nonexistent", 3600), -1);
 }
 
+/* The message of a committed file: what follows its envelope. */
+static char *
+message_of(const char *path, size_t *len)
+{
+	FILE	*fp;
+	char	*all, *m;
+	long	 n;
+
+	ATF_REQUIRE((fp = fopen(path, "r")) != NULL);
+	ATF_REQUIRE_EQ(fseek(fp, 0, SEEK_END), 0);
+	ATF_REQUIRE((n = ftell(fp)) > 0);
+	rewind(fp);
+	ATF_REQUIRE((all = malloc(n + 1)) != NULL);
+	ATF_REQUIRE_EQ(fread(all, 1, n, fp), (size_t)n);
+	all[n] = '\0';
+	fclose(fp);
+	ATF_REQUIRE((m = strstr(all, "\n\n")) != NULL);
+	*len = n - (m + 2 - all);
+	memmove(all, m + 2, *len + 1);
+	return all;
+}
+
+ATF_TC_WITHOUT_HEAD(rewrite_in_place);
+ATF_TC_BODY(rewrite_in_place, tc)
+{
+	struct spool_msg msg;
+	struct spool_cut cut;
+	struct spool_edit ed;
+	struct stat	 before, after;
+	char		 buf[1024];
+
+	ATF_REQUIRE_EQ(spool_init(SPOOL), 0);
+	queue_one(&msg, "sender@example.com");
+	ATF_REQUIRE_EQ(stat(msg.tmppath, &before), 0);
+	/* "Subject: hi\n" left out, a record and a field added. */
+	cut.off = 0;
+	cut.len = 12;
+	memset(&ed, 0, sizeof(ed));
+	ed.rectype = 'J';
+	ed.recvalue = "dmarc";
+	ed.top = "Authentication-Results: x; none\n";
+	ed.toplen = strlen(ed.top);
+	ed.cuts = &cut;
+	ed.ncuts = 1;
+	ATF_REQUIRE_EQ(spool_rewrite(&msg, &ed), 0);
+	ATF_REQUIRE_EQ(stat(msg.tmppath, &after), 0);
+	ATF_CHECK_EQ(before.st_ino, after.st_ino);
+	ATF_CHECK_EQ(count_entries(SPOOL "/tmp"), 1);
+	/* The writer goes on at the end. */
+	ATF_REQUIRE(fputs("more\n", msg.fp) != EOF);
+	ATF_REQUIRE_EQ(spool_commit(&msg), 0);
+	read_file(msg.path, buf, sizeof(buf));
+	ATF_CHECK(strstr(buf, "R bob@example.net\nJ dmarc\n\n"
+	    "Authentication-Results: x; none\n\nbody\nmore\n") != NULL);
+}
+
+ATF_TC_WITHOUT_HEAD(rewrite_moves_large_message);
+ATF_TC_BODY(rewrite_moves_large_message, tc)
+{
+	struct spool_msg msg;
+	struct spool_cut cut;
+	struct spool_edit ed;
+	char		*rcpts[] = { "alice@example.org" };
+	char		*got, *want;
+	size_t		 i, n = 300000, gotlen;
+
+	ATF_REQUIRE((want = malloc(n + 1)) != NULL);
+	/* More than the 64 KB a move takes at a time, no two alike. */
+	for (i = 0; i < n; i++)
+		want[i] = i % 61 == 60 ? '\n' : 'a' + (i / 61 + i) % 26;
+	want[n] = '\0';
+	ATF_REQUIRE_EQ(spool_init(SPOOL), 0);
+	ATF_REQUIRE_EQ(spool_create(SPOOL, &msg), 0);
+	ATF_REQUIRE_EQ(spool_envelope(&msg, 1764150000, "", rcpts, 1), 0);
+	ATF_REQUIRE(fputs("X-Cut: me\n", msg.fp) != EOF);
+	ATF_REQUIRE_EQ(fwrite(want, 1, n, msg.fp), n);
+	/* Down by the cut (longer than the top), then up. */
+	cut.off = 0;
+	cut.len = 10;
+	memset(&ed, 0, sizeof(ed));
+	ed.top = "T: 1\n";
+	ed.toplen = 5;
+	ed.cuts = &cut;
+	ed.ncuts = 1;
+	ATF_REQUIRE_EQ(spool_rewrite(&msg, &ed), 0);
+	ATF_REQUIRE_EQ(spool_prepend(&msg, "P: 2\n", 5), 0);
+	ATF_REQUIRE_EQ(spool_commit(&msg), 0);
+	got = message_of(msg.path, &gotlen);
+	ATF_REQUIRE_EQ(gotlen, n + 10);
+	ATF_CHECK(strncmp(got, "P: 2\nT: 1\n", 10) == 0);
+	ATF_CHECK(memcmp(got + 10, want, n) == 0);
+	free(got);
+	free(want);
+}
+
+ATF_TC_WITHOUT_HEAD(rewrite_refuses_bad_cut);
+ATF_TC_BODY(rewrite_refuses_bad_cut, tc)
+{
+	struct spool_msg msg;
+	struct spool_cut cut;
+	struct spool_edit ed;
+	char		 buf[1024];
+
+	ATF_REQUIRE_EQ(spool_init(SPOOL), 0);
+	queue_one(&msg, "sender@example.com");
+	cut.off = 10;
+	cut.len = 100;
+	memset(&ed, 0, sizeof(ed));
+	ed.top = "A: b\n";
+	ed.toplen = 5;
+	ed.cuts = &cut;
+	ed.ncuts = 1;
+	errno = 0;
+	ATF_CHECK_EQ(spool_rewrite(&msg, &ed), -1);
+	ATF_CHECK_EQ(errno, EINVAL);
+	ATF_REQUIRE_EQ(spool_commit(&msg), 0);
+	read_file(msg.path, buf, sizeof(buf));
+	ATF_CHECK(strstr(buf, "\n\nSubject: hi\n\nbody\n") != NULL);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, init_creates_layout);
@@ -360,5 +480,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, commit_hold_goes_to_hold);
 	ATF_TP_ADD_TC(tp, rewrite_replaces_message);
 	ATF_TP_ADD_TC(tp, clean_tmp_removes_stale_only);
+	ATF_TP_ADD_TC(tp, rewrite_in_place);
+	ATF_TP_ADD_TC(tp, rewrite_moves_large_message);
+	ATF_TP_ADD_TC(tp, rewrite_refuses_bad_cut);
 	return atf_no_error();
 }
