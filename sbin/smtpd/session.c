@@ -59,6 +59,7 @@ static void	cmd_ehlo(struct session *, char *);
 static void	cmd_mail(struct session *, char *);
 static void	cmd_rcpt(struct session *, char *);
 static void	cmd_data(struct session *, char *);
+static void	cmd_bdat(struct session *, char *);
 static void	cmd_rset(struct session *, char *);
 static void	cmd_noop(struct session *, char *);
 static void	cmd_quit(struct session *, char *);
@@ -77,6 +78,7 @@ static const struct {
 	{ "MAIL", cmd_mail },
 	{ "RCPT", cmd_rcpt },
 	{ "DATA", cmd_data },
+	{ "BDAT", cmd_bdat },
 	{ "RSET", cmd_rset },
 	{ "NOOP", cmd_noop },
 	{ "QUIT", cmd_quit },
@@ -88,7 +90,6 @@ static const struct {
 	{ "EXPN", cmd_unimplemented },
 	{ "TURN", cmd_unimplemented },
 	{ "ETRN", cmd_unimplemented },
-	{ "BDAT", cmd_unimplemented },
 	{ "SEND", cmd_unimplemented },
 	{ "SOML", cmd_unimplemented },
 	{ "SAML", cmd_unimplemented },
@@ -319,6 +320,7 @@ session_txn_reset(struct session *s)
 
 	if (s->state == S_MAIL)
 		spool_abort(&s->msg);
+	bdat_reset(s);
 	milter_abort(s);
 	for (i = 0; i < s->nrcpts; i++)
 		free(s->rcpts[i]);
@@ -400,6 +402,7 @@ cmd_ehlo(struct session *s, char *arg)
 	io_printf(&s->io, "250-SIZE %llu\r\n",
 	    (unsigned long long)env->conf.maxsize);
 	io_printf(&s->io, "250-8BITMIME\r\n");
+	io_printf(&s->io, "250-CHUNKING\r\n");
 	if (env->tls != NULL && s->io.tls == NULL)
 		io_printf(&s->io, "250-STARTTLS\r\n");
 	if (s->io.tls != NULL)
@@ -605,15 +608,39 @@ session_received(struct session *s, time_t now)
 	return 0;
 }
 
+int
+session_data_begin(struct session *s)
+{
+	time_t	 now;
+
+	if (milter_data(s) == -1) {
+		session_txn_reset(s);
+		return -1;
+	}
+	now = time(NULL);
+	if (spool_envelope(&s->msg, now, s->sender, s->rcpts,
+	    s->nrcpts) == -1 || session_received(s, now) == -1) {
+		log_warn("%s: spool write", s->msg.id);
+		session_reply(s, 452, "4.3.1", "Insufficient system storage");
+		session_txn_reset(s);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 cmd_data(struct session *s, char *arg)
 {
 	struct data_result res;
 	char		 from[DATA_FROM_MAX];
-	time_t		 now;
 
 	if (s->state != S_MAIL) {
 		session_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	/* RFC 3030 3: not both in one transaction. */
+	if (s->bdat != NULL) {
+		session_reply(s, 503, "5.5.1", "Error: DATA after BDAT");
 		return;
 	}
 	if (s->nrcpts == 0) {
@@ -624,24 +651,26 @@ cmd_data(struct session *s, char *arg)
 		session_reply(s, 501, "5.5.4", "Syntax: DATA");
 		return;
 	}
-	if (milter_data(s) == -1) {
-		session_txn_reset(s);
+	if (session_data_begin(s) == -1)
 		return;
-	}
-	now = time(NULL);
-	if (spool_envelope(&s->msg, now, s->sender, s->rcpts,
-	    s->nrcpts) == -1 || session_received(s, now) == -1) {
-		log_warn("%s: spool write", s->msg.id);
-		session_reply(s, 452, "4.3.1", "Insufficient system storage");
-		session_txn_reset(s);
-		return;
-	}
 	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	res.from = env->conf.sender_check == SENDER_CHECK_HEADER &&
 	    s->login[0] != '\0' ? from : NULL;
 	data_receive(&s->io, &s->msg, env->conf.maxsize,
 	    env->conf.data_timeout * 1000, &res);
 	session_data_done(s, &res);
+	session_txn_reset(s);
+}
+
+/* bdat.c reads the chunks; the end of the message is DATA's. */
+static void
+cmd_bdat(struct session *s, char *arg)
+{
+	struct data_result *res;
+
+	if ((res = bdat_command(s, arg)) == NULL)
+		return;
+	session_data_done(s, res);
 	session_txn_reset(s);
 }
 
@@ -774,7 +803,7 @@ cmd_help(struct session *s, char *arg)
 	if (session_junk(s) == -1)
 		return;
 	io_printf(&s->io, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
-	    "RSET NOOP QUIT VRFY HELP%s\r\n", env->tls != NULL ?
+	    "BDAT RSET NOOP QUIT VRFY HELP%s\r\n", env->tls != NULL ?
 	    " STARTTLS AUTH" : "");
 	session_reply(s, 214, "2.0.0", "See smtpd(8)");
 }
