@@ -249,6 +249,10 @@ struct session {
 	struct authres	 ar;
 	char		**rcpts;
 	size_t		 nrcpts;
+	int		*notify;	/* per rcpt: its NOTIFY */
+	char		**orcpt;	/* per rcpt: its ORCPT, or NULL */
+	int		 dsn_ret;	/* of MAIL: DSN_RET_* */
+	char		 envid[DSN_ENVID_MAX + 1];
 	size_t		 nerrors;
 	size_t		 njunk;		/* commands since the last message */
 	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
@@ -296,6 +300,7 @@ void		 auth_session(struct session *, char *arg);
 #define PATH_ADDRESS	2	/* the mailbox does not parse */
 #define PATH_PARAM	3	/* an unknown or bad parameter */
 #define PATH_LITERAL	4	/* an address literal: a@[1.2.3.4] */
+#define PATH_BADVALUE	5	/* a DSN parameter malformed: 501 */
 
 struct path_args {
 	int		 null;		/* <> */
@@ -303,6 +308,10 @@ struct path_args {
 	struct mailaddr	 addr;
 	int		 has_size;
 	uint64_t	 size;
+	int		 ret;		/* RFC 3461: DSN_RET_* */
+	char		 envid[DSN_ENVID_MAX + 1];	/* xtext, or "" */
+	int		 notify;	/* DSN_NOTIFY_*, 0: not given */
+	char		 orcpt[DSN_ORCPT_MAX + 1];	/* "" when none */
 	const char	*errstr;
 };
 
