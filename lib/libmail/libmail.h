@@ -808,7 +808,7 @@ struct queue_msg {
 #define QUEUE_REC_DELIVERED	'D'
 #define QUEUE_REC_DEFERRED	'Q'
 #define QUEUE_REC_BOUNCED	'B'
-#define QUEUE_REC_NOTIFIED	'N'	/* the bounce of addr was sent */
+#define QUEUE_REC_NOTIFIED	'N'	/* the DSN of addr was sent */
 #define QUEUE_REC_WARNED	'W'	/* a delay warning was sent */
 #define QUEUE_REC_FLUSH		'F'	/* every deferred target due now */
 
@@ -882,6 +882,12 @@ int	 queue_clean_orphans(const char *spool);
  * bounced, else 0.
  */
 int	 queue_msg_done(const struct queue_msg *);
+/*
+ * 1 if t is delivered and its recipient asked for a success notice
+ * (NOTIFY=SUCCESS) that is not sent yet; never for the null sender.
+ */
+int	 queue_success_owed(const struct queue_msg *,
+	    const struct queue_target *);
 /* The first due time of the message (0: due at once; -1: nothing to do). */
 time_t	 queue_msg_due(const struct queue_msg *);
 

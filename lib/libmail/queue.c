@@ -19,7 +19,10 @@
  *	D	ADDR was delivered (REASON: the reply, for the log)
  *	Q	ADDR was deferred; retry at NEXT
  *	B	ADDR bounced: it failed permanently or for too long
- *	N	the bounce of ADDR has been sent (a DSN is in the queue)
+ *	N	the notice of ADDR has been sent (a DSN is in the queue):
+ *		for a bounced ADDR, its failure; for a delivered one, its
+ *		success (RFC 3461 NOTIFY=SUCCESS), or a next hop that
+ *		offers DSN took the request over
  *	W	a delay warning was sent (RCPT, ADDR unused)
  *	F	mailq -f: every deferred target is due now
  *
@@ -809,6 +812,14 @@ queue_msg_done(const struct queue_msg *m)
 	return 1;
 }
 
+int
+queue_success_owed(const struct queue_msg *m, const struct queue_target *t)
+{
+	return t->status == QUEUE_DELIVERED && !t->notified &&
+	    m->sender[0] != '\0' && m->notify != NULL &&
+	    dsn_wants(m->notify[t->rcpt], DSN_NOTIFY_SUCCESS);
+}
+
 time_t
 queue_msg_due(const struct queue_msg *m)
 {
@@ -826,6 +837,10 @@ queue_msg_due(const struct queue_msg *m)
 			return 0;
 		case QUEUE_BOUNCED:
 			if (!t->notified)
+				return 0;
+			break;
+		case QUEUE_DELIVERED:
+			if (queue_success_owed(m, t))
 				return 0;
 			break;
 		case QUEUE_DEFERRED:

@@ -17,6 +17,7 @@ struct smtp_conn {
 	int		 pipelining;
 	int		 eightbit;
 	int		 size;
+	int		 dsn;			/* RFC 3461 */
 	uint64_t	 maxsize;		/* 0: no limit given */
 	int		 auth;			/* AUTH offered */
 	int		 auth_plain;
