@@ -32,7 +32,8 @@ struct bdat {
 	char		 line[SMTP_TEXT_MAX + 1];	/* a line between chunks */
 	size_t		 linelen;
 	int		 toolong;	/* that line is over SMTP_TEXT_MAX */
-	int		 toobig;	/* 552 given: chunks dropped to LAST */
+	int		 toobig;	/* over maxsize: chunks dropped to LAST;
+					   more than 1 once a 552 is given */
 };
 
 static int	bdat_parse(const char *, uint64_t *, int *);
@@ -199,16 +200,22 @@ bdat_chunk(struct session *s, uint64_t size, int last)
 	if (!b->toobig)
 		b->res.size += size;
 	if (!last) {
-		if (b->toobig)
+		if (b->toobig) {
 			session_reply(s, 552, "5.3.4", "Message size exceeds "
 			    "fixed maximum message size");
-		else
+			/* One error for the message, not one for each chunk. */
+			if (b->toobig++ > 1)
+				s->nerrors--;
+		} else
 			session_reply(s, 250, "2.0.0", "Ok: %llu octets",
 			    (unsigned long long)size);
 		return NULL;
 	}
-	if (b->toobig)
+	if (b->toobig) {
 		b->res.status = DATA_TOOBIG;
+		if (b->toobig > 1)
+			s->nerrors--;
+	}
 	else if (b->toolong)
 		data_fail(&b->res, DATA_BADLINE, "line longer than 998 octets");
 	else if (b->linelen > 0)
