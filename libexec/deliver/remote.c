@@ -57,13 +57,6 @@ struct policy {
 	const struct relayauth	*cred;		/* NULL: no login */
 };
 
-/* One transaction's view of a job's targets. */
-struct txn {
-	int		*outcome;	/* DELIVER_*, or -1 still open */
-	char		(*reason)[QUEUE_REASONLEN];
-	int		 dsn;		/* the next hop took the DSN requests */
-};
-
 static int	 routes_relayhost(const struct conf *, struct route *,
 		    size_t, char *, size_t);
 static int	 routes_mx(const char *, struct route *, size_t, char *,
@@ -85,20 +78,14 @@ static int	 session_tls(struct smtp_conn *, const struct policy *,
 static int	 session_login(struct smtp_conn *, const struct policy *,
 		    char *, size_t);
 static void	 session_rset(struct smtp_conn *);
-static void	 transaction(const struct worker_ctx *, struct smtp_conn *,
-		    struct job *, struct txn *);
 static void	 txn_reply(struct smtp_conn *, int, const char *,
 		    struct txn *, size_t);
-static void	 job_fail(const struct worker_ctx *, struct job *, int,
-		    const char *, const char *);
-static void	 job_finish(const struct worker_ctx *, struct job *,
-		    struct txn *, const char *);
 static int	 outcome_of(int);
 static void	 dsn_mail_params(const struct queue_msg *, char *, size_t);
 static void	 dsn_relayed(const struct smtp_conn *, const struct queue_msg *,
 		    const struct job *, struct txn *);
-static void	 dsn_rcpt_params(const struct smtp_conn *,
-		    const struct queue_msg *, size_t, char *, size_t);
+static void	 dsn_rcpt_params(int, const struct queue_msg *, size_t, char *,
+		    size_t);
 static int	 has_8bit(FILE *, off_t);
 
 static int
@@ -151,7 +138,6 @@ remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
 		up = 1;
 		tx.outcome = calloc(j->ntargets, sizeof(*tx.outcome));
 		tx.reason = calloc(j->ntargets, sizeof(*tx.reason));
-		tx.dsn = 0;
 		if (tx.outcome == NULL || tx.reason == NULL) {
 			free(tx.outcome);
 			free(tx.reason);
@@ -159,7 +145,7 @@ remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
 			    "4.3.0 out of memory");
 			continue;
 		}
-		transaction(ctx, &c, j, &tx);
+		remote_transaction(ctx, &c, j, &tx);
 		job_finish(ctx, j, &tx, c.relay);
 		free(tx.outcome);
 		free(tx.reason);
@@ -571,13 +557,13 @@ dsn_mail_params(const struct queue_msg *m, char *ext, size_t len)
  * (every target of an alias takes its recipient's); "" otherwise.
  */
 static void
-dsn_rcpt_params(const struct smtp_conn *c, const struct queue_msg *m,
-    size_t rcpt, char *ext, size_t len)
+dsn_rcpt_params(int dsn, const struct queue_msg *m, size_t rcpt, char *ext,
+    size_t len)
 {
 	char	 notify[64];
 
 	ext[0] = '\0';
-	if (!c->dsn)
+	if (!dsn)
 		return;
 	if (m->notify[rcpt] != 0) {
 		dsn_notify_format(m->notify[rcpt], notify, sizeof(notify));
@@ -611,19 +597,28 @@ dsn_relayed(const struct smtp_conn *c, const struct queue_msg *m,
 /*
  * One message: MAIL, a RCPT per target, DATA.  With PIPELINING the
  * commands up to DATA go in one write and their replies are read
- * after (RFC 2920); without it, each waits for its reply.
+ * after (RFC 2920); without it, each waits for its reply.  Over LMTP
+ * (lmtp.c) the recipient is the final mailbox address, and the end of
+ * DATA has a reply for each recipient accepted, in the order of the
+ * RCPTs (RFC 2033 section 4.2).
  */
-static void
-transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
+void
+remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
     struct job *j, struct txn *tx)
 {
 	struct queue_msg *m = &j->qe->msg;
 	char		 ext[64 + DSN_ENVID_MAX] = "", mailreply[sizeof(c->reply)];
 	char		 rext[32 + DSN_ORCPT_MAX];
 	FILE		*body;
-	size_t		 i, accepted = 0;
+	size_t		 i, accepted = 0, replies;
 	int		 code, mail, data, pipe = c->pipelining;
 
+	/*
+	 * A next hop that offers DSN takes the requests over.  An LMTP
+	 * server (lmtp.c) is the final delivery: they stay with us, and
+	 * its success is "delivered".
+	 */
+	tx->dsn = c->dsn && !c->lmtp;
 	for (i = 0; i < j->ntargets; i++)
 		tx->outcome[i] = -1;
 	if ((body = queue_body_open(ctx->conf->spool, m)) == NULL) {
@@ -649,8 +644,7 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		snprintf(ext, sizeof(ext), " SIZE=%lld", (long long)m->size);
 	if (c->eightbit && has_8bit(body, m->body))
 		strlcat(ext, " BODY=8BITMIME", sizeof(ext));
-	tx->dsn = c->dsn;
-	if (c->dsn)
+	if (tx->dsn)
 		dsn_mail_params(m, ext, sizeof(ext));
 
 	smtp_timeout(c, COMMAND_TIMEOUT);
@@ -660,9 +654,9 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 	if (!pipe && (mail < 200 || mail >= 300))
 		goto mail_failed;
 	for (i = 0; i < j->ntargets; i++) {
-		dsn_rcpt_params(c, m, m->targets[j->tidx[i]].rcpt, rext,
+		dsn_rcpt_params(tx->dsn, m, m->targets[j->tidx[i]].rcpt, rext,
 		    sizeof(rext));
-		(void)smtp_cmd(c, "RCPT TO:<%s>%s",
+		(void)smtp_cmd(c, "RCPT TO:<%s>%s", c->lmtp ? j->rt[i].addr :
 		    m->targets[j->tidx[i]].addr, rext);
 		if (pipe)
 			continue;
@@ -719,6 +713,11 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		session_rset(c);
 		goto done;
 	}
+	/* RFC 2033 wants a 503 here; a reply per nobody cannot be read. */
+	if (c->lmtp && accepted == 0) {
+		smtp_close(c);
+		goto done;
+	}
 	smtp_timeout(c, DATA_TIMEOUT);
 	if (fseeko(body, m->body, SEEK_SET) == -1 ||
 	    (accepted > 0 ? smtp_data(c, body) :
@@ -728,11 +727,15 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		goto broken;
 	}
 	code = smtp_reply(c, 0);
+	for (i = 0, replies = 1; i < j->ntargets; i++) {
+		if (tx->outcome[i] != -1)
+			continue;
+		if (c->lmtp && replies++ > 1)
+			code = smtp_reply(c, 0);
+		txn_reply(c, code, "end of DATA", tx, i);
+	}
 	smtp_timeout(c, COMMAND_TIMEOUT);
-	for (i = 0; i < j->ntargets; i++)
-		if (tx->outcome[i] == -1)
-			txn_reply(c, code, "end of DATA", tx, i);
-	if (!c->dsn)
+	if (!tx->dsn && !c->lmtp)
 		dsn_relayed(c, m, j, tx);
 	if (accepted == 0)
 		session_rset(c);
@@ -754,7 +757,8 @@ done:
 	fclose(body);
 }
 
-static void
+/* Records the outcome of each of the job's targets. */
+void
 job_finish(const struct worker_ctx *ctx, struct job *j, struct txn *tx,
     const char *relay)
 {
@@ -800,7 +804,8 @@ job_finish(const struct worker_ctx *ctx, struct job *j, struct txn *tx,
 	close(fd);
 }
 
-static void
+/* Records one outcome for all of the job's targets. */
+void
 job_fail(const struct worker_ctx *ctx, struct job *j, int outcome,
     const char *relay, const char *reason)
 {

@@ -525,7 +525,7 @@ rcpt_verdict(struct session *s, const struct path_args *pa,
 	}
 	switch (server_resolve(&pa->addr)) {
 	case RESOLVE_LOCAL:
-		return 0;
+		return quota_rcpt(s, &pa->addr, rcpt);
 	case RESOLVE_REMOTE:
 		if (s->trusted || s->login[0] != '\0')
 			return 0;

@@ -458,4 +458,12 @@ int	 limits_rcpt_refused(struct session *);
  */
 int	 dnsbl_check(struct session *);
 
+/* ---- quota.c ---- */
+
+/*
+ * For a local recipient: 0, or -1 after 452 4.2.2 (552 5.2.2) when
+ * every mailbox it reaches is full (quota_check_at_rcpt).
+ */
+int	 quota_rcpt(struct session *, const struct mailaddr *, const char *);
+
 #endif /* !SMTPD_H */
