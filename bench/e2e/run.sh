@@ -15,8 +15,9 @@
 # and its peak RSS (the sum of VmHWM of its processes).  Then the same
 # load against Postfix's smtp-sink (no disk, no delivery): the ceiling
 # of the load generator.  Then idle sessions on smtpd: its RSS with
-# IDLE (default "1000 10000") sessions open, and the time a new client
-# waits for its greeting meanwhile.
+# IDLE (default "1000 10000") sessions open, as soon as they are and
+# once the threads that opened them have ended, and the time a new
+# client waits for its greeting meanwhile.
 #
 # DKIM=1 adds, to every run of every load, basemail again (the same
 # smtpd and deliver) with every message From: a domain whose dkim=
@@ -440,7 +441,10 @@ s.settimeout(5)
 r = s.recv(512)
 print('greeted in %.1f ms' % ((time.time() - t) * 1000) if r.startswith(b'220')
       else 'answered ' + r.decode('ascii', 'replace').strip())")
-	echo "idle sessions: $n open, smtpd RSS $((rss / 1024)) MB ($((rss / n)) KB a session); a new client: $greet"
+	# The workers that opened them end after 2 s without work.
+	sleep 3
+	idle=$(awk '/^VmRSS/ { print $2 }' "/proc/$bpid/status")
+	echo "idle sessions: $n open, smtpd RSS $((rss / 1024)) MB at once, $((idle / 1024)) MB 3 s later ($((idle / n)) KB a session); a new client: $greet"
 	exec 3>&-
 	wait $lpid
 	sleep 2
