@@ -28,6 +28,11 @@
 # made once by dkimpy's dkimsign; every message passes all three, so
 # each costs the full set of lookups and verifications.
 #
+# Each measure is taken with DATA and again with BDAT (RFC 3030: the
+# message as one "BDAT size LAST" chunk, smtpload -B), on both servers:
+# the rows smtpd-B and postfix-B, and the ratio of smtpd's BDAT rate to
+# its DATA rate.  BENCH_BDAT=0 leaves BDAT out.
+#
 # Run as root: Postfix's master needs it (smtpd drops to its user).
 # Environment: BENCH_N1, BENCH_N8, BENCH_N32 (messages per connection),
 # BENCH_ROUNDS (rounds of each measure, default 5), BENCH_IDLE (idle
@@ -58,6 +63,7 @@ n1=${BENCH_N1:-300}
 n8=${BENCH_N8:-100}
 n32=${BENCH_N32:-40}
 nidle=${BENCH_IDLE:-1000}
+bdat=${BENCH_BDAT:-1}
 user=_basemailbench
 rcpt=rcpt@bench.test
 
@@ -209,7 +215,7 @@ drain()
 run()
 {
 	drain
-	"$load" $loadopts -p "$1" -c "$2" -n "$3" -t "$rcpt"
+	"$load" $loadopts ${4:-} -p "$1" -c "$2" -n "$3" -t "$rcpt"
 }
 field()
 {
@@ -222,27 +228,42 @@ median()
 
 printf '%-6s %-9s %6s %9s %9s %9s %6s\n' conns server msgs "msgs/s" \
     "p50 ms" "p99 ms" errors
+row()
+{
+	printf '%-6s %-9s %6s %9s %9s %9s %6s\n' "$1" "$2" \
+	    "$(field "$3" msgs)" "$(field "$3" rate)" \
+	    "$(field "$3" p50)" "$(field "$3" p99)" "$(field "$3" errors)"
+}
+ratio()
+{
+	printf '%-6s %-9s %6s %9s\n' "$1" "$2" "" "$(awk -v a="$(field "$3" rate)" \
+	    -v b="$(field "$4" rate)" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')"
+}
 for spec in "1 $n1" "8 $n8" "32 $n32"; do
 	set -- $spec
-	: >"$T/b.runs"
-	: >"$T/p.runs"
+	for f in b p bB pB; do : >"$T/$f.runs"; done
 	i=0
 	while [ $i -lt "$rounds" ]; do
 		run "$bport" "$1" "$2" >>"$T/b.runs"
 		run "$pport" "$1" "$2" >>"$T/p.runs"
+		if [ "$bdat" = 1 ]; then
+			run "$bport" "$1" "$2" -B >>"$T/bB.runs"
+			run "$pport" "$1" "$2" -B >>"$T/pB.runs"
+		fi
 		i=$((i + 1))
 	done
 	b=$(median "$T/b.runs")
 	p=$(median "$T/p.runs")
-	for who in smtpd postfix; do
-		[ $who = smtpd ] && r=$b || r=$p
-		printf '%-6s %-9s %6s %9s %9s %9s %6s\n' "$1" $who \
-		    "$(field "$r" msgs)" "$(field "$r" rate)" \
-		    "$(field "$r" p50)" "$(field "$r" p99)" \
-		    "$(field "$r" errors)"
-	done
-	printf '%-6s %-9s %6s %9s\n' "$1" ratio "" "$(awk -v a="$(field "$b" rate)" \
-	    -v b="$(field "$p" rate)" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')"
+	row "$1" smtpd "$b"
+	row "$1" postfix "$p"
+	ratio "$1" ratio "$b" "$p"
+	[ "$bdat" = 1 ] || continue
+	bB=$(median "$T/bB.runs")
+	pB=$(median "$T/pB.runs")
+	row "$1" smtpd-B "$bB"
+	row "$1" postfix-B "$pB"
+	ratio "$1" ratio-B "$bB" "$pB"
+	ratio "$1" B/DATA "$bB" "$b"
 done
 
 # What smtpd found in the last message: the checks did run.

@@ -1,7 +1,7 @@
 /*
  * smtpload: an SMTP load generator for the smtpd benchmark.
  *
- *	smtpload [-H host] [-b source] -p port [-c conns] [-n msgs]
+ *	smtpload [-B] [-H host] [-b source] -p port [-c conns] [-n msgs]
  *	    [-s size | -m file] [-f from] -t rcpt
  *	smtpload [-H host] -p port -i sessions
  *
@@ -14,7 +14,9 @@
  * answered), prints "ready", and holds them until its standard input
  * is closed.  -b binds the connections to a source address; -m sends
  * the message of a file (LF line ends made CRLF) instead of a made-up
- * one, such as a message signed in advance.
+ * one, such as a message signed in advance.  -B sends each message as
+ * one "BDAT size LAST" chunk (RFC 3030) instead of DATA: the latency is
+ * then from the end of the chunk to its 250.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -43,6 +45,7 @@ static const char	*from = "load@sender.test";
 static const char	*rcpt;
 static char		*body;
 static size_t		 bodylen;
+static int		 bdat;		/* -B */
 
 static double
 now(void)
@@ -51,6 +54,24 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The message in one chunk: no dot-stuffing, no end marker. */
+static int
+transaction_bdat(struct conn *c, double *lat)
+{
+	char	 cmd[64];
+	double	 t0;
+
+	snprintf(cmd, sizeof(cmd), "BDAT %zu LAST\r\n", bodylen);
+	if (conn_write(c, cmd, strlen(cmd)) == -1 ||
+	    conn_write(c, body, bodylen) == -1)
+		return -1;
+	t0 = now();
+	if (conn_reply(c) != 250)
+		return -1;
+	*lat = now() - t0;
+	return 0;
 }
 
 static int
@@ -63,9 +84,12 @@ transaction(struct conn *c, double *lat)
 	if (command(c, cmd, 250) == -1)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>\r\n", rcpt);
-	if (command(c, cmd, 250) == -1 || command(c, "DATA\r\n", 354) == -1)
+	if (command(c, cmd, 250) == -1)
 		return -1;
-	if (conn_write(c, body, bodylen) == -1)
+	if (bdat)
+		return transaction_bdat(c, lat);
+	if (command(c, "DATA\r\n", 354) == -1 ||
+	    conn_write(c, body, bodylen) == -1)
 		return -1;
 	t0 = now();
 	if (command(c, ".\r\n", 250) == -1)
@@ -217,8 +241,11 @@ main(int argc, char *argv[])
 	long	 size = 4096;
 	const char *file = NULL;
 
-	while ((ch = getopt(argc, argv, "H:b:p:c:n:s:m:f:t:i:")) != -1) {
+	while ((ch = getopt(argc, argv, "BH:b:p:c:n:s:m:f:t:i:")) != -1) {
 		switch (ch) {
+		case 'B':
+			bdat = 1;
+			break;
 		case 'H':
 			host = optarg;
 			break;
@@ -267,7 +294,7 @@ main(int argc, char *argv[])
 	load(nconns, nmsgs);
 	return 0;
 usage:
-	fprintf(stderr, "usage: smtpload [-H host] [-b source] -p port "
+	fprintf(stderr, "usage: smtpload [-B] [-H host] [-b source] -p port "
 	    "[-c conns] [-n msgs] [-s size | -m file] [-f from] -t rcpt\n"
 	    "       smtpload [-H host] -p port -i sessions\n");
 	return 64;

@@ -761,6 +761,42 @@ struct resolve_target {
 int	 resolve_expand(struct resolver *, const struct mailaddr *,
 	    struct resolve_target **targets);
 
+/* ---- dsn.c: RFC 3461 DSN parameters (smtpd, the spool, deliver) -- */
+
+#define DSN_NOTIFY_NEVER	0x01	/* 0: no NOTIFY given */
+#define DSN_NOTIFY_SUCCESS	0x02
+#define DSN_NOTIFY_FAILURE	0x04
+#define DSN_NOTIFY_DELAY	0x08
+#define DSN_RET_NONE		0
+#define DSN_RET_FULL		1
+#define DSN_RET_HDRS		2
+#define DSN_ENVID_MAX		100	/* RFC 3461 4.4, as xtext */
+#define DSN_ORCPT_MAX		500	/* RFC 3461 4.2, the whole value */
+
+/*
+ * Decodes the xtext of len bytes at s into out (NUL-terminated); 0,
+ * or -1 if it is not xtext, if a character it stands for is not
+ * printable ASCII, or if out is too small.
+ */
+int	 dsn_xtext_decode(const char *s, size_t len, char *out,
+	    size_t outlen);
+/* NOTIFY's value: DSN_NOTIFY_* flags, or -1 if malformed. */
+int	 dsn_notify_parse(const char *s, size_t len);
+/* The flags as NOTIFY writes them ("" for 0). */
+void	 dsn_notify_format(int flags, char *buf, size_t len);
+/* 1 if ORCPT's value "addr-type;xtext" is well formed. */
+int	 dsn_orcpt_valid(const char *s, size_t len);
+/* 1 if a recipient's NOTIFY (0: not given) asks for that notice. */
+int	 dsn_wants(int notify, int flag);
+
+/* What the envelope keeps of them: rcpt arrays parallel to the R's. */
+struct dsn_env {
+	int		 ret;		/* DSN_RET_* */
+	const char	*envid;		/* xtext; NULL or "" when none */
+	const int	*notify;	/* NULL: none given */
+	char *const	*orcpt;		/* NULL, or NULL entries: none */
+};
+
 /* ---- queue.c: queue files and deliver's state (deliver, mailq) ----- */
 
 /* What became of one final target of a recipient. */
@@ -799,6 +835,10 @@ struct queue_msg {
 	time_t		 warned;		/* delay warning sent, or 0 */
 	int		 has_state;		/* SPOOL/state/ID exists */
 	int		 junk;			/* a J record: into .Junk/ */
+	int		 ret;			/* DSN_RET_* */
+	char		 envid[DSN_ENVID_MAX + 1];	/* xtext, or "" */
+	int		*notify;		/* per rcpt: DSN_NOTIFY_* */
+	char		**orcpt;		/* per rcpt: xtext, or NULL */
 };
 
 /* State records, written by deliver and by mailq -f. */
@@ -806,7 +846,7 @@ struct queue_msg {
 #define QUEUE_REC_DELIVERED	'D'
 #define QUEUE_REC_DEFERRED	'Q'
 #define QUEUE_REC_BOUNCED	'B'
-#define QUEUE_REC_NOTIFIED	'N'	/* the bounce of addr was sent */
+#define QUEUE_REC_NOTIFIED	'N'	/* the DSN of addr was sent */
 #define QUEUE_REC_WARNED	'W'	/* a delay warning was sent */
 #define QUEUE_REC_FLUSH		'F'	/* every deferred target due now */
 
@@ -880,6 +920,12 @@ int	 queue_clean_orphans(const char *spool);
  * bounced, else 0.
  */
 int	 queue_msg_done(const struct queue_msg *);
+/*
+ * 1 if t is delivered and its recipient asked for a success notice
+ * (NOTIFY=SUCCESS) that is not sent yet; never for the null sender.
+ */
+int	 queue_success_owed(const struct queue_msg *,
+	    const struct queue_target *);
 /* The first due time of the message (0: due at once; -1: nothing to do). */
 time_t	 queue_msg_due(const struct queue_msg *);
 
@@ -952,6 +998,11 @@ int	 srs_reverse(const struct srs *, const char *local, time_t now,
  *	R rcpt@domain		one line per recipient, as accepted
  *	J reason		smtpd's verdict: local copies go to the
  *				Junk folder (.Junk/ of the Maildir)
+ *	E envid			RFC 3461 ENVID, as xtext
+ *	H FULL|HDRS		RFC 3461 RET
+ *	N NOTIFY		after an R: its NOTIFY, "NEVER" or a
+ *				list of SUCCESS, FAILURE, DELAY
+ *	O type;xtext		after an R: its ORCPT
  *	(other one-letter records may be added; readers skip unknown ones)
  * A queue ID is 16 lower-case hexadecimal digits (time, then random).
  */
@@ -975,6 +1026,9 @@ int	 spool_create(const char *spool, struct spool_msg *);
 /* Writes the envelope: sender "" for <>; 0 or -1. */
 int	 spool_envelope(struct spool_msg *, time_t, const char *sender,
 	    char *const *rcpts, size_t nrcpts);
+/* The same with the DSN parameters (dsn NULL: none). */
+int	 spool_envelope_dsn(struct spool_msg *, time_t, const char *sender,
+	    char *const *rcpts, size_t nrcpts, const struct dsn_env *dsn);
 /*
  * After spool_envelope and the message: the message written so far
  * (flushed), read from a descriptor of its own, positioned at the

@@ -19,7 +19,10 @@
  *	D	ADDR was delivered (REASON: the reply, for the log)
  *	Q	ADDR was deferred; retry at NEXT
  *	B	ADDR bounced: it failed permanently or for too long
- *	N	the bounce of ADDR has been sent (a DSN is in the queue)
+ *	N	the notice of ADDR has been sent (a DSN is in the queue):
+ *		for a bounced ADDR, its failure; for a delivered one, its
+ *		success (RFC 3461 NOTIFY=SUCCESS), or a next hop that
+ *		offers DSN took the request over
  *	W	a delay warning was sent (RCPT, ADDR unused)
  *	F	mailq -f: every deferred target is due now
  *
@@ -68,6 +71,8 @@
 static int	 envelope_read(FILE *, const char *, struct queue_msg *,
 		    char *, size_t);
 static int	 envelope_line(char *, struct queue_msg *, int *, char *,
+		    size_t);
+static int	 envelope_dsn(int, const char *, struct queue_msg *, char *,
 		    size_t);
 static int	 rcpt_add(struct queue_msg *, const char *);
 static int	 state_read(const char *, struct queue_msg *);
@@ -308,6 +313,11 @@ envelope_line(char *line, struct queue_msg *m, int *seen, char *err,
 	case 'J':
 		m->junk = 1;
 		break;
+	case 'E':
+	case 'H':
+	case 'N':
+	case 'O':
+		return envelope_dsn(line[0], v, m, err, errlen);
 	default:
 		/* Records added later; spool.c says readers skip them. */
 		break;
@@ -315,11 +325,56 @@ envelope_line(char *line, struct queue_msg *m, int *seen, char *err,
 	return 0;
 }
 
+/* The DSN records; N and O belong to the R before them. */
+static int
+envelope_dsn(int type, const char *v, struct queue_msg *m, char *err,
+    size_t errlen)
+{
+	char	 buf[DSN_ORCPT_MAX + 1];
+	size_t	 last = m->nrcpts - 1;
+	int	 n;
+
+	if ((type == 'N' || type == 'O') && m->nrcpts == 0) {
+		snprintf(err, errlen, "%c record before any R", type);
+		return -1;
+	}
+	switch (type) {
+	case 'E':
+		if (strlen(v) > DSN_ENVID_MAX ||
+		    dsn_xtext_decode(v, strlen(v), buf, sizeof(buf)) == -1)
+			break;
+		strlcpy(m->envid, v, sizeof(m->envid));
+		return 0;
+	case 'H':
+		if (strcmp(v, "FULL") != 0 && strcmp(v, "HDRS") != 0)
+			break;
+		m->ret = v[0] == 'F' ? DSN_RET_FULL : DSN_RET_HDRS;
+		return 0;
+	case 'N':
+		if ((n = dsn_notify_parse(v, strlen(v))) == -1)
+			break;
+		m->notify[last] = n;
+		return 0;
+	case 'O':
+		if (!dsn_orcpt_valid(v, strlen(v)))
+			break;
+		free(m->orcpt[last]);
+		if ((m->orcpt[last] = strdup(v)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "bad %c record", type);
+	return -1;
+}
+
 static int
 rcpt_add(struct queue_msg *m, const char *addr)
 {
-	char		**nr;
+	char		**nr, **no;
 	unsigned char	*ne;
+	int		*nn;
 
 	if ((nr = reallocarray(m->rcpts, m->nrcpts + 1, sizeof(*nr))) ==
 	    NULL)
@@ -328,8 +383,18 @@ rcpt_add(struct queue_msg *m, const char *addr)
 	if ((ne = realloc(m->expanded, m->nrcpts + 1)) == NULL)
 		return -1;
 	m->expanded = ne;
+	if ((nn = reallocarray(m->notify, m->nrcpts + 1, sizeof(*nn))) ==
+	    NULL)
+		return -1;
+	m->notify = nn;
+	if ((no = reallocarray(m->orcpt, m->nrcpts + 1, sizeof(*no))) ==
+	    NULL)
+		return -1;
+	m->orcpt = no;
 	if ((m->rcpts[m->nrcpts] = strdup(addr)) == NULL)
 		return -1;
+	m->notify[m->nrcpts] = 0;
+	m->orcpt[m->nrcpts] = NULL;
 	m->expanded[m->nrcpts++] = 0;
 	return 0;
 }
@@ -491,9 +556,14 @@ queue_msg_free(struct queue_msg *m)
 {
 	size_t	 i;
 
-	for (i = 0; i < m->nrcpts; i++)
+	for (i = 0; i < m->nrcpts; i++) {
 		free(m->rcpts[i]);
+		if (m->orcpt != NULL)
+			free(m->orcpt[i]);
+	}
 	free(m->rcpts);
+	free(m->notify);
+	free(m->orcpt);
 	free(m->expanded);
 	free(m->targets);
 	memset(m, 0, sizeof(*m));
@@ -742,6 +812,14 @@ queue_msg_done(const struct queue_msg *m)
 	return 1;
 }
 
+int
+queue_success_owed(const struct queue_msg *m, const struct queue_target *t)
+{
+	return t->status == QUEUE_DELIVERED && !t->notified &&
+	    m->sender[0] != '\0' && m->notify != NULL &&
+	    dsn_wants(m->notify[t->rcpt], DSN_NOTIFY_SUCCESS);
+}
+
 time_t
 queue_msg_due(const struct queue_msg *m)
 {
@@ -759,6 +837,10 @@ queue_msg_due(const struct queue_msg *m)
 			return 0;
 		case QUEUE_BOUNCED:
 			if (!t->notified)
+				return 0;
+			break;
+		case QUEUE_DELIVERED:
+			if (queue_success_owed(m, t))
 				return 0;
 			break;
 		case QUEUE_DEFERRED:

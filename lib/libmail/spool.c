@@ -25,6 +25,8 @@
 static int	spool_mkdir(int, const char *);
 static void	spool_newid(char *);
 static int	spool_record(FILE *, char, const char *);
+static int	spool_rcpt_dsn(FILE *, const struct dsn_env *, size_t);
+static int	spool_msg_dsn(FILE *, const struct dsn_env *);
 static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
 static int	spool_opentmp(int);
@@ -163,6 +165,47 @@ int
 spool_envelope(struct spool_msg *msg, time_t arrival, const char *sender,
     char *const *rcpts, size_t nrcpts)
 {
+	return spool_envelope_dsn(msg, arrival, sender, rcpts, nrcpts, NULL);
+}
+
+/* The N and O records of recipient i, after its R. */
+static int
+spool_rcpt_dsn(FILE *fp, const struct dsn_env *dsn, size_t i)
+{
+	char	 notify[64];
+
+	if (dsn == NULL)
+		return 0;
+	if (dsn->notify != NULL && dsn->notify[i] != 0) {
+		dsn_notify_format(dsn->notify[i], notify, sizeof(notify));
+		if (spool_record(fp, 'N', notify) == -1)
+			return -1;
+	}
+	if (dsn->orcpt != NULL && dsn->orcpt[i] != NULL &&
+	    spool_record(fp, 'O', dsn->orcpt[i]) == -1)
+		return -1;
+	return 0;
+}
+
+/* The E and H records. */
+static int
+spool_msg_dsn(FILE *fp, const struct dsn_env *dsn)
+{
+	if (dsn == NULL)
+		return 0;
+	if (dsn->envid != NULL && dsn->envid[0] != '\0' &&
+	    spool_record(fp, 'E', dsn->envid) == -1)
+		return -1;
+	if (dsn->ret != DSN_RET_NONE && spool_record(fp, 'H',
+	    dsn->ret == DSN_RET_FULL ? "FULL" : "HDRS") == -1)
+		return -1;
+	return 0;
+}
+
+int
+spool_envelope_dsn(struct spool_msg *msg, time_t arrival, const char *sender,
+    char *const *rcpts, size_t nrcpts, const struct dsn_env *dsn)
+{
 	char	 t[32];
 	size_t	 i;
 
@@ -174,10 +217,12 @@ spool_envelope(struct spool_msg *msg, time_t arrival, const char *sender,
 	if (fputs("V 1\n", msg->fp) == EOF ||
 	    spool_record(msg->fp, 'I', msg->id) == -1 ||
 	    spool_record(msg->fp, 'T', t) == -1 ||
-	    spool_record(msg->fp, 'S', sender) == -1)
+	    spool_record(msg->fp, 'S', sender) == -1 ||
+	    spool_msg_dsn(msg->fp, dsn) == -1)
 		return -1;
 	for (i = 0; i < nrcpts; i++)
-		if (spool_record(msg->fp, 'R', rcpts[i]) == -1)
+		if (spool_record(msg->fp, 'R', rcpts[i]) == -1 ||
+		    spool_rcpt_dsn(msg->fp, dsn, i) == -1)
 			return -1;
 	if (fputc('\n', msg->fp) == EOF || (msg->body = ftello(msg->fp)) == -1)
 		return -1;

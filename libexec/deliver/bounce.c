@@ -2,9 +2,12 @@
  * Delivery status notifications (RFC 3464, in an RFC 6522
  * multipart/report): a human-readable part, a message/delivery-status
  * part with one group of fields per recipient, and the headers of the
- * original message as text/rfc822-headers.  They go through the queue
- * like any message, from the null sender, so that a DSN never causes
- * another to its sender.
+ * original message as text/rfc822-headers, or the whole message as
+ * message/rfc822 in a failure notice when the sender asked for it
+ * (RFC 3461 RET=FULL).  They go through the queue like any message,
+ * from the null sender, so that a DSN never causes another to its
+ * sender.  The sender's ENVID and each recipient's ORCPT come back
+ * decoded in Original-Envelope-Id: and Original-Recipient:.
  */
 
 #include <sys/types.h>
@@ -36,7 +39,13 @@ static void	 dsn_report(FILE *, const struct conf *,
 		    const struct queue_msg *, const size_t *, size_t, int);
 static void	 dsn_original(FILE *, const struct conf *,
 		    const struct queue_msg *);
-static int	 header_8bit(const struct conf *, const struct queue_msg *);
+static int	 header_8bit(const struct conf *, const struct queue_msg *,
+		    int);
+static const char *dsn_action(const struct queue_target *, int);
+static void	 dsn_orcpt(FILE *, const struct queue_msg *,
+		    const struct queue_target *);
+static void	 dsn_full(FILE *, const struct conf *,
+		    const struct queue_msg *);
 
 static void
 rfc5322_date(time_t t, char *buf, size_t len)
@@ -81,6 +90,37 @@ dsn_status(const struct queue_target *t, int kind, char *buf, size_t len)
 	strlcpy(buf, kind == DSN_DELAYED ? "4.0.0" : "5.0.0", len);
 }
 
+/* The Action: of a target (RFC 3464 2.3.3). */
+static const char *
+dsn_action(const struct queue_target *t, int kind)
+{
+	if (kind == DSN_DELAYED)
+		return "delayed";
+	if (kind == DSN_FAILED)
+		return "failed";
+	/* A remote reply: relayed to a next hop without DSN. */
+	return strstr(t->reason, " said: ") != NULL ? "relayed" : "delivered";
+}
+
+/* Original-Recipient: the ORCPT the client gave, else the recipient. */
+static void
+dsn_orcpt(FILE *fp, const struct queue_msg *m, const struct queue_target *t)
+{
+	const char	*o = m->orcpt[t->rcpt], *semi;
+	char		 addr[DSN_ORCPT_MAX + 1];
+
+	if (o != NULL && (semi = strchr(o, ';')) != NULL &&
+	    dsn_xtext_decode(semi + 1, strlen(semi + 1), addr,
+	    sizeof(addr)) == 0) {
+		fprintf(fp, "Original-Recipient: %.*s; %s\n", (int)(semi - o),
+		    o, addr);
+		return;
+	}
+	if (strcasecmp(m->rcpts[t->rcpt], t->addr) != 0)
+		fprintf(fp, "Original-Recipient: rfc822; %s\n",
+		    m->rcpts[t->rcpt]);
+}
+
 int
 bounce_enqueue(const struct conf *conf, const struct queue_msg *m,
     const size_t *tidx, size_t n, int kind, const char *rcpt, char *newid,
@@ -103,7 +143,10 @@ bounce_enqueue(const struct conf *conf, const struct queue_msg *m,
 	fprintf(sm.fp, "\n--%s\n", boundary);
 	dsn_report(sm.fp, conf, m, tidx, n, kind);
 	fprintf(sm.fp, "\n--%s\n", boundary);
-	dsn_original(sm.fp, conf, m);
+	if (kind == DSN_FAILED && m->ret == DSN_RET_FULL)
+		dsn_full(sm.fp, conf, m);
+	else
+		dsn_original(sm.fp, conf, m);
 	fprintf(sm.fp, "\n--%s--\n", boundary);
 	if (ferror(sm.fp))
 		goto fail;
@@ -134,16 +177,18 @@ dsn_headers(FILE *fp, const struct conf *conf, const struct queue_msg *m,
 	    conf->hostname);
 	fprintf(fp, "To: <%s>\n", rcpt);
 	fprintf(fp, "Subject: %s\n", kind == DSN_DELAYED ?
-	    "Delayed Mail (still being retried)" :
+	    "Delayed Mail (still being retried)" : kind == DSN_SUCCESS ?
+	    "Successful Mail Delivery Report" :
 	    "Undelivered Mail Returned to Sender");
 	fprintf(fp, "Message-ID: <%s.%s@%s>\n", id, m->id, conf->hostname);
 	fprintf(fp, "Auto-Submitted: auto-replied\n");
 	fprintf(fp, "MIME-Version: 1.0\n");
 	fprintf(fp, "Content-Type: multipart/report; "
 	    "report-type=delivery-status;\n\tboundary=\"%s\"\n", boundary);
-	/* The original header may carry 8-bit text (RFC 6532). */
+	/* The original header, or body when it is returned, may be 8-bit. */
 	fprintf(fp, "Content-Transfer-Encoding: %s\n\n",
-	    header_8bit(conf, m) ? "8bit" : "7bit");
+	    header_8bit(conf, m, kind == DSN_FAILED &&
+	    m->ret == DSN_RET_FULL) ? "8bit" : "7bit");
 }
 
 static void
@@ -164,7 +209,11 @@ dsn_human(FILE *fp, const struct conf *conf, const struct queue_msg *m,
 		fprintf(fp, "Your message %s could not be delivered yet to\n"
 		    "the recipients below.  It will be tried again until\n"
 		    "%s; you need not send it again.\n\n", m->id, until);
-	} else
+	} else if (kind == DSN_SUCCESS)
+		fprintf(fp, "Your message %s was delivered to the "
+		    "recipients below,\nor relayed to a system that sends "
+		    "no delivery notices, as\nyou asked.\n\n", m->id);
+	else
 		fprintf(fp, "I'm sorry to have to inform you that your "
 		    "message %s\ncould not be delivered to one or more "
 		    "recipients.  Its headers are\nattached below.\n\n",
@@ -180,25 +229,29 @@ dsn_report(FILE *fp, const struct conf *conf, const struct queue_msg *m,
     const size_t *tidx, size_t n, int kind)
 {
 	const struct queue_target *t;
-	const char	*said, *orig;
+	const char	*said;
 	char		 date[64], status[16], host[ADDR_DOMAIN_MAX + 1];
+	char		 envid[DSN_ENVID_MAX + 1];
 	size_t		 i, hl;
 
 	fprintf(fp, "Content-Description: Delivery report\n");
 	fprintf(fp, "Content-Type: message/delivery-status\n\n");
 	fprintf(fp, "Reporting-MTA: dns; %s\n", conf->hostname);
+	if (m->envid[0] != '\0' && dsn_xtext_decode(m->envid,
+	    strlen(m->envid), envid, sizeof(envid)) == 0)
+		fprintf(fp, "Original-Envelope-Id: %s\n", envid);
 	fprintf(fp, "X-Basemail-Queue-ID: %s\n", m->id);
 	rfc5322_date(m->arrival, date, sizeof(date));
 	fprintf(fp, "Arrival-Date: %s\n", date);
 	for (i = 0; i < n; i++) {
 		t = &m->targets[tidx[i]];
-		orig = m->rcpts[t->rcpt];
 		fprintf(fp, "\nFinal-Recipient: rfc822; %s\n", t->addr);
-		if (strcasecmp(orig, t->addr) != 0)
-			fprintf(fp, "Original-Recipient: rfc822; %s\n", orig);
-		fprintf(fp, "Action: %s\n",
-		    kind == DSN_DELAYED ? "delayed" : "failed");
-		dsn_status(t, kind, status, sizeof(status));
+		dsn_orcpt(fp, m, t);
+		fprintf(fp, "Action: %s\n", dsn_action(t, kind));
+		if (kind == DSN_SUCCESS)
+			strlcpy(status, "2.0.0", sizeof(status));
+		else
+			dsn_status(t, kind, status, sizeof(status));
 		fprintf(fp, "Status: %s\n", status);
 		/* Remote reasons read "host[addr] said: reply". */
 		if ((said = strstr(t->reason, " said: ")) != NULL &&
@@ -223,16 +276,20 @@ dsn_report(FILE *fp, const struct conf *conf, const struct queue_msg *m,
 	}
 }
 
-/* 1 if the header section of the original has a byte above 127. */
+/*
+ * 1 if the header section of the original (all of it, if whole) has a
+ * byte above 127.
+ */
 static int
-header_8bit(const struct conf *conf, const struct queue_msg *m)
+header_8bit(const struct conf *conf, const struct queue_msg *m, int whole)
 {
 	FILE	*body;
 	int	 c, prev = '\n', found = 0;
 
 	if ((body = queue_body_open(conf->spool, m)) == NULL)
 		return 0;
-	while ((c = getc(body)) != EOF && !(c == '\n' && prev == '\n')) {
+	while ((c = getc(body)) != EOF &&
+	    (whole || !(c == '\n' && prev == '\n'))) {
 		if (c & 0x80) {
 			found = 1;
 			break;
@@ -241,6 +298,25 @@ header_8bit(const struct conf *conf, const struct queue_msg *m)
 	}
 	fclose(body);
 	return found;
+}
+
+/* RET=FULL: the whole original, as it was queued. */
+static void
+dsn_full(FILE *fp, const struct conf *conf, const struct queue_msg *m)
+{
+	FILE	*body;
+	char	 buf[8192];
+	size_t	 n;
+
+	fprintf(fp, "Content-Description: Undelivered Message\n");
+	fprintf(fp, "Content-Type: message/rfc822\n\n");
+	if ((body = queue_body_open(conf->spool, m)) == NULL) {
+		log_warn("%s: cannot read for its bounce", m->id);
+		return;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), body)) > 0)
+		(void)fwrite(buf, 1, n, fp);
+	fclose(body);
 }
 
 /* The header section of the original, up to its empty line. */

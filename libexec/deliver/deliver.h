@@ -189,6 +189,7 @@ void		 relayauth_wipe(void);
 /* bounce.c: delivery status notifications. */
 #define DSN_FAILED	0
 #define DSN_DELAYED	1
+#define DSN_SUCCESS	2	/* NOTIFY=SUCCESS: delivered or relayed */
 /*
  * Queues a DSN for the targets listed (indices into m->targets) to
  * rcpt, from the null sender.  The queue ID of the DSN in newid.

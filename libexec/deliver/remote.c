@@ -81,6 +81,11 @@ static void	 session_rset(struct smtp_conn *);
 static void	 txn_reply(struct smtp_conn *, int, const char *,
 		    struct txn *, size_t);
 static int	 outcome_of(int);
+static void	 dsn_mail_params(const struct queue_msg *, char *, size_t);
+static void	 dsn_relayed(const struct smtp_conn *, const struct queue_msg *,
+		    const struct job *, struct txn *);
+static void	 dsn_rcpt_params(int, const struct queue_msg *, size_t, char *,
+		    size_t);
 static int	 has_8bit(FILE *, off_t);
 
 static int
@@ -534,6 +539,61 @@ has_8bit(FILE *fp, off_t off)
 	return 0;
 }
 
+/* RFC 3461 4.3, 4.4: RET and ENVID, passed on as the client gave them. */
+static void
+dsn_mail_params(const struct queue_msg *m, char *ext, size_t len)
+{
+	if (m->ret != DSN_RET_NONE)
+		strlcat(ext, m->ret == DSN_RET_FULL ? " RET=FULL" : " RET=HDRS",
+		    len);
+	if (m->envid[0] != '\0') {
+		strlcat(ext, " ENVID=", len);
+		strlcat(ext, m->envid, len);
+	}
+}
+
+/*
+ * NOTIFY and ORCPT of recipient rcpt for a next hop that offers DSN
+ * (every target of an alias takes its recipient's); "" otherwise.
+ */
+static void
+dsn_rcpt_params(int dsn, const struct queue_msg *m, size_t rcpt, char *ext,
+    size_t len)
+{
+	char	 notify[64];
+
+	ext[0] = '\0';
+	if (!dsn)
+		return;
+	if (m->notify[rcpt] != 0) {
+		dsn_notify_format(m->notify[rcpt], notify, sizeof(notify));
+		strlcat(ext, " NOTIFY=", len);
+		strlcat(ext, notify, len);
+	}
+	if (m->orcpt[rcpt] != NULL) {
+		strlcat(ext, " ORCPT=", len);
+		strlcat(ext, m->orcpt[rcpt], len);
+	}
+}
+
+/*
+ * A target that wants a success notice, relayed to a next hop without
+ * DSN: its reason names the host, for the "relayed" notice (bounce.c).
+ */
+static void
+dsn_relayed(const struct smtp_conn *c, const struct queue_msg *m,
+    const struct job *j, struct txn *tx)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->ntargets; i++)
+		if (tx->outcome[i] == DELIVER_OK && m->sender[0] != '\0' &&
+		    (m->notify[m->targets[j->tidx[i]].rcpt] &
+		    DSN_NOTIFY_SUCCESS))
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
+			    "%s said: %s", c->host, c->reply);
+}
+
 /*
  * One message: MAIL, a RCPT per target, DATA.  With PIPELINING the
  * commands up to DATA go in one write and their replies are read
@@ -547,11 +607,18 @@ remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
     struct job *j, struct txn *tx)
 {
 	struct queue_msg *m = &j->qe->msg;
-	char		 ext[64] = "", mailreply[sizeof(c->reply)];
+	char		 ext[64 + DSN_ENVID_MAX] = "", mailreply[sizeof(c->reply)];
+	char		 rext[32 + DSN_ORCPT_MAX];
 	FILE		*body;
 	size_t		 i, accepted = 0, replies;
 	int		 code, mail, data, pipe = c->pipelining;
 
+	/*
+	 * A next hop that offers DSN takes the requests over.  An LMTP
+	 * server (lmtp.c) is the final delivery: they stay with us, and
+	 * its success is "delivered".
+	 */
+	tx->dsn = c->dsn && !c->lmtp;
 	for (i = 0; i < j->ntargets; i++)
 		tx->outcome[i] = -1;
 	if ((body = queue_body_open(ctx->conf->spool, m)) == NULL) {
@@ -577,6 +644,8 @@ remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		snprintf(ext, sizeof(ext), " SIZE=%lld", (long long)m->size);
 	if (c->eightbit && has_8bit(body, m->body))
 		strlcat(ext, " BODY=8BITMIME", sizeof(ext));
+	if (tx->dsn)
+		dsn_mail_params(m, ext, sizeof(ext));
 
 	smtp_timeout(c, COMMAND_TIMEOUT);
 	(void)smtp_cmd(c, "MAIL FROM:<%s>%s", j->rewritten ? j->sender :
@@ -585,8 +654,10 @@ remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 	if (!pipe && (mail < 200 || mail >= 300))
 		goto mail_failed;
 	for (i = 0; i < j->ntargets; i++) {
-		(void)smtp_cmd(c, "RCPT TO:<%s>", c->lmtp ? j->rt[i].addr :
-		    m->targets[j->tidx[i]].addr);
+		dsn_rcpt_params(tx->dsn, m, m->targets[j->tidx[i]].rcpt, rext,
+		    sizeof(rext));
+		(void)smtp_cmd(c, "RCPT TO:<%s>%s", c->lmtp ? j->rt[i].addr :
+		    m->targets[j->tidx[i]].addr, rext);
 		if (pipe)
 			continue;
 		code = smtp_reply(c, 0);
@@ -664,6 +735,8 @@ remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		txn_reply(c, code, "end of DATA", tx, i);
 	}
 	smtp_timeout(c, COMMAND_TIMEOUT);
+	if (!tx->dsn && !c->lmtp)
+		dsn_relayed(c, m, j, tx);
 	if (accepted == 0)
 		session_rset(c);
 	goto done;
@@ -715,11 +788,19 @@ job_finish(const struct worker_ctx *ctx, struct job *j, struct txn *tx,
 	}
 	if ((fd = job_state_open(ctx, j)) == -1)
 		return;
-	for (i = 0; i < j->ntargets; i++)
+	for (i = 0; i < j->ntargets; i++) {
 		if (job_record(fd, &m->targets[j->tidx[i]],
 		    tx->outcome[i] == -1 ? DELIVER_TEMP : tx->outcome[i], ctx,
 		    m, relay, tx->reason[i]) == -1)
 			break;
+		/* The next hop sends the success notice: none from us. */
+		if (tx->dsn && tx->outcome[i] == DELIVER_OK &&
+		    m->sender[0] != '\0' && (m->notify[m->targets[
+		    j->tidx[i]].rcpt] & DSN_NOTIFY_SUCCESS) &&
+		    (queue_state_append(fd, QUEUE_REC_NOTIFIED,
+		    &m->targets[j->tidx[i]], ctx->now) == -1 || fsync(fd) == -1))
+			break;
+	}
 	close(fd);
 }
 

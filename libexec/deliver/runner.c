@@ -125,6 +125,8 @@ static void	 outcome_log(const struct queue_target *, int,
 static int	 unnotified(const struct queue_msg *);
 static void	 finalize_bounces(struct runner *, struct queue_msg *,
 		    struct statefd *, time_t);
+static void	 finalize_success(struct runner *, struct queue_msg *,
+		    struct statefd *, time_t);
 static void	 finalize_warning(struct runner *, struct queue_msg *,
 		    struct statefd *, time_t);
 static int	 worker_start(struct runner *, struct dest *, size_t);
@@ -852,8 +854,10 @@ plan_fresh(const struct queue_msg *m, const struct statefd *sf,
 	if (m->has_state || sf->fd != -1 || sf->nheld > 0 || jobs == NULL ||
 	    jobs->next != NULL || jobs->ntargets != m->ntargets)
 		return 0;
+	/* A success notice is sent after the delivery: the message stays. */
 	for (i = 0; i < m->nrcpts; i++)
-		if (!m->expanded[i])
+		if (!m->expanded[i] ||
+		    (m->notify[i] & DSN_NOTIFY_SUCCESS))
 			return 0;
 	return 1;
 }
@@ -1290,6 +1294,7 @@ finalize(struct runner *r, struct qentry *qe)
 	finalize_duplicates(r, qe, &m, &sf, now);
 	active_remove(r, qe);
 	finalize_bounces(r, &m, &sf, now);
+	finalize_success(r, &m, &sf, now);
 	finalize_warning(r, &m, &sf, now);
 	state_close(&sf);
 	/* A bounce that could not be queued keeps the message here. */
@@ -1355,17 +1360,50 @@ finalize_duplicates(struct runner *r, const struct qentry *qe,
 	}
 }
 
-/* 1 if a target bounced and its DSN is not queued yet. */
+/* 1 if a target bounced or owes a success notice not queued yet. */
 static int
 unnotified(const struct queue_msg *m)
 {
 	size_t	 i;
 
 	for (i = 0; i < m->ntargets; i++)
-		if (m->targets[i].status == QUEUE_BOUNCED &&
-		    !m->targets[i].notified)
+		if ((m->targets[i].status == QUEUE_BOUNCED &&
+		    !m->targets[i].notified) ||
+		    queue_success_owed(m, &m->targets[i]))
 			return 1;
 	return 0;
+}
+
+/*
+ * One success notice (RFC 3461 NOTIFY=SUCCESS) for the targets
+ * delivered since the last one: "delivered" into a mailbox here,
+ * "relayed" to a next hop that does not offer DSN (one that does took
+ * the request over: remote.c marked those).
+ */
+static void
+finalize_success(struct runner *r, struct queue_msg *m, struct statefd *sf,
+    time_t now)
+{
+	char	 newid[QUEUE_IDLEN + 1];
+	size_t	*tidx, n = 0, i;
+
+	if ((tidx = calloc(m->ntargets + 1, sizeof(*tidx))) == NULL)
+		return;
+	for (i = 0; i < m->ntargets; i++)
+		if (queue_success_owed(m, &m->targets[i]))
+			tidx[n++] = i;
+	if (n > 0 && bounce_enqueue(r->conf, m, tidx, n, DSN_SUCCESS,
+	    m->sender, newid, sizeof(newid)) == -1) {
+		log_warn("%s: cannot queue the success notice, will retry",
+		    m->id);
+		n = 0;
+	} else if (n > 0)
+		log_info("%s: sender delivery notification: %s", m->id, newid);
+	for (i = 0; i < n; i++) {
+		m->targets[tidx[i]].notified = 1;
+		mark(sf, QUEUE_REC_NOTIFIED, &m->targets[tidx[i]], now);
+	}
+	free(tidx);
 }
 
 /*
@@ -1385,10 +1423,21 @@ finalize_bounces(struct runner *r, struct queue_msg *m, struct statefd *sf,
 
 	if ((tidx = calloc(m->ntargets + 1, sizeof(*tidx))) == NULL)
 		return;
-	for (i = 0; i < m->ntargets; i++)
-		if (m->targets[i].status == QUEUE_BOUNCED &&
-		    !m->targets[i].notified)
+	for (i = 0; i < m->ntargets; i++) {
+		if (m->targets[i].status != QUEUE_BOUNCED ||
+		    m->targets[i].notified)
+			continue;
+		if (dsn_wants(m->notify[m->targets[i].rcpt],
+		    DSN_NOTIFY_FAILURE)) {
 			tidx[n++] = i;
+			continue;
+		}
+		/* NOTIFY=NEVER, or without FAILURE: no notice is owed. */
+		log_info("%s: to=<%s>, no bounce: NOTIFY says so", m->id,
+		    m->targets[i].addr);
+		m->targets[i].notified = 1;
+		mark(sf, QUEUE_REC_NOTIFIED, &m->targets[i], now);
+	}
 	if (n == 0) {
 		free(tidx);
 		return;
@@ -1423,7 +1472,7 @@ finalize_warning(struct runner *r, struct queue_msg *m, struct statefd *sf,
     time_t now)
 {
 	char	 newid[QUEUE_IDLEN + 1];
-	size_t	*tidx, n = 0, i;
+	size_t	*tidx, n = 0, i, deferred = 0;
 
 	if (r->conf->delay_warning == 0 || m->warned != 0 ||
 	    m->sender[0] == '\0' ||
@@ -1431,9 +1480,19 @@ finalize_warning(struct runner *r, struct queue_msg *m, struct statefd *sf,
 		return;
 	if ((tidx = calloc(m->ntargets + 1, sizeof(*tidx))) == NULL)
 		return;
-	for (i = 0; i < m->ntargets; i++)
-		if (m->targets[i].status == QUEUE_DEFERRED)
+	for (i = 0; i < m->ntargets; i++) {
+		if (m->targets[i].status != QUEUE_DEFERRED)
+			continue;
+		deferred++;
+		if (dsn_wants(m->notify[m->targets[i].rcpt], DSN_NOTIFY_DELAY))
 			tidx[n++] = i;
+	}
+	if (n == 0 && deferred > 0) {
+		/* NOTIFY without DELAY: the warning is owed to no one. */
+		log_info("%s: no delay notification: NOTIFY says so", m->id);
+		m->warned = now;
+		mark(sf, QUEUE_REC_WARNED, NULL, now);
+	}
 	if (n > 0) {
 		if (bounce_enqueue(r->conf, m, tidx, n, DSN_DELAYED,
 		    m->sender, newid, sizeof(newid)) == -1)

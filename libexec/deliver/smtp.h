@@ -18,6 +18,7 @@ struct smtp_conn {
 	int		 pipelining;
 	int		 eightbit;
 	int		 size;
+	int		 dsn;			/* RFC 3461 */
 	uint64_t	 maxsize;		/* 0: no limit given */
 	int		 auth;			/* AUTH offered */
 	int		 auth_plain;
@@ -64,6 +65,7 @@ int	 line_is(const char *line, const char *kw);
 struct txn {
 	int		*outcome;	/* DELIVER_*, or -1 still open */
 	char		(*reason)[QUEUE_REASONLEN];
+	int		 dsn;		/* the next hop took the DSN requests */
 };
 struct worker_ctx;
 struct job;

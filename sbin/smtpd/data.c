@@ -17,13 +17,12 @@
 
 #include "smtpd.h"
 
-static void	data_fail(struct data_result *, int, const char *);
-static int	data_check(const char *, size_t, int, struct data_result *);
+static int	data_check(const char *, size_t, struct data_result *,
+		    size_t *);
 static void	data_from_add(struct data_result *, const char *, size_t);
-static void	data_header(struct data_result *, const char *, size_t,
-		    int *);
+static void	data_header(struct data_result *, const char *, size_t);
 
-static void
+void
 data_fail(struct data_result *res, int status, const char *reason)
 {
 	if (res->status != DATA_OK)
@@ -32,15 +31,23 @@ data_fail(struct data_result *res, int status, const char *reason)
 	res->reason = reason;
 }
 
-/* 0 if the line (with its line end) may go to the spool. */
+/*
+ * 0 if the line (with its line end, if any) may go to the spool; its
+ * length without the line end into *textlen.
+ */
 static int
-data_check(const char *line, size_t len, int crlf, struct data_result *res)
+data_check(const char *line, size_t len, struct data_result *res,
+    size_t *textlen)
 {
-	if (!crlf) {
-		data_fail(res, DATA_BADLINE, "bare LF in the message");
-		return -1;
+	*textlen = len;
+	if (len > 0 && line[len - 1] == '\n') {
+		if (len < 2 || line[len - 2] != '\r') {
+			data_fail(res, DATA_BADLINE, "bare LF in the message");
+			return -1;
+		}
+		*textlen = len - 2;
 	}
-	if (memchr(line, '\r', len - 2) != NULL) {
+	if (memchr(line, '\r', *textlen) != NULL) {
 		data_fail(res, DATA_BADLINE, "bare CR in the message");
 		return -1;
 	}
@@ -70,9 +77,9 @@ data_from_add(struct data_result *res, const char *s, size_t len)
  * a second one cannot hide from the sender check.
  */
 static void
-data_header(struct data_result *res, const char *line, size_t len,
-    int *state)
+data_header(struct data_result *res, const char *line, size_t len)
 {
+	int	*state = &res->header;
 	size_t	 n;
 
 	if (*state == -1 || res->from == NULL)
@@ -101,21 +108,47 @@ data_header(struct data_result *res, const char *line, size_t len,
 }
 
 void
-data_receive(struct io *io, struct spool_msg *msg, uint64_t maxsize,
-    int timeout_ms, struct data_result *res)
+data_begin(struct data_result *res)
 {
-	char		 line[SMTP_TEXT_MAX + 1];
-	const char	*p;
-	size_t		 len;
-	int		 r, crlf, prevcrlf = 1, header = 0;
-
 	res->status = DATA_OK;
 	res->size = 0;
 	res->reason = NULL;
 	res->fromlen = 0;
 	res->fromlong = 0;
+	res->header = 0;
 	if (res->from != NULL)
 		res->from[0] = '\0';
+}
+
+void
+data_line(struct data_result *res, struct spool_msg *msg, const char *line,
+    size_t len, int unstuff)
+{
+	size_t	 textlen;
+
+	if (data_check(line, len, res, &textlen) == -1 ||
+	    res->status != DATA_OK)
+		return;
+	/* RFC 5321 4.5.2: a leading dot was doubled by the client. */
+	if (unstuff && textlen > 0 && line[0] == '.') {
+		line++;
+		textlen--;
+	}
+	data_header(res, line, textlen);
+	if (fwrite(line, 1, textlen, msg->fp) != textlen ||
+	    putc('\n', msg->fp) == EOF)
+		data_fail(res, DATA_IOERROR, "spool write error");
+}
+
+void
+data_receive(struct io *io, struct spool_msg *msg, uint64_t maxsize,
+    int timeout_ms, struct data_result *res)
+{
+	char		 line[SMTP_TEXT_MAX + 1];
+	size_t		 len;
+	int		 r, crlf, prevcrlf = 1;
+
+	data_begin(res);
 	for (;;) {
 		r = io_getline(io, line, SMTP_TEXT_MAX, &len, &crlf,
 		    timeout_ms);
@@ -140,15 +173,6 @@ data_receive(struct io *io, struct spool_msg *msg, uint64_t maxsize,
 		res->size += len;
 		if (res->size > maxsize)
 			data_fail(res, DATA_TOOBIG, "message too big");
-		if (data_check(line, len, crlf, res) == -1 ||
-		    res->status != DATA_OK)
-			continue;
-		/* RFC 5321 4.5.2: a leading dot was doubled by the client. */
-		p = line[0] == '.' ? line + 1 : line;
-		len -= (p - line) + 2;
-		data_header(res, p, len, &header);
-		if (fwrite(p, 1, len, msg->fp) != len ||
-		    putc('\n', msg->fp) == EOF)
-			data_fail(res, DATA_IOERROR, "spool write error");
+		data_line(res, msg, line, len, 1);
 	}
 }

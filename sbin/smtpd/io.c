@@ -329,6 +329,25 @@ io_getline(struct io *io, char *buf, size_t max, size_t *len, int *crlf,
 }
 
 int
+io_read(struct io *io, size_t want, const char **p, size_t *got,
+    int timeout_ms)
+{
+	struct timespec	 deadline;
+	size_t		 avail;
+	int		 r;
+
+	io_deadline(&deadline, timeout_ms);
+	while (io->inpos == io->inlen)
+		if ((r = io_fill(io, &deadline)) != IO_OK)
+			return r;
+	avail = io->inlen - io->inpos;
+	*got = avail < want ? avail : want;
+	*p = io->in + io->inpos;
+	io->inpos += *got;
+	return IO_OK;
+}
+
+int
 io_pending(struct io *io, int timeout_ms)
 {
 	struct timespec	 deadline;

@@ -73,6 +73,7 @@ static char	*eom_value(const struct milter *, const char *);
 static int	eom_header_edit(struct eom *, const struct milter *, int,
 		    const char *, size_t);
 static int	eom_rcpt_parse(const char *, char *, size_t);
+static int	eom_rcpt_grow(struct session *);
 static int	eom_rcpt_edit(struct eom *, int, const char *);
 static int	eom_edit(void *, const struct milter *, int, const char *,
 		    size_t);
@@ -400,6 +401,25 @@ eom_rcpt_parse(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
+/* Room for one more recipient in the session's arrays; 0 or -1. */
+static int
+eom_rcpt_grow(struct session *s)
+{
+	char	**r;
+	int	 *n;
+
+	if ((r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*r))) == NULL)
+		return -1;
+	s->rcpts = r;
+	if ((n = reallocarray(s->notify, s->nrcpts + 1, sizeof(*n))) == NULL)
+		return -1;
+	s->notify = n;
+	if ((r = reallocarray(s->orcpt, s->nrcpts + 1, sizeof(*r))) == NULL)
+		return -1;
+	s->orcpt = r;
+	return 0;
+}
+
 /* SMFIR_ADDRCPT, SMFIR_DELRCPT, SMFIR_CHGFROM. */
 static int
 eom_rcpt_edit(struct eom *e, int cmd, const char *arg)
@@ -425,18 +445,24 @@ eom_rcpt_edit(struct eom *e, int cmd, const char *arg)
 			log_info("%s: milter: to=<%s> removed", s->msg.id,
 			    addr);
 			free(s->rcpts[i]);
-			s->rcpts[i--] = s->rcpts[--s->nrcpts];
+			free(s->orcpt[i]);
+			s->nrcpts--;
+			s->rcpts[i] = s->rcpts[s->nrcpts];
+			s->notify[i] = s->notify[s->nrcpts];
+			s->orcpt[i--] = s->orcpt[s->nrcpts];
 		}
 		return 0;
 	}
 	if (s->nrcpts >= env->conf.maxrcpt + EOM_RCPTS_EXTRA)
 		return -1;
-	r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));
-	if (r == NULL)
+	if (eom_rcpt_grow(s) == -1)
 		return -1;
-	s->rcpts = r;
+	r = s->rcpts;
 	if ((r[s->nrcpts] = strdup(addr)) == NULL)
 		return -1;
+	/* A recipient of the filter's own has no DSN parameters. */
+	s->notify[s->nrcpts] = 0;
+	s->orcpt[s->nrcpts] = NULL;
 	s->nrcpts++;
 	log_info("%s: milter: to=<%s> added", s->msg.id, addr);
 	return 0;
@@ -576,7 +602,7 @@ eom_rewrite(struct eom *e)
 {
 	struct session	*s = e->s;
 	struct spool_msg tmp;
-	char		*line = NULL;
+	char		*line = NULL, notify[64];
 	size_t		 size = 0, i;
 	ssize_t		 len;
 	int		 r = -1;
@@ -586,15 +612,22 @@ eom_rewrite(struct eom *e)
 	if (fseeko(e->fp, 0, SEEK_SET) == -1)
 		goto done;
 	while ((len = getline(&line, &size, e->fp)) > 1) {
+		/* R and its N and O records are written anew below. */
 		if (line[0] == 'S' && line[1] == ' ')
 			fprintf(tmp.fp, "S %s\n", s->sender);
-		else if (line[0] != 'R' || line[1] != ' ')
+		else if (strchr("RNO", line[0]) == NULL || line[1] != ' ')
 			fputs(line, tmp.fp);
 	}
 	if (len != 1)
 		goto done;
-	for (i = 0; i < s->nrcpts; i++)
+	for (i = 0; i < s->nrcpts; i++) {
 		fprintf(tmp.fp, "R %s\n", s->rcpts[i]);
+		dsn_notify_format(s->notify[i], notify, sizeof(notify));
+		if (notify[0] != '\0')
+			fprintf(tmp.fp, "N %s\n", notify);
+		if (s->orcpt[i] != NULL)
+			fprintf(tmp.fp, "O %s\n", s->orcpt[i]);
+	}
 	fputc('\n', tmp.fp);
 	if ((tmp.body = ftello(tmp.fp)) == -1)
 		goto done;

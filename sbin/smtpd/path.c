@@ -24,6 +24,8 @@ static const char	*path_skip_route(const char *, const char *);
 static int		 path_mailbox(const char *, size_t, struct path_args *);
 static int		 path_params(const char *, int, struct path_args *);
 static int		 path_xtext(const char *, size_t);
+static int		 path_dsn(const char *, size_t, int,
+			    struct path_args *);
 static int		 path_param(const char *, size_t, int,
 			    struct path_args *);
 
@@ -108,6 +110,59 @@ path_xtext(const char *s, size_t len)
 	return 1;
 }
 
+/*
+ * RFC 3461: RET= and ENVID= of MAIL, NOTIFY= and ORCPT= of RCPT, each
+ * once.  PATH_OK, PATH_BADVALUE, or -1 if s is none of them.
+ */
+static int
+path_dsn(const char *s, size_t len, int from, struct path_args *pa)
+{
+	char	 buf[DSN_ORCPT_MAX + 1];
+	size_t	 klen = strcspn(s, "=");
+
+	if (klen >= len)
+		return -1;
+	s += klen + 1;
+	len -= klen + 1;
+	if (from && klen == 3 && strncasecmp(s - 4, "RET", 3) == 0) {
+		pa->errstr = "bad RET parameter";
+		if (pa->ret != DSN_RET_NONE)
+			return PATH_BADVALUE;
+		if (len == 4 && strncasecmp(s, "FULL", 4) == 0)
+			pa->ret = DSN_RET_FULL;
+		else if (len == 4 && strncasecmp(s, "HDRS", 4) == 0)
+			pa->ret = DSN_RET_HDRS;
+		else
+			return PATH_BADVALUE;
+		return PATH_OK;
+	}
+	if (from && klen == 5 && strncasecmp(s - 6, "ENVID", 5) == 0) {
+		pa->errstr = "bad ENVID parameter";
+		if (pa->envid[0] != '\0' || len > DSN_ENVID_MAX ||
+		    dsn_xtext_decode(s, len, buf, sizeof(buf)) == -1)
+			return PATH_BADVALUE;
+		memcpy(pa->envid, s, len);
+		pa->envid[len] = '\0';
+		return PATH_OK;
+	}
+	if (!from && klen == 6 && strncasecmp(s - 7, "NOTIFY", 6) == 0) {
+		pa->errstr = "bad NOTIFY parameter";
+		if (pa->notify != 0 ||
+		    (pa->notify = dsn_notify_parse(s, len)) == -1)
+			return PATH_BADVALUE;
+		return PATH_OK;
+	}
+	if (!from && klen == 5 && strncasecmp(s - 6, "ORCPT", 5) == 0) {
+		pa->errstr = "bad ORCPT parameter";
+		if (pa->orcpt[0] != '\0' || !dsn_orcpt_valid(s, len))
+			return PATH_BADVALUE;
+		memcpy(pa->orcpt, s, len);
+		pa->orcpt[len] = '\0';
+		return PATH_OK;
+	}
+	return -1;
+}
+
 /* One "KEY[=VALUE]" of RFC 5321 Mail-parameters. */
 static int
 path_param(const char *s, size_t len, int from, struct path_args *pa)
@@ -115,7 +170,10 @@ path_param(const char *s, size_t len, int from, struct path_args *pa)
 	const char	*v;
 	char		*end;
 	unsigned long long n;
+	int		 r;
 
+	if ((r = path_dsn(s, len, from, pa)) != -1)
+		return r;
 	pa->errstr = "unsupported parameter";
 	if (!from)
 		return PATH_PARAM;

@@ -61,6 +61,8 @@ static int	session_junk(struct session *);
 static int	cmd_helo_common(struct session *, char *, int);
 static int	rcpt_verdict(struct session *, const struct path_args *,
 		    const char *);
+static int	session_rcpt_add(struct session *, const char *,
+		    const struct path_args *);
 static void	session_path_error(struct session *, int, struct path_args *,
 		    int);
 static const char *session_protocol(const struct session *);
@@ -72,6 +74,7 @@ static void	cmd_ehlo(struct session *, char *);
 static void	cmd_mail(struct session *, char *);
 static void	cmd_rcpt(struct session *, char *);
 static void	cmd_data(struct session *, char *);
+static void	cmd_bdat(struct session *, char *);
 static void	cmd_rset(struct session *, char *);
 static void	cmd_noop(struct session *, char *);
 static void	cmd_quit(struct session *, char *);
@@ -90,6 +93,7 @@ static const struct {
 	{ "MAIL", cmd_mail },
 	{ "RCPT", cmd_rcpt },
 	{ "DATA", cmd_data },
+	{ "BDAT", cmd_bdat },
 	{ "RSET", cmd_rset },
 	{ "NOOP", cmd_noop },
 	{ "QUIT", cmd_quit },
@@ -101,7 +105,6 @@ static const struct {
 	{ "EXPN", cmd_unimplemented },
 	{ "TURN", cmd_unimplemented },
 	{ "ETRN", cmd_unimplemented },
-	{ "BDAT", cmd_unimplemented },
 	{ "SEND", cmd_unimplemented },
 	{ "SOML", cmd_unimplemented },
 	{ "SAML", cmd_unimplemented },
@@ -136,9 +139,13 @@ session_free(struct session *s)
 {
 	size_t	 i;
 
-	for (i = 0; i < s->nrcpts; i++)
+	for (i = 0; i < s->nrcpts; i++) {
 		free(s->rcpts[i]);
+		free(s->orcpt[i]);
+	}
 	free(s->rcpts);
+	free(s->notify);
+	free(s->orcpt);
 	io_free(&s->io);
 	free(s);
 }
@@ -368,11 +375,20 @@ session_close_parked(struct session *s, int why)
 	session_end(s);
 }
 
-/* Only AUTH may go beyond the 512 octets of RFC 5321 (RFC 4954). */
+/*
+ * Only AUTH may go beyond the 512 octets of RFC 5321 (RFC 4954), and
+ * MAIL and RCPT by what their DSN parameters take (RFC 3461 4: 500
+ * octets of ORCPT and NOTIFY's keywords; ENVID's 100 and RET).
+ */
 static int
 session_long_line(const char *line, size_t len)
 {
-	return len > SMTP_CMD_MAX && strncasecmp(line, "AUTH ", 5) != 0;
+	if (len <= SMTP_CMD_MAX || strncasecmp(line, "AUTH ", 5) == 0)
+		return 0;
+	if (strncasecmp(line, "MAIL ", 5) == 0 ||
+	    strncasecmp(line, "RCPT ", 5) == 0)
+		return len > SMTP_CMD_MAX + DSN_ORCPT_MAX + 64;
+	return 1;
 }
 
 /* A command ends at CRLF; a bare LF is taken, a CR or a NUL is not. */
@@ -414,10 +430,15 @@ session_txn_reset(struct session *s)
 
 	if (s->state == S_MAIL)
 		spool_abort(&s->msg);
+	bdat_reset(s);
 	milter_abort(s);
-	for (i = 0; i < s->nrcpts; i++)
+	for (i = 0; i < s->nrcpts; i++) {
 		free(s->rcpts[i]);
+		free(s->orcpt[i]);
+	}
 	s->nrcpts = 0;
+	s->dsn_ret = DSN_RET_NONE;
+	s->envid[0] = '\0';
 	s->sender[0] = '\0';
 	if (s->state > S_HELO)
 		s->state = S_HELO;
@@ -495,6 +516,8 @@ cmd_ehlo(struct session *s, char *arg)
 	io_printf(&s->io, "250-SIZE %llu\r\n",
 	    (unsigned long long)env->conf.maxsize);
 	io_printf(&s->io, "250-8BITMIME\r\n");
+	io_printf(&s->io, "250-CHUNKING\r\n");
+	io_printf(&s->io, "250-DSN\r\n");
 	if (env->tls != NULL && s->io.tls == NULL)
 		io_printf(&s->io, "250-STARTTLS\r\n");
 	if (s->io.tls != NULL)
@@ -512,6 +535,9 @@ session_path_error(struct session *s, int r, struct path_args *pa, int from)
 		break;
 	case PATH_PARAM:
 		session_reply(s, 555, "5.5.4", "Error: %s", pa->errstr);
+		break;
+	case PATH_BADVALUE:
+		session_reply(s, 501, "5.5.4", "Error: %s", pa->errstr);
 		break;
 	default:
 		session_reply(s, 501, from ? "5.1.7" : "5.1.3",
@@ -565,6 +591,8 @@ cmd_mail(struct session *s, char *arg)
 	else
 		(void)snprintf(s->sender, sizeof(s->sender), "%s@%s",
 		    pa.addr.local, pa.addr.domain);
+	s->dsn_ret = pa.ret;
+	strlcpy(s->envid, pa.envid, sizeof(s->envid));
 	if (milter_mail(s) == -1) {
 		spool_abort(&s->msg);
 		return;
@@ -609,11 +637,41 @@ rcpt_verdict(struct session *s, const struct path_args *pa,
 	}
 }
 
+/* The recipient and its DSN parameters; 0 or -1. */
+static int
+session_rcpt_add(struct session *s, const char *rcpt,
+    const struct path_args *pa)
+{
+	char	**r, **o;
+	int	 *n;
+
+	if ((r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*r))) == NULL)
+		return -1;
+	s->rcpts = r;
+	if ((n = reallocarray(s->notify, s->nrcpts + 1, sizeof(*n))) == NULL)
+		return -1;
+	s->notify = n;
+	if ((o = reallocarray(s->orcpt, s->nrcpts + 1, sizeof(*o))) == NULL)
+		return -1;
+	s->orcpt = o;
+	o[s->nrcpts] = NULL;
+	if (pa->orcpt[0] != '\0' && (o[s->nrcpts] = strdup(pa->orcpt)) ==
+	    NULL)
+		return -1;
+	if ((r[s->nrcpts] = strdup(rcpt)) == NULL) {
+		free(o[s->nrcpts]);
+		return -1;
+	}
+	n[s->nrcpts] = pa->notify;
+	s->nrcpts++;
+	return 0;
+}
+
 static void
 cmd_rcpt(struct session *s, char *arg)
 {
 	struct path_args pa;
-	char		 rcpt[SMTPD_ADDRLEN], **r;
+	char		 rcpt[SMTPD_ADDRLEN];
 	int		 ret;
 
 	if (s->state != S_MAIL) {
@@ -641,15 +699,10 @@ cmd_rcpt(struct session *s, char *arg)
 		(void)limits_rcpt_refused(s);
 		return;
 	}
-	r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));
-	if (r == NULL || (r[s->nrcpts] = strdup(rcpt)) == NULL) {
-		if (r != NULL)
-			s->rcpts = r;
+	if (session_rcpt_add(s, rcpt, &pa) == -1) {
 		session_reply(s, 452, "4.3.1", "Insufficient system storage");
 		return;
 	}
-	s->rcpts = r;
-	s->nrcpts++;
 	s->nrcpt++;
 	log_info("%s: to=<%s>, status=accepted", s->msg.id, rcpt);
 	session_reply(s, 250, "2.1.5", "Ok");
@@ -700,15 +753,44 @@ session_received(struct session *s, time_t now)
 	return 0;
 }
 
+int
+session_data_begin(struct session *s)
+{
+	struct dsn_env	 dsn;
+	time_t		 now;
+
+	if (milter_data(s) == -1) {
+		session_txn_reset(s);
+		return -1;
+	}
+	now = time(NULL);
+	dsn.ret = s->dsn_ret;
+	dsn.envid = s->envid;
+	dsn.notify = s->notify;
+	dsn.orcpt = s->orcpt;
+	if (spool_envelope_dsn(&s->msg, now, s->sender, s->rcpts, s->nrcpts,
+	    &dsn) == -1 || session_received(s, now) == -1) {
+		log_warn("%s: spool write", s->msg.id);
+		session_reply(s, 452, "4.3.1", "Insufficient system storage");
+		session_txn_reset(s);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 cmd_data(struct session *s, char *arg)
 {
 	struct data_result res;
 	char		 from[DATA_FROM_MAX];
-	time_t		 now;
 
 	if (s->state != S_MAIL) {
 		session_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	/* RFC 3030 3: not both in one transaction. */
+	if (s->bdat != NULL) {
+		session_reply(s, 503, "5.5.1", "Error: DATA after BDAT");
 		return;
 	}
 	if (s->nrcpts == 0) {
@@ -719,24 +801,26 @@ cmd_data(struct session *s, char *arg)
 		session_reply(s, 501, "5.5.4", "Syntax: DATA");
 		return;
 	}
-	if (milter_data(s) == -1) {
-		session_txn_reset(s);
+	if (session_data_begin(s) == -1)
 		return;
-	}
-	now = time(NULL);
-	if (spool_envelope(&s->msg, now, s->sender, s->rcpts,
-	    s->nrcpts) == -1 || session_received(s, now) == -1) {
-		log_warn("%s: spool write", s->msg.id);
-		session_reply(s, 452, "4.3.1", "Insufficient system storage");
-		session_txn_reset(s);
-		return;
-	}
 	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	res.from = env->conf.sender_check == SENDER_CHECK_HEADER &&
 	    s->login[0] != '\0' ? from : NULL;
 	data_receive(&s->io, &s->msg, env->conf.maxsize,
 	    env->conf.data_timeout * 1000, &res);
 	session_data_done(s, &res);
+	session_txn_reset(s);
+}
+
+/* bdat.c reads the chunks; the end of the message is DATA's. */
+static void
+cmd_bdat(struct session *s, char *arg)
+{
+	struct data_result *res;
+
+	if ((res = bdat_command(s, arg)) == NULL)
+		return;
+	session_data_done(s, res);
 	session_txn_reset(s);
 }
 
@@ -869,7 +953,7 @@ cmd_help(struct session *s, char *arg)
 	if (session_junk(s) == -1)
 		return;
 	io_printf(&s->io, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
-	    "RSET NOOP QUIT VRFY HELP%s\r\n", env->tls != NULL ?
+	    "BDAT RSET NOOP QUIT VRFY HELP%s\r\n", env->tls != NULL ?
 	    " STARTTLS AUTH" : "");
 	session_reply(s, 214, "2.0.0", "See smtpd(8)");
 }

@@ -9,6 +9,8 @@
  *	session.c	the SMTP dialogue, one state machine per client
  *	path.c		MAIL FROM and RCPT TO arguments: paths, parameters
  *	data.c		DATA: the message into the spool, and the commit
+ *	bdat.c		BDAT (CHUNKING): chunks of the message into the
+ *			spool, through data.c's checks
  *	io.c		buffered line I/O on a socket, plain or TLS, with
  *			time limits
  *	tls.c		the TLS server context; STARTTLS and smtps handshakes
@@ -122,6 +124,13 @@ int	 io_getline(struct io *, char *buf, size_t max, size_t *len,
 void	 io_printf(struct io *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 io_flush(struct io *);
+/*
+ * Up to want bytes of input, at least one, within timeout_ms: *p
+ * points at them in the buffer (valid until the next call), *got says
+ * how many.  IO_OK, or IO_EOF, IO_TIMEOUT, IO_ERROR.
+ */
+int	 io_read(struct io *, size_t want, const char **p, size_t *got,
+	    int timeout_ms);
 /* 1 if input is waiting (in the buffer or on the socket) within ms. */
 int	 io_pending(struct io *, int timeout_ms);
 /*
@@ -331,10 +340,15 @@ struct session {
 	struct authres	 ar;
 	char		**rcpts;
 	size_t		 nrcpts;
+	int		*notify;	/* per rcpt: its NOTIFY */
+	char		**orcpt;	/* per rcpt: its ORCPT, or NULL */
+	int		 dsn_ret;	/* of MAIL: DSN_RET_* */
+	char		 envid[DSN_ENVID_MAX + 1];
 	size_t		 nerrors;
 	size_t		 njunk;		/* commands since the last message */
 	char		 lastreply[SMTP_CMD_MAX + 32]; /* the last reply, for the logs */
 	struct milter_set *milters;	/* NULL: no milter in mail.conf */
+	struct bdat	*bdat;		/* a BDAT transaction: bdat.c's */
 	/* For the disconnect log line. */
 	size_t		 ncommands, nmail, nrcpt, ndata;
 };
@@ -349,6 +363,12 @@ void		 session_close_parked(struct session *, int why);
 void		 session_free(struct session *);
 void		 session_reply(struct session *, int, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * The message begins (DATA, the first BDAT): the filters' DATA stage,
+ * the envelope and Received: into the spool file.  0, or -1 after the
+ * reply (the transaction is over).
+ */
+int		 session_data_begin(struct session *);
 
 /* ---- auth.c ---- */
 
@@ -373,6 +393,7 @@ void		 auth_session(struct session *, char *arg);
 #define PATH_ADDRESS	2	/* the mailbox does not parse */
 #define PATH_PARAM	3	/* an unknown or bad parameter */
 #define PATH_LITERAL	4	/* an address literal: a@[1.2.3.4] */
+#define PATH_BADVALUE	5	/* a DSN parameter malformed: 501 */
 
 struct path_args {
 	int		 null;		/* <> */
@@ -380,6 +401,10 @@ struct path_args {
 	struct mailaddr	 addr;
 	int		 has_size;
 	uint64_t	 size;
+	int		 ret;		/* RFC 3461: DSN_RET_* */
+	char		 envid[DSN_ENVID_MAX + 1];	/* xtext, or "" */
+	int		 notify;	/* DSN_NOTIFY_*, 0: not given */
+	char		 orcpt[DSN_ORCPT_MAX + 1];	/* "" when none */
 	const char	*errstr;
 };
 
@@ -406,7 +431,20 @@ struct data_result {
 	char		*from;		/* set by the caller: DATA_FROM_MAX */
 	size_t		 fromlen;
 	int		 fromlong;	/* more than DATA_FROM_MAX - 1 */
+	int		 header;	/* data.c's: where in the header */
 };
+
+/* A message begins: res (with from set by the caller) is reset. */
+void	 data_begin(struct data_result *);
+/*
+ * One line of the message as the client sent it, with its line end
+ * (the last one of a BDAT message may have none): checked, and written
+ * to the spool with an LF line end; unstuff: DATA's dot-stuffing.
+ */
+void	 data_line(struct data_result *, struct spool_msg *,
+	    const char *line, size_t len, int unstuff);
+/* Sets the status and its reason, unless one is set already. */
+void	 data_fail(struct data_result *, int status, const char *reason);
 
 /*
  * Reads the message up to CRLF.CRLF from io into the spool file of
@@ -415,6 +453,18 @@ struct data_result {
  */
 void	 data_receive(struct io *, struct spool_msg *, uint64_t maxsize,
 	    int timeout_ms, struct data_result *);
+
+/* ---- bdat.c ---- */
+
+/*
+ * BDAT size [LAST] (RFC 3030): the chunk is read whatever the reply.
+ * NULL once replied (a chunk taken, a refusal, a session that ends);
+ * after the LAST chunk of a message that may be committed, its result
+ * for session.c's end of the message, unreplied.
+ */
+struct data_result *bdat_command(struct session *, char *arg);
+/* The transaction ends: the BDAT state goes. */
+void	 bdat_reset(struct session *);
 
 /* ---- sender.c ---- */
 
