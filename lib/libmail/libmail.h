@@ -222,16 +222,20 @@ int	 conf_user_ids(const struct conf *, uid_t *, gid_t *, char *err,
 
 struct mailaddr {
 	char	local[ADDR_LOCAL_MAX + 3];	/* +2 for a quoted form */
-	char	domain[ADDR_DOMAIN_MAX + 1];	/* lower case */
+	char	domain[ADDR_DOMAIN_MAX + 1];	/* A-label form, lower case */
 };
 
 /*
  * Parses "local@domain" (RFC 5321 Mailbox: dot-atom or quoted-string
- * local part, a domain name; no address literals).  The domain is
- * lower-cased; a trailing dot is refused.  The local part is kept as
- * written, quotes included, at most 64 octets; the address at most
- * 254.  "a!b@c" and "a%b@c" pass (atext); "a@b@c", "@route:a@b",
- * "a@[192.0.2.1]", 8-bit bytes and a missing "@domain" are refused.
+ * local part, a domain name; no address literals), with the UTF-8 of
+ * RFC 6531: well-formed UTF-8 only (no overlong form, no surrogate),
+ * no C0 or C1 control and no DEL anywhere.  The domain is turned into
+ * its A-label form (libidn2) and lower-cased; a trailing dot is
+ * refused.  The local part is kept as written, quotes included, at
+ * most 64 octets; the address at most 254, as written and in its
+ * A-label form.  "a!b@c" and "a%b@c" pass (atext); "a@b@c",
+ * "@route:a@b", "a@[192.0.2.1]" and a missing "@domain" are refused.
+ * Whether UTF-8 may be used at all (SMTPUTF8) is the caller's matter.
  * Returns 0, or -1 with a static reason in *errstr.
  */
 int	 addr_parse(const char *, struct mailaddr *, const char **errstr);
@@ -239,18 +243,38 @@ int	 addr_parse(const char *, struct mailaddr *, const char **errstr);
  * Like addr_parse, and also refuses what could become a path or a
  * surprise in a file: quoted local parts (and so control characters,
  * ':', ',', spaces, a leading '.', "..", a trailing '.'), '/', the
- * routing tricks '!' and '%', '|' and '#'.  For mailboxes and
- * everything the admin commands write.
+ * routing tricks '!' and '%', '|' and '#', and an address not in
+ * Unicode NFC.  For mailboxes and everything the admin commands write.
  */
 int	 addr_parse_safe(const char *, struct mailaddr *, const char **errstr);
 /*
- * Checks a domain name: LDH labels of 1 to 63, no '-' at either end of
- * a label, at most 255 in all, no trailing dot, a last label not all
- * digits (so no bare IPv4 address); 0 or -1.
+ * Checks an ASCII domain name: LDH labels of 1 to 63, no '-' at either
+ * end of a label, at most 255 in all, no trailing dot, a last label
+ * not all digits (so no bare IPv4 address); 0 or -1.
  */
 int	 addr_domain_valid(const char *, const char **errstr);
-/* "local@domain" in lower case: the key of every map; -1 if too long. */
+/*
+ * A domain as written (ASCII, A-labels or U-labels) into its one form:
+ * A-labels, lower case, checked as addr_domain_valid; 0 or -1.
+ */
+int	 addr_domain_canon(const char *, char *out, size_t outlen,
+	    const char **errstr);
+/* The U-label form of a canonical domain (for people); 0 or -1. */
+int	 addr_domain_ulabel(const char *domain, char *out, size_t outlen);
+/*
+ * "local@domain", the key of every map: the local part in NFC and
+ * ASCII lower-cased (no other case folding), the domain in A-label
+ * form; -1 if too long.
+ */
 int	 addr_key(const struct mailaddr *, char *, size_t);
+/* The key with the domain in U-labels: what the admin commands write. */
+int	 addr_text(const struct mailaddr *, char *, size_t);
+/* 1 if s is all ASCII. */
+int	 addr_is_ascii(const char *);
+/* 0 if s is well-formed UTF-8 without controls; -1 + errstr. */
+int	 addr_utf8_valid(const char *, const char **errstr);
+/* 1 if s (well-formed UTF-8) is in Unicode NFC. */
+int	 addr_utf8_nfc(const char *);
 /*
  * Splits a "+tag" off the local part at the first of the delimiter
  * characters: base gets the address without it.  Returns 1 if a tag
