@@ -92,7 +92,7 @@ addr_utf8_valid(const char *s, const char **errstr)
 	}
 	for (; n > 0; p += len, n -= len) {
 		len = u8_mbtouc(&uc, p, n);
-		if (uc < 0x20 || (uc >= 0x7f && uc <= 0x9f)) {
+		if (uc >= 0x80 && uc <= 0x9f) {
 			*errstr = "control character";
 			return -1;
 		}
@@ -298,21 +298,6 @@ addr_domain_canon(const char *s, char *out, size_t outlen,
 }
 
 int
-addr_domain_ulabel(const char *domain, char *out, size_t outlen)
-{
-	char	*ulabel;
-	int	 r;
-
-	if (!addr_has_alabel(domain))
-		return strlcpy(out, domain, outlen) < outlen ? 0 : -1;
-	if (idn2_to_unicode_8z8z(domain, &ulabel, 0) != IDN2_OK)
-		return -1;
-	r = strlcpy(out, ulabel, outlen) < outlen ? 0 : -1;
-	idn2_free(ulabel);
-	return r;
-}
-
-int
 addr_parse(const char *s, struct mailaddr *ma, const char **errstr)
 {
 	size_t	len;
@@ -440,16 +425,6 @@ addr_key(const struct mailaddr *ma, char *buf, size_t buflen)
 		return -1;
 	addr_lower(buf);
 	return 0;
-}
-
-int
-addr_text(const struct mailaddr *ma, char *buf, size_t buflen)
-{
-	char	*at;
-
-	if (addr_key(ma, buf, buflen) == -1 || (at = strrchr(buf, '@')) == NULL)
-		return -1;
-	return addr_domain_ulabel(ma->domain, at + 1, buflen - (at + 1 - buf));
 }
 
 int

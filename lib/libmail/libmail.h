@@ -259,19 +259,18 @@ int	 addr_domain_valid(const char *, const char **errstr);
  */
 int	 addr_domain_canon(const char *, char *out, size_t outlen,
 	    const char **errstr);
-/* The U-label form of a canonical domain (for people); 0 or -1. */
-int	 addr_domain_ulabel(const char *domain, char *out, size_t outlen);
 /*
  * "local@domain", the key of every map: the local part in NFC and
  * ASCII lower-cased (no other case folding), the domain in A-label
  * form; -1 if too long.
  */
 int	 addr_key(const struct mailaddr *, char *, size_t);
-/* The key with the domain in U-labels: what the admin commands write. */
-int	 addr_text(const struct mailaddr *, char *, size_t);
 /* 1 if s is all ASCII. */
 int	 addr_is_ascii(const char *);
-/* 0 if s is well-formed UTF-8 without controls; -1 + errstr. */
+/*
+ * 0 if s is well-formed UTF-8 without C1 controls (the ASCII ones are
+ * left to the grammar that reads s); -1 + errstr.
+ */
 int	 addr_utf8_valid(const char *, const char **errstr);
 /* 1 if s (well-formed UTF-8) is in Unicode NFC. */
 int	 addr_utf8_nfc(const char *);
@@ -785,6 +784,7 @@ struct queue_msg {
 	time_t		 warned;		/* delay warning sent, or 0 */
 	int		 has_state;		/* SPOOL/state/ID exists */
 	int		 junk;			/* a J record: into .Junk/ */
+	int		 smtputf8;		/* a U record (RFC 6531) */
 };
 
 /* State records, written by deliver and by mailq -f. */
@@ -933,6 +933,9 @@ int	 srs_reverse(const struct srs *, const char *local, time_t now,
  *	R rcpt@domain		one line per recipient, as accepted
  *	J reason		smtpd's verdict: local copies go to the
  *				Junk folder (.Junk/ of the Maildir)
+ *	U SMTPUTF8		an SMTPUTF8 message (RFC 6531): it came with
+ *				the parameter, or an address of the envelope
+ *				is UTF-8; it leaves only with SMTPUTF8
  *	(other one-letter records may be added; readers skip unknown ones)
  * A queue ID is 16 lower-case hexadecimal digits (time, then random).
  */
@@ -947,13 +950,18 @@ struct spool_msg {
 	int	spooldirfd;
 	off_t	body;			/* where the message begins, or -1 */
 	int	hold;			/* commit into hold/, not queue/ */
+	int	smtputf8;		/* write the U record */
 };
+#define SPOOL_REC_SMTPUTF8	'U'
 
 /* Creates the spool's directories and FIFO if missing; 0 or -1. */
 int	 spool_init(const char *spool);
 /* Opens SPOOL/tmp/ID for a new message; 0 or -1 (errno set). */
 int	 spool_create(const char *spool, struct spool_msg *);
-/* Writes the envelope: sender "" for <>; 0 or -1. */
+/*
+ * Writes the envelope: sender "" for <>; the U record if msg->smtputf8
+ * or an address is UTF-8; 0 or -1.
+ */
 int	 spool_envelope(struct spool_msg *, time_t, const char *sender,
 	    char *const *rcpts, size_t nrcpts);
 /*

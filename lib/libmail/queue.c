@@ -307,6 +307,9 @@ envelope_line(char *line, struct queue_msg *m, int *seen, char *err,
 	case 'J':
 		m->junk = 1;
 		break;
+	case SPOOL_REC_SMTPUTF8:
+		m->smtputf8 = 1;
+		break;
 	default:
 		/* Records added later; spool.c says readers skip them. */
 		break;

@@ -25,6 +25,8 @@
 static int	spool_mkdir(int, const char *);
 static void	spool_newid(char *);
 static int	spool_record(FILE *, char, const char *);
+static int	spool_needs_smtputf8(const struct spool_msg *, const char *,
+		    char *const *, size_t);
 static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
 static int	spool_opentmp(int);
@@ -95,6 +97,7 @@ spool_reset(struct spool_msg *msg)
 	msg->tmppath[0] = '\0';
 	msg->body = -1;
 	msg->hold = 0;
+	msg->smtputf8 = 0;
 }
 
 int
@@ -159,6 +162,25 @@ spool_record(FILE *fp, char type, const char *value)
 	return 0;
 }
 
+/*
+ * A message that came with SMTPUTF8, or whose envelope holds a UTF-8
+ * address (sendmail(8), a bounce to a UTF-8 sender), may only leave
+ * with SMTPUTF8: the U record tells deliver.
+ */
+static int
+spool_needs_smtputf8(const struct spool_msg *msg, const char *sender,
+    char *const *rcpts, size_t nrcpts)
+{
+	size_t	 i;
+
+	if (msg->smtputf8 || !addr_is_ascii(sender))
+		return 1;
+	for (i = 0; i < nrcpts; i++)
+		if (!addr_is_ascii(rcpts[i]))
+			return 1;
+	return 0;
+}
+
 int
 spool_envelope(struct spool_msg *msg, time_t arrival, const char *sender,
     char *const *rcpts, size_t nrcpts)
@@ -179,6 +201,9 @@ spool_envelope(struct spool_msg *msg, time_t arrival, const char *sender,
 	for (i = 0; i < nrcpts; i++)
 		if (spool_record(msg->fp, 'R', rcpts[i]) == -1)
 			return -1;
+	if (spool_needs_smtputf8(msg, sender, rcpts, nrcpts) &&
+	    spool_record(msg->fp, SPOOL_REC_SMTPUTF8, "SMTPUTF8") == -1)
+		return -1;
 	if (fputc('\n', msg->fp) == EOF || (msg->body = ftello(msg->fp)) == -1)
 		return -1;
 	return 0;

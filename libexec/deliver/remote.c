@@ -2,8 +2,10 @@
  * Remote delivery over SMTP (RFC 5321): one worker takes the jobs of
  * one destination (the relayhost, or a domain) and sends them over one
  * connection, one transaction a message with all of its recipients
- * for that destination.  EHLO, falling back to HELO; SIZE, PIPELINING
- * and 8BITMIME when the server offers them.  A 2xx reply delivers, a
+ * for that destination.  EHLO, falling back to HELO; SIZE, PIPELINING,
+ * 8BITMIME and SMTPUTF8 when the server offers them; an SMTPUTF8
+ * message to a server without SMTPUTF8 bounces (5.6.7, RFC 6531
+ * section 3.2), since we do not downgrade.  A 2xx reply delivers, a
  * 4xx or a failure to connect defers, a 5xx bounces, recipient by
  * recipient.
  *
@@ -582,10 +584,26 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		fclose(body);
 		return;
 	}
+	/*
+	 * RFC 6531 3.2: an SMTPUTF8 message goes only to a server that
+	 * offers SMTPUTF8; we do not downgrade, so it bounces.
+	 */
+	if (m->smtputf8 && !c->smtputf8) {
+		for (i = 0; i < j->ntargets; i++) {
+			tx->outcome[i] = DELIVER_PERM;
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
+			    "5.6.7 SMTPUTF8 is required, but was not offered "
+			    "by host %s", c->host);
+		}
+		fclose(body);
+		return;
+	}
 	if (c->size)
 		snprintf(ext, sizeof(ext), " SIZE=%lld", (long long)m->size);
 	if (c->eightbit && has_8bit(body, m->body))
 		strlcat(ext, " BODY=8BITMIME", sizeof(ext));
+	if (m->smtputf8)
+		strlcat(ext, " SMTPUTF8", sizeof(ext));
 
 	smtp_timeout(c, COMMAND_TIMEOUT);
 	(void)smtp_cmd(c, "MAIL FROM:<%s>%s", j->rewritten ? j->sender :

@@ -365,6 +365,8 @@ smtp_ehlo_line(struct smtp_conn *c, const char *kw)
 		c->starttls = 1;
 	else if (line_is(kw, "8BITMIME"))
 		c->eightbit = 1;
+	else if (line_is(kw, "SMTPUTF8"))
+		c->smtputf8 = 1;
 	else if (strncasecmp(kw, "AUTH", 4) == 0 &&
 	    (kw[4] == ' ' || kw[4] == '='))
 		smtp_ehlo_auth(c, kw + 5);

@@ -16,6 +16,7 @@ struct smtp_conn {
 	int		 starttls;
 	int		 pipelining;
 	int		 eightbit;
+	int		 smtputf8;		/* RFC 6531 */
 	int		 size;
 	uint64_t	 maxsize;		/* 0: no limit given */
 	int		 auth;			/* AUTH offered */
