@@ -852,6 +852,11 @@ int	 queue_unlink(const char *spool, const char *id);
  */
 int	 queue_unlink_sync(const char *spool, const char *id);
 /*
+ * fsyncs SPOOL/queue: the removals made before (queue_unlink) are on
+ * disk after it, with one fsync for all of them.  0 or -1.
+ */
+int	 queue_sync(const char *spool);
+/*
  * Removes the state files whose message is gone, after an fsync of
  * SPOOL/queue that makes those removals durable first; count or -1.
  */

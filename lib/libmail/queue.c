@@ -28,9 +28,10 @@
  * being expanded when a crash came, and is expanded again.
  *
  * The last D, Q or B record of a target wins.  deliver fsyncs the file
- * after each delivery's record, before it goes on, so that a crash
- * loses at most the outcome of the deliveries in flight: those are
- * tried again, the others never.  A torn last line (a crash in the
+ * after the records of a message's deliveries, before it goes on, so
+ * that a crash loses at most the outcome of the deliveries in flight
+ * (a batch, for the local ones): those are tried again, the others
+ * never.  A torn last line (a crash in the
  * middle of a write) has no newline and is ignored, and the next writer
  * ends it with a newline first, so that its own record is not glued to
  * the torn one and lost with it.  Several writers
@@ -677,10 +678,16 @@ queue_unlink(const char *spool, const char *id)
 int
 queue_unlink_sync(const char *spool, const char *id)
 {
-	char	 dir[PATH_MAX];
-
 	if (queue_unlink(spool, id) == -1)
 		return -1;
+	return queue_sync(spool);
+}
+
+int
+queue_sync(const char *spool)
+{
+	char	 dir[PATH_MAX];
+
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", spool) >=
 	    sizeof(dir)) {
 		errno = ENAMETOOLONG;

@@ -310,7 +310,7 @@ run_daemon(const struct conf *conf, int foreground)
 	struct runner	*r;
 	size_t		 npool;
 	time_t		 now, last_scan = 0, last_full = 0, next;
-	int		 scan = 1, full = 1, failed = 0, timeout;
+	int		 scan = 1, full = 1, failed = 0, timeout, busy;
 
 	if ((fifo_fd = fifo_open(conf, O_RDWR)) == -1)
 		err(EX_IOERR, "%s/wakeup", conf->spool);
@@ -329,7 +329,15 @@ run_daemon(const struct conf *conf, int foreground)
 			scan = full = 1;
 		if (now - last_scan >= RESCAN_INTERVAL)
 			scan = 1;
-		if (scan) {
+		/*
+		 * With work enough in hand for every worker, a wakeup's scan
+		 * waits: it would only add to the back of the line, and a
+		 * scan of a long queue at each wakeup costs more than the
+		 * deliveries.
+		 */
+		busy = !full && runner_waiting(r) >= conf->max_deliveries *
+		    POOL_BATCH;
+		if (scan && !busy) {
 			failed = runner_scan(r, full) == -1;
 			if (failed)
 				log_warnx("queue scan failed, will retry");
@@ -343,7 +351,7 @@ run_daemon(const struct conf *conf, int foreground)
 		if (runner_workers(r) == 0)
 			runner_clean(r);
 		next = runner_next_due(r, now);
-		if (next == 0 && !failed) {
+		if (next == 0 && !failed && !busy) {
 			/* A retry came due while we worked. */
 			scan = 1;
 			continue;

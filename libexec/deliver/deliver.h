@@ -16,6 +16,7 @@ struct job {
 	size_t			 ntargets;
 	int			 fresh;		/* see plan_fresh() */
 	int			 rewritten;	/* sender, not the message's */
+	int			 removed;	/* local.c: left the queue */
 	char			 sender[ADDR_MAX + 1];	/* forward.c */
 	struct job		*next;
 };
@@ -36,7 +37,6 @@ struct qentry {
 	unsigned int		 jobs;		/* not finished yet */
 	struct duplicate	*dups;
 	size_t			 ndups;
-	struct qentry		*next;
 };
 
 /* Where jobs go: "local", the relayhost, or a remote domain. */
@@ -72,6 +72,8 @@ void		 runner_dispatch(struct runner *);
 /* Reaps finished workers; blocking waits for one.  Count reaped. */
 int		 runner_reap(struct runner *, int blocking);
 size_t		 runner_workers(const struct runner *);
+/* The local jobs waiting for a worker. */
+size_t		 runner_waiting(const struct runner *);
 /* The sockets of the busy local workers, to poll for their answers. */
 struct pollfd;
 size_t		 runner_pollfds(const struct runner *, struct pollfd *,
@@ -88,7 +90,14 @@ time_t		 runner_next_due(const struct runner *, time_t now);
 int		 job_record(int fd, struct queue_target *, int outcome,
 		    const struct worker_ctx *, const struct queue_msg *,
 		    const char *relay, const char *reason);
+int		 job_record_all(int fd, struct queue_target **,
+		    const int *outcomes, const char **reasons, size_t n,
+		    const struct worker_ctx *, const struct queue_msg *,
+		    const char *relay);
 int		 job_complete(const struct worker_ctx *,
+		    const struct queue_msg *, struct queue_target **,
+		    const char **reasons, size_t n, const char *relay);
+void		 job_removed(const struct worker_ctx *,
 		    const struct queue_msg *, struct queue_target **,
 		    const char **reasons, size_t n, const char *relay);
 int		 job_state_open(const struct worker_ctx *, const struct job *);
@@ -98,10 +107,13 @@ time_t		 retry_next(const struct conf *, unsigned int attempts,
 		    time_t now);
 
 /* pool.c: local workers that stay. */
-int		 pool_send(int fd, const struct job *);
+/* At most this many jobs go to a local worker at once. */
+#define POOL_BATCH	16
+/* Sends the first jobs of the list, max at most; how many, 0 or -1. */
+int		 pool_send(int fd, const struct job *, size_t max);
 __dead void	 pool_main(const struct conf *, int fd);
 
-/* local.c: Maildir delivery, in a worker. */
+/* local.c: Maildir delivery of a list of jobs (a batch), in a worker. */
 void		 local_run(const struct worker_ctx *, struct job *);
 
 /* ---- junk.c ---- */

@@ -1,15 +1,18 @@
 /*
- * The local workers: processes that stay, and take Maildir jobs one at
- * a time over a socket from the runner, so that a message does not
- * cost a fork.  The runner sends a job as one packet of text lines:
+ * The local workers: processes that stay, and take Maildir jobs over a
+ * socket from the runner, so that a message does not cost a fork.  The
+ * runner sends a batch of jobs (up to POOL_BATCH messages) as one
+ * packet of text lines, each job
  *
- *	ID FRESH
- *	RCPT QUOTA TARGET ADDR MAILDIR		(one a target, tab-separated)
+ *	ID FRESH NTARGETS
+ *	RCPT QUOTA TARGET ADDR MAILDIR		(NTARGETS lines)
  *
- * and the worker answers one byte when it is done.  A job whose fields
- * hold a tab or a newline cannot be sent so, and is not sent.  The worker reads
- * the message itself from the spool; the targets a fresh job carries
- * are not on disk yet (see plan_fresh), so they come with the job.
+ * (tab-separated), and the worker answers one byte when it is done
+ * with the batch (local.c delivers it as a whole).  A job whose fields
+ * hold a tab or a newline cannot be sent so, and is not sent.  The
+ * worker reads each message itself from the spool; the targets a
+ * fresh job carries are not on disk yet (see plan_fresh), so they come
+ * with the job.
  */
 
 #include <sys/types.h>
@@ -26,45 +29,64 @@
 #include "libmail.h"
 #include "deliver.h"
 
-/* The largest job that goes to a local worker; a bigger one is forked. */
+/* The largest batch that goes to a local worker; a bigger job is forked. */
 #define POOL_JOBMAX	(64 * 1024)
 
-static int	 pool_parse(char *, struct queue_msg *, struct job *,
-		    const char *);
+static int	 pool_pack(char *, size_t, const struct job *);
+static struct job *pool_parse(char **, const char *);
 static int	 pool_target(struct queue_msg *, struct job *, size_t,
 		    char *, time_t);
+static void	 pool_free(struct job *);
 
-int
-pool_send(int fd, const struct job *j)
+/* Job j as text at buf; its length, or -1 if it does not fit. */
+static int
+pool_pack(char *buf, size_t size, const struct job *j)
 {
 	const struct queue_msg	*m = &j->qe->msg;
 	const struct queue_target *t;
-	char			*buf;
-	size_t			 i, len = 0;
-	int			 n, rv = -1;
+	size_t			 i, len;
+	int			 n;
 
-	if ((buf = malloc(POOL_JOBMAX)) == NULL)
+	n = snprintf(buf, size, "%s\t%d\t%zu\n", m->id, j->fresh,
+	    j->ntargets);
+	if (n < 0 || (size_t)n >= size)
 		return -1;
-	n = snprintf(buf, POOL_JOBMAX, "%s\t%d\n", m->id, j->fresh);
-	if (n < 0 || n >= POOL_JOBMAX)
-		goto out;
 	len = (size_t)n;
 	for (i = 0; i < j->ntargets; i++) {
 		t = &m->targets[j->tidx[i]];
 		/* The fields would split elsewhere: a one-shot worker then. */
 		if (strpbrk(j->rt[i].addr, "\t\n") != NULL ||
 		    strpbrk(j->rt[i].maildir, "\t\n") != NULL)
-			goto out;
-		n = snprintf(buf + len, POOL_JOBMAX - len,
+			return -1;
+		n = snprintf(buf + len, size - len,
 		    "%zu\t%" PRIu64 "\t%s\t%s\t%s\n", t->rcpt, j->rt[i].quota,
 		    t->addr, j->rt[i].addr, j->rt[i].maildir);
-		if (n < 0 || (size_t)n >= POOL_JOBMAX - len)
-			goto out;
+		if (n < 0 || (size_t)n >= size - len)
+			return -1;
 		len += (size_t)n;
 	}
-	if (send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len)
+	return (int)len;
+}
+
+int
+pool_send(int fd, const struct job *jobs, size_t max)
+{
+	const struct job	*j;
+	char			*buf;
+	size_t			 len = 0, n = 0;
+	int			 k, rv = -1;
+
+	if ((buf = malloc(POOL_JOBMAX)) == NULL)
+		return -1;
+	for (j = jobs; j != NULL && n < max; j = j->next, n++) {
+		if ((k = pool_pack(buf + len, POOL_JOBMAX - len, j)) == -1)
+			break;
+		len += (size_t)k;
+	}
+	if (n == 0)
 		rv = 0;
-out:
+	else if (send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len)
+		rv = (int)n;
 	free(buf);
 	return rv;
 }
@@ -107,46 +129,80 @@ pool_target(struct queue_msg *m, struct job *j, size_t i, char *line,
 	return 0;
 }
 
-/* The job in buf, with its message read from the spool; 0 or -1. */
-static int
-pool_parse(char *buf, struct queue_msg *m, struct job *j, const char *spool)
+/*
+ * The next job of the batch at *p, with its message read from the
+ * spool, and *p moved past it; NULL at the end, or if the rest cannot
+ * be read.  A job whose message cannot be read has no targets: it
+ * delivers nothing, and its message stays for the runner.
+ */
+static struct job *
+pool_parse(char **p, const char *spool)
 {
-	char		 err[256], *line, *p = buf, *id, *tab;
-	size_t		 n = 0, i;
+	char		 err[256], *line, *f[3];
+	const char	*errstr;
+	struct job	*j;
+	struct qentry	*qe;
+	size_t		 n, i, k;
 	time_t		 now = time(NULL);
 
-	if ((line = strsep(&p, "\n")) == NULL ||
-	    (tab = strchr(line, '\t')) == NULL)
-		return -1;
-	*tab = '\0';
-	id = line;
-	j->fresh = tab[1] == '1';
-	for (i = 0; p != NULL && p[i] != '\0'; i++)
-		n += p[i] == '\n';
-	if (queue_read(spool, id, m, err, sizeof(err)) == -1) {
-		if (errno == EINVAL)
-			log_warnx("%s: malformed queue file: %s", id, err);
-		return -1;
+	if (*p == NULL || **p == '\0' || (line = strsep(p, "\n")) == NULL)
+		return NULL;
+	for (k = 0; k < 3; k++)
+		if ((f[k] = strsep(&line, "\t")) == NULL)
+			return NULL;
+	n = (size_t)strtonum(f[2], 1, POOL_JOBMAX, &errstr);
+	if (errstr != NULL)
+		return NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (qe = calloc(1, sizeof(*qe))) == NULL) {
+		free(j);
+		return NULL;
 	}
-	j->tidx = calloc(n + 1, sizeof(*j->tidx));
-	j->rt = calloc(n + 1, sizeof(*j->rt));
-	if (j->tidx == NULL || j->rt == NULL)
-		return -1;
-	for (i = 0; i < n && (line = strsep(&p, "\n")) != NULL; i++)
-		if (pool_target(m, j, i, line, now) == -1)
-			return -1;
-	j->ntargets = i;
-	return 0;
+	j->qe = qe;
+	j->fresh = f[1][0] == '1';
+	if ((j->tidx = calloc(n, sizeof(*j->tidx))) == NULL ||
+	    (j->rt = calloc(n, sizeof(*j->rt))) == NULL) {
+		pool_free(j);
+		return NULL;
+	}
+	if (queue_read(spool, f[0], &qe->msg, err, sizeof(err)) == -1) {
+		if (errno == EINVAL)
+			log_warnx("%s: malformed queue file: %s", f[0], err);
+		for (i = 0; i < n; i++)
+			(void)strsep(p, "\n");
+		return j;
+	}
+	for (i = 0; i < n; i++)
+		if ((line = strsep(p, "\n")) == NULL ||
+		    pool_target(&qe->msg, j, i, line, now) == -1)
+			break;
+	if (i < n) {
+		/* Nothing of a job half understood is delivered. */
+		for (i++; i < n; i++)
+			(void)strsep(p, "\n");
+		return j;
+	}
+	j->ntargets = n;
+	return j;
 }
 
-/* The worker: jobs until the runner closes the socket. */
+static void
+pool_free(struct job *j)
+{
+	queue_msg_free(&j->qe->msg);
+	free(j->qe);
+	free(j->tidx);
+	free(j->rt);
+	free(j);
+}
+
+/* The worker: batches until the runner closes the socket. */
 __dead void
 pool_main(const struct conf *conf, int fd)
 {
 	struct worker_ctx	 ctx;
-	struct qentry		 qe;
-	struct job		 j;
-	char			*buf;
+	struct job		*jobs, *j, **tail;
+	char			*buf, *p;
 	ssize_t			 n;
 
 	/* Local delivery never logs in anywhere. */
@@ -161,15 +217,22 @@ pool_main(const struct conf *conf, int fd)
 		if (n <= 0)
 			_exit(0);
 		buf[n] = '\0';
-		memset(&qe, 0, sizeof(qe));
-		memset(&j, 0, sizeof(j));
-		j.qe = &qe;
+		jobs = NULL;
+		tail = &jobs;
+		for (p = buf; (j = pool_parse(&p, conf->spool)) != NULL;) {
+			if (j->ntargets == 0) {
+				pool_free(j);
+				continue;
+			}
+			*tail = j;
+			tail = &j->next;
+		}
 		ctx.now = time(NULL);
-		if (pool_parse(buf, &qe.msg, &j, conf->spool) == 0)
-			local_run(&ctx, &j);
-		queue_msg_free(&qe.msg);
-		free(j.tidx);
-		free(j.rt);
+		local_run(&ctx, jobs);
+		while ((j = jobs) != NULL) {
+			jobs = j->next;
+			pool_free(j);
+		}
 		if (send(fd, "d", 1, MSG_NOSIGNAL) != 1)
 			_exit(0);
 	}

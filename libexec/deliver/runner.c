@@ -61,13 +61,16 @@ struct cache_ent {
 struct runner {
 	const struct conf	*conf;
 	struct resolver		 res;
-	struct qentry		*active;
+	struct qentry		**active;	/* sorted by ID */
+	size_t			 nactive;
+	size_t			 activecap;
 	struct dest		*dests;
 	struct worker		*workers;
 	size_t			 nworkers;	/* busy ones */
 	size_t			 npool;		/* local ones that stay */
 	struct cache_ent	*cache;
 	size_t			 ncache;
+	size_t			 cachecap;
 	size_t			 removed;	/* states to clean */
 };
 
@@ -93,7 +96,9 @@ static time_t	 msg_due(const struct runner *, const struct queue_msg *);
 static int	 cache_find(const struct cache_ent *, size_t, const char *,
 		    size_t *);
 static void	 cache_set(struct runner *, const char *, time_t);
+static int	 active_pos(const struct runner *, const char *, size_t *);
 static struct qentry *active_find(struct runner *, const char *);
+static int	 active_add(struct runner *, struct qentry *);
 static void	 active_remove(struct runner *, struct qentry *);
 static void	 plan(struct runner *, struct queue_msg *);
 static int	 plan_resolve(struct runner *, const struct mailaddr *,
@@ -167,6 +172,7 @@ runner_free(struct runner *r)
 		free(w);
 	}
 	resolver_close(&r->res);
+	free(r->active);
 	while ((d = r->dests) != NULL) {
 		r->dests = d->next;
 		free(d);
@@ -208,6 +214,19 @@ size_t
 runner_workers(const struct runner *r)
 {
 	return r->nworkers;
+}
+
+size_t
+runner_waiting(const struct runner *r)
+{
+	const struct dest	*d;
+	size_t			 n = 0;
+
+	/* Remote ones may wait long on a slow host, and hold up nothing. */
+	for (d = r->dests; d != NULL; d = d->next)
+		if (d->local)
+			n += d->njobs;
+	return n;
 }
 
 time_t
@@ -271,43 +290,93 @@ static void
 cache_set(struct runner *r, const char *id, time_t due)
 {
 	struct cache_ent	*nc;
-	size_t			 pos;
+	size_t			 pos, ncap;
 
 	if (cache_find(r->cache, r->ncache, id, &pos)) {
 		r->cache[pos].due = due;
 		return;
 	}
-	if ((nc = reallocarray(r->cache, r->ncache + 1, sizeof(*nc))) ==
-	    NULL)
-		return;		/* read again at the next scan */
-	r->cache = nc;
+	if (r->ncache == r->cachecap) {
+		ncap = r->cachecap == 0 ? 64 : r->cachecap * 2;
+		if ((nc = reallocarray(r->cache, ncap, sizeof(*nc))) == NULL)
+			return;		/* read again at the next scan */
+		r->cache = nc;
+		r->cachecap = ncap;
+	}
+	nc = r->cache;
 	memmove(&nc[pos + 1], &nc[pos], (r->ncache - pos) * sizeof(*nc));
 	strlcpy(nc[pos].id, id, sizeof(nc[pos].id));
 	nc[pos].due = due;
 	r->ncache++;
 }
 
+/*
+ * The messages in hand, sorted by ID: a scan looks up every message
+ * of the queue, and a backlog makes them many.
+ */
+static int
+active_pos(const struct runner *r, const char *id, size_t *pos)
+{
+	size_t	 lo = 0, hi = r->nactive, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(id, r->active[mid]->msg.id)) == 0) {
+			*pos = mid;
+			return 1;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*pos = lo;
+	return 0;
+}
+
 static struct qentry *
 active_find(struct runner *r, const char *id)
 {
-	struct qentry	*qe;
+	size_t	 pos;
 
-	for (qe = r->active; qe != NULL; qe = qe->next)
-		if (strcmp(qe->msg.id, id) == 0)
-			return qe;
-	return NULL;
+	return active_pos(r, id, &pos) ? r->active[pos] : NULL;
+}
+
+static int
+active_add(struct runner *r, struct qentry *qe)
+{
+	struct qentry	**na;
+	size_t		  pos, ncap;
+
+	if (active_pos(r, qe->msg.id, &pos)) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (r->nactive == r->activecap) {
+		ncap = r->activecap == 0 ? 64 : r->activecap * 2;
+		if ((na = reallocarray(r->active, ncap, sizeof(*na))) == NULL)
+			return -1;
+		r->active = na;
+		r->activecap = ncap;
+	}
+	memmove(&r->active[pos + 1], &r->active[pos],
+	    (r->nactive - pos) * sizeof(*r->active));
+	r->active[pos] = qe;
+	r->nactive++;
+	return 0;
 }
 
 static void
 active_remove(struct runner *r, struct qentry *qe)
 {
-	struct qentry	**pp;
+	size_t	 pos;
 
-	for (pp = &r->active; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == qe) {
-			*pp = qe->next;
-			break;
-		}
+	if (active_pos(r, qe->msg.id, &pos) && r->active[pos] == qe) {
+		memmove(&r->active[pos], &r->active[pos + 1],
+		    (r->nactive - pos - 1) * sizeof(*r->active));
+		r->nactive--;
+	}
 	queue_msg_free(&qe->msg);
 	free(qe->dups);
 	free(qe);
@@ -338,7 +407,7 @@ runner_scan(struct runner *r, int full)
 	if (resolver_refresh(&r->res) == -1)
 		log_warn("cannot reopen the maps of %s", r->conf->mapdir);
 	r->cache = NULL;
-	r->ncache = 0;
+	r->ncache = r->cachecap = 0;
 	for (i = 0; i < nids && !deliver_quit; i++) {
 		if (active_find(r, ids[i]) != NULL)
 			continue;
@@ -811,8 +880,13 @@ plan(struct runner *r, struct queue_msg *m)
 	}
 	qe->msg = *m;
 	m = &qe->msg;
-	qe->next = r->active;
-	r->active = qe;
+	if (active_add(r, qe) == -1) {
+		log_warn("%s", m->id);
+		free(before);
+		queue_msg_free(m);
+		free(qe);
+		return;
+	}
 	memset(&sf, 0, sizeof(sf));
 	sf.spool = r->conf->spool;
 	sf.id = m->id;
@@ -904,7 +978,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 {
 	struct worker_ctx	 ctx;
 	struct worker		*w;
-	struct job		*j, **tail;
+	struct job		**tail;
 	size_t			 i;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
@@ -940,8 +1014,7 @@ worker_start(struct runner *r, struct dest *d, size_t n)
 		ctx.now = time(NULL);
 		if (d->local) {
 			relayauth_wipe();
-			for (j = w->jobs; j != NULL; j = j->next)
-				local_run(&ctx, j);
+			local_run(&ctx, w->jobs);
 		} else
 			remote_run(&ctx, d->key, w->jobs);
 		_exit(0);
@@ -1007,15 +1080,19 @@ pool_spawn(struct runner *r, struct dest *d)
 }
 
 /*
- * Local jobs go one at a time to the local workers that stay, as many
- * as max_deliveries allows; a job too big to send goes to a one-shot
- * worker instead.
+ * Local jobs go to the local workers that stay, as many as
+ * max_deliveries allows, in batches: the waiting jobs shared among the
+ * free slots, POOL_BATCH at most to one worker, so that one job alone
+ * goes at once and a backlog shares its fsyncs (local.c).  A job too
+ * big to send goes to a one-shot worker instead.
  */
 static void
 pool_dispatch(struct runner *r, struct dest *d)
 {
 	struct worker	*w;
-	struct job	*j;
+	struct job	**tail;
+	size_t		 slots, take;
+	int		 i, n;
 
 	while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries) {
 		for (w = r->workers; w != NULL; w = w->next)
@@ -1026,39 +1103,47 @@ pool_dispatch(struct runner *r, struct dest *d)
 			worker_start(r, d, 1);
 			return;
 		}
-		j = d->jobs;
-		if (pool_send(w->sock, j) == -1) {
+		slots = r->conf->max_deliveries - r->nworkers;
+		take = (d->njobs + slots - 1) / slots;
+		if (take > POOL_BATCH)
+			take = POOL_BATCH;
+		if ((n = pool_send(w->sock, d->jobs, take)) <= 0) {
 			/* No fork either: the jobs wait for the next dispatch. */
 			if (worker_start(r, d, 1) == -1)
 				return;
 			continue;
 		}
-		d->jobs = j->next;
+		w->jobs = d->jobs;
+		tail = &d->jobs;
+		for (i = 0; i < n; i++)
+			tail = &(*tail)->next;
+		d->jobs = *tail;
+		*tail = NULL;
 		if (d->jobs == NULL)
 			d->jobs_tail = &d->jobs;
-		d->njobs--;
-		j->next = NULL;
-		w->jobs = j;
+		d->njobs -= (size_t)n;
 		r->nworkers++;
 		d->running++;
 	}
 }
 
-/* A local worker answered, or closed its socket. */
+/* A local worker answered for its batch, or closed its socket. */
 static void
 pool_done(struct runner *r, struct worker *w)
 {
-	struct job	*j;
+	struct job	*j, *next;
 	char		 c;
 	ssize_t		 n;
 
 	n = recv(w->sock, &c, 1, MSG_DONTWAIT);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if ((j = w->jobs) != NULL) {
-		w->jobs = NULL;
+	if (w->jobs != NULL) {
 		r->nworkers--;
 		w->dest->running--;
+	}
+	for (j = w->jobs, w->jobs = NULL; j != NULL; j = next) {
+		next = j->next;
 		if (--j->qe->jobs == 0)
 			finalize(r, j->qe);
 		job_free(j);
@@ -1445,6 +1530,41 @@ job_record(int fd, struct queue_target *t, int outcome,
 }
 
 /*
+ * In a worker: records the outcomes of n deliveries of m (targets t,
+ * with their outcomes and reasons) with one fsync for all of them,
+ * then logs them.  0, or -1 if they are not known to be on disk.
+ */
+int
+job_record_all(int fd, struct queue_target **t, const int *outcomes,
+    const char **reasons, size_t n, const struct worker_ctx *ctx,
+    const struct queue_msg *m, const char *relay)
+{
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	*final, type, rv = 0;
+
+	if ((final = calloc(n + 1, sizeof(*final))) == NULL) {
+		log_warn("%s: cannot record its deliveries", m->id);
+		return -1;
+	}
+	for (i = 0; i < n && rv == 0; i++) {
+		final[i] = outcome_set(t[i], outcomes[i], ctx, m, reasons[i],
+		    now, &type);
+		if (queue_state_append(fd, type, t[i], now) == -1)
+			rv = -1;
+	}
+	if (rv == 0 && fsync(fd) == -1)
+		rv = -1;
+	if (rv == -1)
+		log_warn("%s: cannot record its deliveries", m->id);
+	else
+		for (i = 0; i < n; i++)
+			outcome_log(t[i], final[i], m, relay, now);
+	free(final);
+	return rv;
+}
+
+/*
  * In a worker, for a job that plan_fresh() found to hold the whole
  * message: once its n targets from first are delivered, the durable
  * removal of the message records them all (queue.c).  0, or -1 if the
@@ -1455,21 +1575,30 @@ job_complete(const struct worker_ctx *ctx, const struct queue_msg *m,
     struct queue_target **t, const char **reasons, size_t n,
     const char *relay)
 {
-	time_t	 now = time(NULL);
-	size_t	 i;
-	int	 type;
-
 	if (queue_unlink_sync(ctx->conf->spool, m->id) == -1) {
 		log_warn("%s: cannot remove", m->id);
 		return -1;
 	}
+	job_removed(ctx, m, t, reasons, n, relay);
+	return 0;
+}
+
+/* The removal of m is on disk: its n deliveries and itself logged. */
+void
+job_removed(const struct worker_ctx *ctx, const struct queue_msg *m,
+    struct queue_target **t, const char **reasons, size_t n,
+    const char *relay)
+{
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	 type;
+
 	for (i = 0; i < n; i++) {
 		(void)outcome_set(t[i], DELIVER_OK, ctx, m, reasons[i], now,
 		    &type);
 		outcome_log(t[i], DELIVER_OK, m, relay, now);
 	}
 	log_info("%s: removed", m->id);
-	return 0;
 }
 
 /*

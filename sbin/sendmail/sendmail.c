@@ -28,8 +28,6 @@
 #include "libmail.h"
 #include "sendmail.h"
 
-extern char	**environ;
-
 struct argrcpt {
 	const struct sm_ctx	*ctx;
 	struct sm_rcpts		*rcpts;
@@ -38,9 +36,6 @@ struct argrcpt {
 };
 
 static __dead void usage(void);
-static void	 env_scrub(void);
-static void	 fds_sane(void);
-static void	 caller_state_reset(void);
 static void	 cwd_spool(const struct conf *, const char **);
 static void	 privs_drop_to_caller(void);
 static void	 privs_mail_user(const struct conf *, int, uid_t *);
@@ -59,78 +54,6 @@ usage(void)
 	    "[-f from] [-oi] address ...\n"
 	    "       sendmail [-C file] -bs | -bp | -q\n");
 	exit(EX_USAGE);
-}
-
-/* A setuid program starts from nothing its caller chose. */
-static void
-env_scrub(void)
-{
-	static char	*empty[] = { NULL };
-
-	environ = empty;
-	if (setenv("PATH", _PATH_STDPATH, 1) == -1)
-		err(EX_OSERR, "setenv");
-}
-
-/* Descriptors 0-2 closed by the caller must not become the spool file. */
-static void
-fds_sane(void)
-{
-	int	 fd;
-
-	for (fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) == -1 &&
-		    open(_PATH_DEVNULL, fd == 0 ? O_RDONLY : O_WRONLY) != fd)
-			exit(EX_OSERR);
-}
-
-/*
- * What else a process keeps across execve(2), set by the caller and
- * passed on to the mailq and deliver we run: descriptors above 2 (a
- * file of the caller's, or one it could not open, in a process of the
- * mail user), the signal mask and the ignored signals (a sendmail that
- * ignores SIGTERM), interval timers (a SIGALRM that kills it with a
- * temporary file in the spool), and soft limits of CPU time and file
- * size below the hard ones (SIGXCPU, SIGXFSZ half-way through a queue
- * file).  Core dumps are off: a dump of the mail user's process would
- * hold the message.  What stays (the hard limits, the other soft
- * limits, the supplementary groups) is in sendmail(8), SECURITY
- * CONSIDERATIONS.
- */
-static void
-caller_state_reset(void)
-{
-	static const int	 raised[] = { RLIMIT_CPU, RLIMIT_FSIZE };
-	static const int	 timers[] = { ITIMER_REAL, ITIMER_VIRTUAL,
-				    ITIMER_PROF };
-	struct sigaction	 sa;
-	struct itimerval	 off;
-	struct rlimit		 rl;
-	sigset_t		 none;
-	size_t			 i;
-	int			 sig;
-
-	closefrom(3);
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
-		err(EX_OSERR, "sigprocmask");
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
-			sa.sa_handler = SIG_DFL;
-			(void)sigaction(sig, &sa, NULL);
-		}
-	memset(&off, 0, sizeof(off));
-	for (i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
-		if (setitimer(timers[i], &off, NULL) == -1)
-			err(EX_OSERR, "setitimer");
-	for (i = 0; i < sizeof(raised) / sizeof(raised[0]); i++)
-		if (getrlimit(raised[i], &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max;
-			(void)setrlimit(raised[i], &rl);
-		}
-	rl.rlim_cur = rl.rlim_max = 0;
-	if (setrlimit(RLIMIT_CORE, &rl) == -1)
-		err(EX_OSERR, "setrlimit");
 }
 
 /*
@@ -360,13 +283,23 @@ main(int argc, char *argv[])
 	const char	*mode = "m", *prog;
 	int		 ch, privileged, installed, iflag = 0, tflag = 0, r;
 	uid_t		 mailuid;
+	struct caller	 caller;
 
-	privileged = getuid() != geteuid() || getgid() != getegid();
-	if (privileged)
-		env_scrub();
+	/*
+	 * What a process keeps across execve(2), set by the caller and
+	 * passed on to the mailq and deliver we run, is reset (caller.c):
+	 * a setuid sendmail starts from an empty environment; descriptors
+	 * above 2 (a file of the caller's in a process of the mail user)
+	 * are closed; the signal mask and ignored signals, interval timers
+	 * and low soft limits of CPU time and file size, which could stop
+	 * it half-way through a queue file, are reset; no core dumps.
+	 * What stays is in sendmail(8), SECURITY CONSIDERATIONS.
+	 */
+	if (caller_init(&caller) == -1)
+		err(EX_OSERR, "cannot reset the process state");
+	caller_close_fds(-1);
+	privileged = caller.setid;
 	installed = privileged || getuid() == 0;
-	fds_sane();
-	caller_state_reset();
 	umask(077);
 
 	/* mailwrapper(8) runs us as mailq for mailer.conf's "mailq" line. */

@@ -49,7 +49,11 @@
 /* A users map value: hash, ids, home, extra fields. */
 #define AUTH_VALUE_MAX	16384
 /* mailadduser(8)'s default: what most users lines hold. */
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 #define AUTH_DUMMY_SCHEME "BLF-CRYPT"
+#else
+#define AUTH_DUMMY_SCHEME "SHA256-CRYPT"	/* tools/fuzz: cheap guesses */
+#endif
 
 struct auth_creds {
 	char		 login[AUTH_FIELD_MAX + 1];
