@@ -32,10 +32,10 @@
  * address is at most 254 octets, as written and in its A-label form.
  *
  * Local parts keep the case and the normalisation they were written
- * with; only their map key (addr_key) is folded: NFC, then ASCII
- * lower-casing alone, because that is what Dovecot does to a login
- * (%Lu lower-cases ASCII only), and a mailbox of the users file must
- * be what Dovecot logs in as.
+ * with; only their map key (addr_key) is folded: ASCII lower-casing
+ * alone, because that is what Dovecot does to a login (%Lu lower-cases
+ * ASCII only), and a mailbox of the users file must be what Dovecot
+ * logs in as; then NFC, so that one name has one key.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -397,11 +397,52 @@ addr_parse_safe(const char *s, struct mailaddr *ma, const char **errstr)
 	return 0;
 }
 
+/*
+ * The NFC of a lower-cased UTF-8 local part into buf (not terminated),
+ * its length into *len; 0 or -1.  Lower-casing first, then NFC, and
+ * again while NFC brings back an ASCII capital (U+212A KELVIN SIGN is
+ * K): so the key of a key is itself ("T" and U+0308 have no composed
+ * form, "t" and U+0308 have).
+ */
+static int
+addr_key_local(const char *local, char *buf, size_t buflen, size_t *len)
+{
+	char	 tmp[MAP_KEY_MAX + 1];
+	uint8_t	*norm;
+	size_t	 n, i;
+	int	 round;
+
+	if (strlcpy(tmp, local, sizeof(tmp)) >= sizeof(tmp))
+		return -1;
+	n = strlen(tmp);
+	for (round = 0; round < 4; round++) {
+		addr_lower(tmp);
+		*len = buflen;
+		norm = u8_normalize(UNINORM_NFC, (const uint8_t *)tmp, n,
+		    (uint8_t *)buf, len);
+		if (norm == NULL)
+			return -1;
+		if (norm != (uint8_t *)buf) {
+			free(norm);
+			return -1;
+		}
+		for (i = 0; i < *len && (buf[i] < 'A' || buf[i] > 'Z'); i++)
+			;
+		if (i == *len)
+			return 0;
+		if (*len >= sizeof(tmp))
+			return -1;
+		memcpy(tmp, buf, *len);
+		tmp[*len] = '\0';
+		n = *len;
+	}
+	return -1;
+}
+
 int
 addr_key(const struct mailaddr *ma, char *buf, size_t buflen)
 {
-	uint8_t	*norm;
-	size_t	 len = strlen(ma->local), normlen;
+	size_t	 len;
 	int	 n;
 
 	if (addr_is_ascii(ma->local)) {
@@ -411,19 +452,11 @@ addr_key(const struct mailaddr *ma, char *buf, size_t buflen)
 		addr_lower(buf);
 		return 0;
 	}
-	normlen = buflen;
-	norm = u8_normalize(UNINORM_NFC, (const uint8_t *)ma->local, len,
-	    (uint8_t *)buf, &normlen);
-	if (norm == NULL)
+	if (addr_key_local(ma->local, buf, buflen, &len) == -1)
 		return -1;
-	if (norm != (uint8_t *)buf) {
-		free(norm);
+	n = snprintf(buf + len, buflen - len, "@%s", ma->domain);
+	if (n < 0 || (size_t)n >= buflen - len)
 		return -1;
-	}
-	n = snprintf(buf + normlen, buflen - normlen, "@%s", ma->domain);
-	if (n < 0 || (size_t)n >= buflen - normlen)
-		return -1;
-	addr_lower(buf);
 	return 0;
 }
 

@@ -260,9 +260,9 @@ int	 addr_domain_valid(const char *, const char **errstr);
 int	 addr_domain_canon(const char *, char *out, size_t outlen,
 	    const char **errstr);
 /*
- * "local@domain", the key of every map: the local part in NFC and
- * ASCII lower-cased (no other case folding), the domain in A-label
- * form; -1 if too long.
+ * "local@domain", the key of every map: the local part ASCII
+ * lower-cased (no other case folding) and in NFC, the domain in
+ * A-label form; the key of a key is itself; -1 if too long.
  */
 int	 addr_key(const struct mailaddr *, char *, size_t);
 /* 1 if s is all ASCII. */

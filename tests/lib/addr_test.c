@@ -368,6 +368,15 @@ ATF_TC_BODY(utf8_key_nfc_ascii_fold, tc)
 	ATF_REQUIRE(addr_key(&ma, key, sizeof(key)) == 0);
 	ATF_CHECK_STREQ(key, "j\xc3\xb6rg@example.org");
 	ATF_CHECK(addr_key(&ma, key, 8) == -1);
+	/* "T" + U+0308 has no composed form; "t" + U+0308 is U+1E97. */
+	ATF_REQUIRE(addr_parse("T\xcc\x88@example.org", &ma, &errstr) == 0);
+	ATF_REQUIRE(addr_key(&ma, key, sizeof(key)) == 0);
+	ATF_CHECK_STREQ(key, "\xe1\xba\x97@example.org");
+	/* U+212A KELVIN SIGN: its NFC is ASCII "K", so the key has "k". */
+	ATF_REQUIRE(addr_parse("\xe2\x84\xaa" "a@example.org", &ma,
+	    &errstr) == 0);
+	ATF_REQUIRE(addr_key(&ma, key, sizeof(key)) == 0);
+	ATF_CHECK_STREQ(key, "ka@example.org");
 }
 
 /* What the admin commands write is in NFC, or refused. */
