@@ -1,14 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages that basemail builds, runs and tests with,
 # when some are missing; says which.  "deps.sh run" installs only what
-# make run needs (the build, libssl-dev for the HMAC of SRS among it,
-# and swaks and nc for the lines it prints),
+# make run needs (the build, libssl-dev for the HMAC of SRS and the
+# DKIM signatures among it, and swaks and nc for the lines it prints),
 # so that a fresh machine serves mail soon; without an argument, also
 # what the tests need: Kyua and ATF, mandoc, and the real peers of the
 # tests: swaks with Net::SSLeay for TLS and IO::Socket::INET6 for IPv6
 # (both only Recommends of swaks, which apt-get does not install here),
-# Dovecot (doveadm, and IMAP
-# logins on our users file and Maildirs), Postfix (postmap, smtp-sink;
+# Dovecot (doveadm, IMAP
+# logins on our users file and Maildirs, and dovecot-lmtpd, the LMTP
+# server deliver hands local mail to with lmtp lines), Postfix (postmap, smtp-sink;
 # preseeded to "No configuration" so that no daemon of it runs),
 # aiosmtpd and dnsmasq (a remote SMTP server and a DNS server on
 # loopback), iproute2 (loopback up in the tests' own network namespace),
@@ -28,7 +29,7 @@ libcrypt-dev libargon2-dev libtls-dev libopendkim-dev libssl-dev swaks
 netcat-openbsd libspf2-dev libopendmarc-dev publicsuffix libidn2-dev
 libunistring-dev"
 [ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
-dovecot-core dovecot-imapd postfix python3 python3-aiosmtpd dnsmasq-base
+dovecot-core dovecot-imapd dovecot-lmtpd postfix python3 python3-aiosmtpd dnsmasq-base
 iproute2 strace openssl libnet-ssleay-perl libio-socket-inet6-perl procps
 systemd python3-dkim python3-nacl opendkim-tools rspamd"
 

@@ -89,7 +89,8 @@ postmap_q()
 # dovecot_start: a minimal Dovecot, run as the test user, serving the
 # users map of mkconf's sandbox ($SB/maps/users) for logins and mail,
 # with the Maildir++ quota; its files under ./dovecot; arguments are
-# more dovecot.conf lines.  Stop it with dovecot_stop from the test's
+# more dovecot.conf lines; DOVECOT_PROTOCOLS, if set, the protocols it
+# serves (none by default).  Stop it with dovecot_stop from the test's
 # cleanup.
 dovecot_start()
 {
@@ -100,7 +101,7 @@ base_dir = $_d/run
 state_dir = $_d/state
 log_path = $_d/log
 instance_name = basemail-test-$$
-protocols =
+protocols = ${DOVECOT_PROTOCOLS-}
 ssl = no
 default_internal_user = $(id -un)
 default_internal_group = $(id -gn)
@@ -131,6 +132,29 @@ EOD
 	while [ ! -S "$_d/run/auth-userdb" ]; do
 		_n=$((_n + 1))
 		[ $_n -lt 400 ] || atf_fail "no dovecot auth"
+		sleep 0.05
+	done
+}
+
+# dovecot_lmtp_start PORT [dovecot.conf lines...]: dovecot_start with
+# its LMTP (dovecot-lmtpd) on 127.0.0.1:PORT and on the unix socket
+# $(pwd)/dovecot/lmtp.sock, delivering into the Maildirs of the users
+# map (mail_location maildir:~, the quota plugin on).
+dovecot_lmtp_start()
+{
+	_port=$1; shift
+	DOVECOT_PROTOCOLS=lmtp dovecot_start \
+	    "service lmtp {" \
+	    "  unix_listener $(pwd)/dovecot/lmtp.sock {" \
+	    "    mode = 0600" "  }" \
+	    "  inet_listener lmtp {" \
+	    "    address = 127.0.0.1" "    port = $_port" "  }" "}" \
+	    "protocol lmtp {" "  mail_plugins = \$mail_plugins" "}" "$@"
+	_n=0
+	until nc -z 127.0.0.1 "$_port" 2>/dev/null &&
+	    [ -S dovecot/lmtp.sock ]; do
+		_n=$((_n + 1))
+		[ $_n -lt 400 ] || atf_fail "no dovecot lmtp"
 		sleep 0.05
 	done
 }

@@ -2,15 +2,16 @@
  * e2eload: the SMTP load of bench/e2e.
  *
  *	e2eload -p port -c conns -k msgs_per_conn -n total -m mailboxes
- *	    -r run -o file
+ *	    -r run -o file [-f from]
  *
  * conns threads send total messages of about 4 KB between them, each
  * thread opening a connection, sending msgs_per_conn messages on it one
  * transaction after the other, closing it and opening the next, so
  * that "8 : 1" is eight clients each sending one message a
  * connection.  Message n goes to user(n % mailboxes)@example.org and
- * carries the token "run-n" in its Subject.  For every accepted
- * message a line "TOKEN T_MAIL T_250" goes to file: the wall-clock
+ * carries the token "run-n" in its Subject; its From: is <from> (by
+ * default load@example.com, of no domain that signs).  For every
+ * accepted message a line "TOKEN T_MAIL T_250" goes to file: the wall-clock
  * times (CLOCK_REALTIME, as file times are) of the MAIL command and of
  * the 250 after the final dot.  A C program, so that the load itself
  * does not cap what is measured.  Prints "accepted=N errors=N
@@ -46,6 +47,7 @@ static int		 perconn;
 static int		 total;
 static int		 mailboxes;
 static const char	*run;
+static const char	*from = "load@example.com";
 static atomic_int	 next;
 static char		 filler[50 * 78 + 1];
 
@@ -72,10 +74,10 @@ transaction(struct conn *c, int n, struct stamp *st)
 	    n % mailboxes);
 	if (command(c, cmd, 250) == -1 || command(c, "DATA\r\n", 354) == -1)
 		return -1;
-	len = snprintf(head, sizeof(head), "From: <load@example.com>\r\n"
+	len = snprintf(head, sizeof(head), "From: <%s>\r\n"
 	    "To: <user%d@example.org>\r\nSubject: bench %s-%d\r\n"
-	    "Message-ID: <%s-%d@load.test>\r\n\r\n", n % mailboxes, run, n,
-	    run, n);
+	    "Message-ID: <%s-%d@load.test>\r\n\r\n", from, n % mailboxes,
+	    run, n, run, n);
 	if (conn_write(c, head, len) == -1 ||
 	    conn_write(c, filler, strlen(filler)) == -1 ||
 	    command(c, ".\r\n", 250) == -1)
@@ -138,7 +140,7 @@ main(int argc, char *argv[])
 	size_t		 j, accepted = 0;
 	int		 ch, i, conns = 1, errors = 0;
 
-	while ((ch = getopt(argc, argv, "p:c:k:n:m:r:o:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:c:k:n:m:r:o:f:")) != -1) {
 		switch (ch) {
 		case 'p':
 			port = optarg;
@@ -161,12 +163,15 @@ main(int argc, char *argv[])
 		case 'o':
 			out = optarg;
 			break;
+		case 'f':
+			from = optarg;
+			break;
 		default:
 			goto usage;
 		}
 	}
 	if (port == NULL || conns < 1 || perconn < 1 || total < 1 ||
-	    mailboxes < 1 || run == NULL || out == NULL)
+	    mailboxes < 1 || run == NULL || out == NULL || strlen(from) > 200)
 		goto usage;
 	for (i = 0; i < 50; i++)
 		memcpy(filler + i * 78, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -201,6 +206,6 @@ main(int argc, char *argv[])
 	return errors > 0;
 usage:
 	fprintf(stderr, "usage: e2eload -p port -c conns -k msgs_per_conn "
-	    "-n total -m mailboxes -r run -o file\n");
+	    "-n total -m mailboxes -r run -o file [-f from]\n");
 	return 64;
 }

@@ -64,29 +64,17 @@ wipe_exit(struct secrets *s, int code, const char *msg)
 	errx(code, "%s", msg);
 }
 
-/* One line of fd, without its newline, a byte at a time. */
+/* One line of fd, without its newline (file_read_line). */
 static void
 read_line(struct secrets *s, int fd, char *buf, size_t size)
 {
-	size_t	 len = 0;
-	ssize_t	 n;
-	char	 c;
-
-	for (;;) {
-		n = read(fd, &c, 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			wipe_exit(s, EX_IOERR, "cannot read the descriptor");
-		if (n == 0 || c == '\n')
-			break;
-		if (c == '\0')
-			wipe_exit(s, EX_DATAERR, "a NUL byte in a line");
-		if (len + 1 >= size)
-			wipe_exit(s, EX_DATAERR, "line too long");
-		buf[len++] = c;
-	}
-	buf[len] = '\0';
+	if (file_read_line(fd, buf, size) != -1)
+		return;
+	if (errno == EINVAL)
+		wipe_exit(s, EX_DATAERR, "a NUL byte in a line");
+	if (errno == EMSGSIZE)
+		wipe_exit(s, EX_DATAERR, "line too long");
+	wipe_exit(s, EX_IOERR, "cannot read the descriptor");
 }
 
 /* -f fd: the address (unless given), the current password, the new. */

@@ -113,6 +113,12 @@ static const char *conf_set_auth_fail(struct conf *, int, char **, char *,
 		    size_t);
 static const char *conf_set_dnsbl(struct conf *, int, char **, char *,
 		    size_t);
+static const char *conf_set_lmtp(struct conf *, int, char **, char *,
+		    size_t);
+static const char *conf_set_quota_check(struct conf *, int, char **,
+		    char *, size_t);
+static const char *conf_set_quota_tempfail(struct conf *, int, char **,
+		    char *, size_t);
 
 static const struct conf_kw conf_kws[] = {
 	{ "hostname", 1, 1, 0, KW_SET(conf_set_hostname) },
@@ -164,6 +170,9 @@ static const struct conf_kw conf_kws[] = {
 	{ "max_rcpt_refused", 1, 2, 0, KW_SET(conf_set_rcpt_refused) },
 	{ "auth_fail_limit", 1, 4, 0, KW_SET(conf_set_auth_fail) },
 	{ "dnsbl", 1, 2, KW_REPEAT, KW_SET(conf_set_dnsbl) },
+	{ "lmtp", 1, 1, KW_REPEAT, KW_SET(conf_set_lmtp) },
+	{ "quota_check_at_rcpt", 1, 1, 0, KW_SET(conf_set_quota_check) },
+	{ "quota_full_tempfail", 1, 1, 0, KW_SET(conf_set_quota_tempfail) },
 };
 #define CONF_NKW	(sizeof(conf_kws) / sizeof(conf_kws[0]))
 
@@ -522,21 +531,19 @@ conf_set_relaynets(struct conf *c, int ac, char **av, char *buf,
  * for the relayhost, so they only allow an IPv6 address:
  * [2001:db8::1]:587.
  */
+/*
+ * "host", "host:port" or "[host]:port" (an IPv6 address needs the
+ * brackets) into host and port, which keeps its value when s names
+ * none; a host is a domain name or an address.  NULL, or the reason.
+ */
 static const char *
-conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
-    size_t buflen)
+conf_host_port(const char *s, char *host, size_t hostlen, char *port,
+    size_t portlen, char *buf, size_t buflen)
 {
-	char		 host[ADDR_DOMAIN_MAX + 1];
 	struct in6_addr	 a6;
-	const char	*s = av[0], *end, *port = "25", *errstr;
+	const char	*end, *errstr;
 	size_t		 len;
-	int		 smtps = 0;
 
-	if (strncasecmp(s, "smtps://", 8) == 0) {
-		s += 8;
-		smtps = 1;
-		port = "465";
-	}
 	if (s[0] == '[') {
 		if ((end = strchr(s, ']')) == NULL)
 			return "missing ']'";
@@ -549,11 +556,12 @@ conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
 		if (end == NULL)
 			end = s + len;
 	}
-	if (*end == ':')
-		port = end + 1;
-	else if (*end != '\0')
+	if (*end == ':') {
+		if (strlcpy(port, end + 1, portlen) >= portlen)
+			return "bad port (1 to 65535)";
+	} else if (*end != '\0')
 		return "junk after ']'";
-	if (len == 0 || len >= sizeof(host))
+	if (len == 0 || len >= hostlen)
 		return "bad host";
 	memcpy(host, s, len);
 	host[len] = '\0';
@@ -566,11 +574,90 @@ conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
 	strtonum(port, 1, 65535, &errstr);
 	if (errstr != NULL || !isdigit((unsigned char)port[0]))
 		return "bad port (1 to 65535)";
+	addr_lower(host);
+	return NULL;
+}
+
+static const char *
+conf_set_relayhost(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	char		 host[ADDR_DOMAIN_MAX + 1], port[8] = "25";
+	const char	*s = av[0], *reason;
+	int		 smtps = 0;
+
+	if (strncasecmp(s, "smtps://", 8) == 0) {
+		s += 8;
+		smtps = 1;
+		strlcpy(port, "465", sizeof(port));
+	}
+	if ((reason = conf_host_port(s, host, sizeof(host), port,
+	    sizeof(port), buf, buflen)) != NULL)
+		return reason;
 	strlcpy(c->relayhost, host, sizeof(c->relayhost));
-	addr_lower(c->relayhost);
 	strlcpy(c->relayport, port, sizeof(c->relayport));
 	c->relayhost_smtps = smtps || strcmp(port, "465") == 0;
 	return NULL;
+}
+
+/*
+ * "unix:PATH" (an absolute path) or "HOST:PORT": LMTP has no port of
+ * its own (RFC 2033 section 5), so one is required.
+ */
+static const char *
+conf_set_lmtp(struct conf *c, int ac, char **av, char *buf, size_t buflen)
+{
+	struct conf_lmtp	 l, *nl;
+	const char		*reason;
+
+	memset(&l, 0, sizeof(l));
+	if (strncmp(av[0], "unix:", 5) == 0) {
+		if (av[0][5] != '/')
+			return "unix: takes an absolute path";
+		if (strlcpy(l.path, av[0] + 5, sizeof(l.path)) >=
+		    sizeof(l.path))
+			return "socket path too long (at most 103 bytes)";
+	} else {
+		if (strchr(av[0], ':') == NULL || av[0][strlen(av[0]) - 1] ==
+		    ']')
+			return "want unix:PATH or HOST:PORT";
+		if ((reason = conf_host_port(av[0], l.host, sizeof(l.host),
+		    l.port, sizeof(l.port), buf, buflen)) != NULL)
+			return reason;
+	}
+	if (c->nlmtp >= CONF_LMTP_MAX)
+		return "at most 16 lmtp lines";
+	if ((nl = reallocarray(c->lmtp, c->nlmtp + 1, sizeof(*nl))) == NULL)
+		return strerror(errno);
+	c->lmtp = nl;
+	c->lmtp[c->nlmtp++] = l;
+	return NULL;
+}
+
+static const char *
+conf_yes_no(const char *s, int *v)
+{
+	if (strcmp(s, "yes") == 0)
+		*v = 1;
+	else if (strcmp(s, "no") == 0)
+		*v = 0;
+	else
+		return "yes or no";
+	return NULL;
+}
+
+static const char *
+conf_set_quota_check(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_yes_no(av[0], &c->quota_check_at_rcpt);
+}
+
+static const char *
+conf_set_quota_tempfail(struct conf *c, int ac, char **av, char *buf,
+    size_t buflen)
+{
+	return conf_yes_no(av[0], &c->quota_full_tempfail);
 }
 
 static const char *const conf_tls_names[] = {
@@ -1001,6 +1088,8 @@ conf_defaults(struct conf *c)
 	c->max_rcpt_refused.n = 20;
 	c->auth_fail_limit.n = 10;
 	c->auth_fail_window = c->auth_fail_lockout = 10 * 60;
+	c->quota_check_at_rcpt = -1;
+	c->quota_full_tempfail = 1;
 }
 
 /* The lists whose default applies only when the file gives none. */
@@ -1029,6 +1118,9 @@ conf_default_lists(struct conf *c, struct conf_state *st)
 		c->nretry_schedule = sizeof(conf_retry_default) /
 		    sizeof(conf_retry_default[0]);
 	}
+	/* With LMTP, the Maildirs are the LMTP server's, not in sight. */
+	if (c->quota_check_at_rcpt == -1)
+		c->quota_check_at_rcpt = c->nlmtp == 0;
 	return 0;
 }
 
@@ -1280,6 +1372,9 @@ conf_free(struct conf *c)
 	c->milters = NULL;
 	c->nmilters = 0;
 	free(c->dnsbl);
+	free(c->lmtp);
+	c->lmtp = NULL;
+	c->nlmtp = 0;
 	c->dnsbl = NULL;
 	c->ndnsbl = 0;
 	c->listen = NULL;

@@ -2,18 +2,23 @@
  * dkim.c: DKIM signatures (RFC 6376; ed25519-sha256, RFC 8463) of the
  * messages smtpd, sendmail and deliver's bounces put in the spool.
  *
- * libopendkim makes the signature: canonicalization (relaxed/relaxed),
- * the hashes and the RSA or Ed25519 signing (through libcrypto).  Here
- * are only what it leaves to its caller: which domain signs (the one
- * of the From: field, if hosted and given selectors by dkim= in the
- * domains map), where its keys are (mapdir/dkim/DOMAIN.SELECTOR.key),
- * and the message read back from the spool with CRLF line ends, which
- * is how it travels and how it is canonicalized.
+ * Which domain signs: the one of the From: field, if hosted and given
+ * selectors by dkim= in the domains map; its keys are the files
+ * mapdir/dkim/DOMAIN.SELECTOR.key.  The message is read back from the
+ * spool (LF line ends, no CR: CRLF is what it becomes on the wire and
+ * what is canonicalized), canonicalized relaxed/relaxed (RFC 6376
+ * 3.4.2, 3.4.4) and hashed with SHA-256 here, and signed by libcrypto,
+ * RSASSA-PKCS1-v1_5 or Ed25519 over that hash (RFC 6376 3.3, RFC 8463
+ * 3).
  *
- * The key files are read at each message (an open and an fstat(2));
- * their type (rsa or ed25519) is learnt by libcrypto when a file is
- * first seen or changed, and kept in a small cache by path, since
- * libopendkim must be told the algorithm before it reads the key.
+ * libopendkim made the signatures at first; it takes the private key
+ * as text and decodes it again for every message, and OpenSSL 3's
+ * decoder alone costs more than the RSA signature, which, on a key
+ * object made for that one message, costs twice what it does on a key
+ * kept (see dkimkey(8)).  So each key is decoded once per process and
+ * kept in a small cache by path, checked against the file's inode,
+ * size, mtime and ctime (one lstat(2) a message), and shared by the
+ * threads of smtpd: libcrypto signs with one key in several threads.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -27,13 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-
-#include <dkim.h>
+#include <openssl/rsa.h>
 
 #include "libmail.h"
 
@@ -41,7 +47,10 @@
 #define DK_HEADER_MAX		(1024 * 1024)
 #define DK_CACHE_SLOTS	32
 #define DK_CHUNK		65536
+#define DK_HASHLEN		32	/* SHA-256 */
+#define DK_FOLD		76	/* DKIM-Signature: lines are folded here */
 
+/* A decoded key, and the file it was read from. */
 struct dk_keyslot {
 	char		 path[PATH_MAX];
 	dev_t		 dev;
@@ -49,17 +58,11 @@ struct dk_keyslot {
 	off_t		 size;
 	struct timespec	 mtime;
 	struct timespec	 ctime;
+	EVP_PKEY	*pkey;
 	int		 type;
 };
 
-/* One key read for one message. */
-struct dk_keydata {
-	char		 data[DK_KEY_MAX + 1];
-	size_t		 len;
-	int		 type;
-};
-
-/* The header section, its fields with CRLF inside folded ones. */
+/* The header section, its fields with LF inside folded ones. */
 struct dk_header {
 	char		**fields;
 	size_t		*lens;
@@ -68,36 +71,82 @@ struct dk_header {
 	size_t		 total;
 };
 
+/*
+ * Canonical text on its way to a hash: buffered, so that the byte at
+ * a time of the canonicalization is not a call of libcrypto each.
+ */
+struct dk_canon {
+	EVP_MD_CTX	*md;
+	unsigned char	 buf[4096];
+	size_t		 len;
+	int		 failed;
+	/* the body's state (relaxed, RFC 6376 3.4.4) */
+	size_t		 blank;	/* empty lines held back */
+	int		 wsp;	/* blanks seen, not yet written as one SP */
+	int		 text;	/* the line has text written */
+};
+
+/* A growing text: the DKIM-Signature: fields. */
+struct dk_text {
+	char		*p;
+	size_t		 len;
+	size_t		 cap;
+	size_t		 col;	/* of the current line */
+	int		 failed;
+};
+
 static int	 dk_key_pkey_type(EVP_PKEY *);
-static int	 dk_lib_init(void);
-static void	 dk_lib_once(void);
-static uint32_t	 dk_hash(const char *);
-static int	 dk_key_type(const char *, size_t);
-static int	 dk_key_load(const char *, struct dk_keydata *, char *,
+static EVP_PKEY	*dk_key_decode(const char *, size_t, int *);
+static int	 dk_key_read(const char *, struct stat *, EVP_PKEY **, int *,
+		    char *, size_t);
+static int	 dk_key_get(const char *, EVP_PKEY **, int *, char *,
 		    size_t);
+static uint32_t	 dk_hash(const char *);
+static bool	 dk_same_file(const struct dk_keyslot *, const char *,
+		    const struct stat *);
+static int	 dk_canon_init(struct dk_canon *);
+static void	 dk_canon_put(struct dk_canon *, unsigned char);
+static void	 dk_canon_flush(struct dk_canon *);
+static int	 dk_canon_final(struct dk_canon *, unsigned char *);
+static void	 dk_body_canon(struct dk_canon *, const unsigned char *,
+		    size_t);
+static void	 dk_body_end(struct dk_canon *);
+static int	 dk_body_hash(FILE *, unsigned char *);
+static void	 dk_header_canon(struct dk_canon *, const char *, size_t,
+		    bool);
 static int	 dk_header_read(FILE *, struct dk_header *);
 static int	 dk_header_add(struct dk_header *, const char *, size_t);
 static int	 dk_header_fold(struct dk_header *, const char *, size_t);
 static void	 dk_header_free(struct dk_header *);
+static size_t	 dk_field_name(const char *, size_t, size_t *);
+static bool	 dk_field_signed(const char *, size_t);
 static int	 dk_from_domain(const struct dk_header *, char *, size_t);
 static const char *dk_from_addr(const char *, size_t, char *, size_t);
-static int	 dk_feed_body(FILE *, DKIM **, size_t);
+static void	 dk_text_add(struct dk_text *, const char *, size_t);
+static void	 dk_text_token(struct dk_text *, const char *, size_t);
+static void	 dk_text_hname(struct dk_text *, bool, const char *, size_t);
+static void	 dk_text_b64(struct dk_text *, const unsigned char *,
+		    size_t, bool);
+static int	 dk_sign_hash(EVP_PKEY *, int, const unsigned char *,
+		    struct dk_text *);
+static int	 dk_sign_one(const struct dk_header *, const char *,
+		    const char *, EVP_PKEY *, int, time_t,
+		    const unsigned char *, struct dk_text *);
 static int	 dk_sign_all(struct spool_msg *, FILE *,
 		    const struct dk_header *, const char *,
 		    const struct dk_selectors *, const char *, char *,
 		    size_t);
-static int	 dk_signatures(DKIM **, size_t, char **, size_t *);
 
-/* RFC 6376 5.4.1 and the list; From: also once more (5.4.2). */
+/*
+ * RFC 6376 5.4.1 and the issue's list, compared without case; From:
+ * is also listed once more than it occurs (5.4.2).
+ */
 static const char *dk_signhdrs[] = {
 	"from", "to", "cc", "subject", "date", "message-id", "mime-version",
 	"content-type", "content-transfer-encoding", "reply-to",
 	"in-reply-to", "references", NULL
 };
-static const char *dk_oversignhdrs[] = { "from", NULL };
 
-static DKIM_LIB		*dk_lib;
-static pthread_once_t	 dk_lib_done = PTHREAD_ONCE_INIT;
 static pthread_mutex_t	 dk_cachelock = PTHREAD_MUTEX_INITIALIZER;
 static struct dk_keyslot dk_cache[DK_CACHE_SLOTS];
 
@@ -212,22 +261,22 @@ dk_key_pkey_type(EVP_PKEY *pkey)
 	}
 }
 
-/* DKIM_KEY_* of a PEM private key, or -1. */
-static int
-dk_key_type(const char *data, size_t len)
+/* The rsa or ed25519 private key of PEM text, its DK_KEY_* in *type. */
+static EVP_PKEY *
+dk_key_decode(const char *data, size_t len, int *type)
 {
 	EVP_PKEY	*pkey;
 	BIO		*bio;
-	int		 type = -1;
 
 	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL)
-		return -1;
-	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) != NULL) {
-		type = dk_key_pkey_type(pkey);
-		EVP_PKEY_free(pkey);
-	}
+		return NULL;
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
-	return type;
+	if (pkey != NULL && (*type = dk_key_pkey_type(pkey)) == -1) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	return pkey;
 }
 
 static uint32_t
@@ -240,72 +289,263 @@ dk_hash(const char *s)
 	return h;
 }
 
+static bool
+dk_same_file(const struct dk_keyslot *slot, const char *path,
+    const struct stat *sb)
+{
+	return slot->pkey != NULL && strcmp(slot->path, path) == 0 &&
+	    slot->dev == sb->st_dev && slot->ino == sb->st_ino &&
+	    slot->size == sb->st_size &&
+	    slot->mtime.tv_sec == sb->st_mtim.tv_sec &&
+	    slot->mtime.tv_nsec == sb->st_mtim.tv_nsec &&
+	    slot->ctime.tv_sec == sb->st_ctim.tv_sec &&
+	    slot->ctime.tv_nsec == sb->st_ctim.tv_nsec;
+}
+
 /*
- * Reads the key file at path into k; 0, or -1 with the reason in err.
- * A file the cache knows unchanged (same inode, size, mtime, ctime) is
- * not parsed again for its type.
+ * Reads and decodes the key file at path (no symbolic link, a regular
+ * file of at most DK_KEY_MAX bytes), the file's fstat in sb; 0, or -1
+ * with the reason in err.  The text of the key does not outlive it.
  */
 static int
-dk_key_load(const char *path, struct dk_keydata *k, char *err,
-    size_t errlen)
+dk_key_read(const char *path, struct stat *sb, EVP_PKEY **pkey, int *type,
+    char *err, size_t errlen)
 {
-	struct dk_keyslot	*slot;
-	struct stat		 sb;
-	ssize_t			 n;
-	int			 fd, known;
+	char	*data;
+	ssize_t	 n;
+	int	 fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
+	    fstat(fd, sb) == -1) {
 		snprintf(err, errlen, "DKIM key %s: %s", path, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
 	}
-	if (!S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
-	    sb.st_size > DK_KEY_MAX) {
+	if (!S_ISREG(sb->st_mode) || sb->st_size <= 0 ||
+	    sb->st_size > DK_KEY_MAX) {
 		snprintf(err, errlen, "DKIM key %s: not a key file", path);
 		close(fd);
 		return -1;
 	}
-	n = read(fd, k->data, DK_KEY_MAX);
+	if ((data = malloc(DK_KEY_MAX)) == NULL) {
+		snprintf(err, errlen, "DKIM: out of memory");
+		close(fd);
+		return -1;
+	}
+	n = read(fd, data, DK_KEY_MAX);
 	close(fd);
-	if (n != sb.st_size) {
+	if (n != sb->st_size)
 		snprintf(err, errlen, "DKIM key %s: %s", path,
 		    n == -1 ? strerror(errno) : "short read");
-		return -1;
-	}
-	k->data[n] = '\0';
-	k->len = (size_t)n;
-
-	slot = &dk_cache[dk_hash(path) % DK_CACHE_SLOTS];
-	pthread_mutex_lock(&dk_cachelock);
-	known = strcmp(slot->path, path) == 0 && slot->dev == sb.st_dev &&
-	    slot->ino == sb.st_ino && slot->size == sb.st_size &&
-	    slot->mtime.tv_sec == sb.st_mtim.tv_sec &&
-	    slot->mtime.tv_nsec == sb.st_mtim.tv_nsec &&
-	    slot->ctime.tv_sec == sb.st_ctim.tv_sec &&
-	    slot->ctime.tv_nsec == sb.st_ctim.tv_nsec;
-	k->type = slot->type;
-	pthread_mutex_unlock(&dk_cachelock);
-	if (known)
-		return 0;
-
-	if ((k->type = dk_key_type(k->data, k->len)) == -1) {
+	else if ((*pkey = dk_key_decode(data, (size_t)n, type)) == NULL)
 		snprintf(err, errlen, "DKIM key %s: not an rsa or ed25519 "
 		    "private key in PEM", path);
-		explicit_bzero(k->data, sizeof(k->data));
-		return -1;
+	explicit_bzero(data, DK_KEY_MAX);
+	free(data);
+	/*
+	 * What the decoder left in the thread's error queue would be taken
+	 * for an error of the next TLS call of the thread (SSL_get_error).
+	 */
+	ERR_clear_error();
+	return n == sb->st_size && *pkey != NULL ? 0 : -1;
+}
+
+/*
+ * The key of the file at path into *pkey (a reference of the caller's,
+ * for EVP_PKEY_free), its DK_KEY_* in *type; 0, or -1 with the reason
+ * in err.  A file the cache holds unchanged is not read again.
+ */
+static int
+dk_key_get(const char *path, EVP_PKEY **pkey, int *type, char *err,
+    size_t errlen)
+{
+	struct dk_keyslot	*slot;
+	struct stat		 sb;
+	EVP_PKEY		*old;
+
+	slot = &dk_cache[dk_hash(path) % DK_CACHE_SLOTS];
+	if (lstat(path, &sb) == 0) {
+		pthread_mutex_lock(&dk_cachelock);
+		if (dk_same_file(slot, path, &sb) &&
+		    EVP_PKEY_up_ref(slot->pkey) == 1) {
+			*pkey = slot->pkey;
+			*type = slot->type;
+			pthread_mutex_unlock(&dk_cachelock);
+			return 0;
+		}
+		pthread_mutex_unlock(&dk_cachelock);
 	}
+	if (dk_key_read(path, &sb, pkey, type, err, errlen) == -1)
+		return -1;
+	if (EVP_PKEY_up_ref(*pkey) != 1)
+		return 0;	/* signs, but is not kept */
 	pthread_mutex_lock(&dk_cachelock);
+	old = slot->pkey;
 	strlcpy(slot->path, path, sizeof(slot->path));
 	slot->dev = sb.st_dev;
 	slot->ino = sb.st_ino;
 	slot->size = sb.st_size;
 	slot->mtime = sb.st_mtim;
 	slot->ctime = sb.st_ctim;
-	slot->type = k->type;
+	slot->pkey = *pkey;
+	slot->type = *type;
 	pthread_mutex_unlock(&dk_cachelock);
+	EVP_PKEY_free(old);
 	return 0;
+}
+
+/* ---- canonicalization (relaxed, RFC 6376 3.4.2 and 3.4.4) ---------- */
+
+#define DK_WSP(c)	((c) == ' ' || (c) == '\t')
+
+static int
+dk_canon_init(struct dk_canon *c)
+{
+	memset(c, 0, sizeof(*c));
+	if ((c->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(c->md);
+		c->md = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dk_canon_flush(struct dk_canon *c)
+{
+	if (c->len > 0 && EVP_DigestUpdate(c->md, c->buf, c->len) != 1)
+		c->failed = 1;
+	c->len = 0;
+}
+
+static void
+dk_canon_put(struct dk_canon *c, unsigned char ch)
+{
+	c->buf[c->len++] = ch;
+	if (c->len == sizeof(c->buf))
+		dk_canon_flush(c);
+}
+
+/* The SHA-256 of what was put, into hash; the context freed.  0 or -1. */
+static int
+dk_canon_final(struct dk_canon *c, unsigned char *hash)
+{
+	unsigned int	 len = 0;
+
+	dk_canon_flush(c);
+	if (EVP_DigestFinal_ex(c->md, hash, &len) != 1 || len != DK_HASHLEN)
+		c->failed = 1;
+	EVP_MD_CTX_free(c->md);
+	c->md = NULL;
+	return c->failed ? -1 : 0;
+}
+
+/*
+ * Body bytes, LF line ends: blanks at the end of a line go, a run of
+ * blanks within one becomes one SP, every line ends in CRLF, and empty
+ * lines are held back until a line with text follows, since those at
+ * the end of the body do not count.
+ */
+static void
+dk_body_canon(struct dk_canon *c, const unsigned char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			if (c->text) {
+				dk_canon_put(c, '\r');
+				dk_canon_put(c, '\n');
+			} else
+				c->blank++;
+			c->text = c->wsp = 0;
+			continue;
+		}
+		if (DK_WSP(p[i])) {
+			c->wsp = 1;
+			continue;
+		}
+		for (; c->blank > 0; c->blank--) {
+			dk_canon_put(c, '\r');
+			dk_canon_put(c, '\n');
+		}
+		if (c->wsp)
+			dk_canon_put(c, ' ');
+		c->wsp = 0;
+		c->text = 1;
+		dk_canon_put(c, p[i]);
+	}
+}
+
+/* A last line without its line end gets one; an empty body stays so. */
+static void
+dk_body_end(struct dk_canon *c)
+{
+	if (c->text) {
+		dk_canon_put(c, '\r');
+		dk_canon_put(c, '\n');
+	}
+}
+
+/* The hash of the canonical body, the rest of fp; 0 or -1. */
+static int
+dk_body_hash(FILE *fp, unsigned char *hash)
+{
+	struct dk_canon	 c;
+	unsigned char	*in;
+	size_t		 n;
+
+	if ((in = malloc(DK_CHUNK)) == NULL)
+		return -1;
+	if (dk_canon_init(&c) == -1) {
+		free(in);
+		return -1;
+	}
+	while ((n = fread(in, 1, DK_CHUNK, fp)) > 0)
+		dk_body_canon(&c, in, n);
+	free(in);
+	if (ferror(fp))
+		c.failed = 1;
+	dk_body_end(&c);
+	return dk_canon_final(&c, hash);
+}
+
+/*
+ * One header field, "Name: value" with LF before each continuation
+ * line: the name in lower case, no blanks around the colon, the value
+ * unfolded, its runs of blanks made one SP and those at its ends
+ * removed; CRLF after it when crlf (not for the DKIM-Signature: field
+ * being made, which the hash ends with).
+ */
+static void
+dk_header_canon(struct dk_canon *c, const char *f, size_t len, bool crlf)
+{
+	size_t	 i, nlen, colon;
+	int	 wsp = 0, started = 0;
+
+	nlen = dk_field_name(f, len, &colon);
+	for (i = 0; i < nlen; i++)
+		dk_canon_put(c, f[i] >= 'A' && f[i] <= 'Z' ? f[i] + 32 : f[i]);
+	dk_canon_put(c, ':');
+	for (i = colon + 1; i < len; i++) {
+		if (f[i] == '\r' || f[i] == '\n')
+			continue;
+		if (DK_WSP(f[i])) {
+			wsp = 1;
+			continue;
+		}
+		if (wsp && started)
+			dk_canon_put(c, ' ');
+		wsp = 0;
+		started = 1;
+		dk_canon_put(c, f[i]);
+	}
+	if (crlf) {
+		dk_canon_put(c, '\r');
+		dk_canon_put(c, '\n');
+	}
 }
 
 /* ---- the message -------------------------------------------------- */
@@ -338,13 +578,15 @@ dk_header_add(struct dk_header *h, const char *line, size_t len)
 			return -1;
 		h->lens = nl;
 	}
-	if ((h->fields[h->n] = strndup(line, len)) == NULL)
+	if ((h->fields[h->n] = malloc(len + 1)) == NULL)
 		return -1;
+	memcpy(h->fields[h->n], line, len);
+	h->fields[h->n][len] = '\0';
 	h->lens[h->n++] = len;
 	return 0;
 }
 
-/* A continuation line of the last field: CRLF, then the line. */
+/* A continuation line of the last field: LF, then the line. */
 static int
 dk_header_fold(struct dk_header *h, const char *line, size_t len)
 {
@@ -352,14 +594,46 @@ dk_header_fold(struct dk_header *h, const char *line, size_t len)
 	size_t	 old;
 
 	old = h->lens[h->n - 1];
-	if ((f = realloc(h->fields[h->n - 1], old + 2 + len + 1)) == NULL)
+	if ((f = realloc(h->fields[h->n - 1], old + 1 + len + 1)) == NULL)
 		return -1;
-	memcpy(f + old, "\r\n", 2);
-	memcpy(f + old + 2, line, len);
-	f[old + 2 + len] = '\0';
+	f[old] = '\n';
+	memcpy(f + old + 1, line, len);
+	f[old + 1 + len] = '\0';
 	h->fields[h->n - 1] = f;
-	h->lens[h->n - 1] = old + 2 + len;
+	h->lens[h->n - 1] = old + 1 + len;
 	return 0;
+}
+
+/*
+ * The length of the name of field f, blanks before the colon left out;
+ * *colon is where the colon is (len if there is none).
+ */
+static size_t
+dk_field_name(const char *f, size_t len, size_t *colon)
+{
+	const char	*p;
+	size_t		 n;
+
+	n = *colon = (p = memchr(f, ':', len)) == NULL ? len : (size_t)(p - f);
+	while (n > 0 && DK_WSP(f[n - 1]))
+		n--;
+	return n;
+}
+
+/* Whether a field of that name is signed (dk_signhdrs). */
+static bool
+dk_field_signed(const char *f, size_t len)
+{
+	size_t	 i, nlen, colon;
+
+	nlen = dk_field_name(f, len, &colon);
+	if (colon == len)
+		return false;
+	for (i = 0; dk_signhdrs[i] != NULL; i++)
+		if (strlen(dk_signhdrs[i]) == nlen &&
+		    strncasecmp(f, dk_signhdrs[i], nlen) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -494,20 +768,17 @@ dk_from_domain(const struct dk_header *h, char *domain, size_t len)
 	struct mailaddr	 a;
 	char		 addr[ADDR_MAX * 2 + 3];
 	const char	*f, *v = NULL, *errstr;
-	size_t		 i, nlen, vlen = 0, nfrom = 0;
+	size_t		 i, nlen, colon, vlen = 0, nfrom = 0;
 
 	for (i = 0; i < h->n; i++) {
 		f = h->fields[i];
-		nlen = strcspn(f, ":");
-		if (f[nlen] != ':')
-			continue;
-		while (nlen > 0 && (f[nlen - 1] == ' ' || f[nlen - 1] == '\t'))
-			nlen--;
-		if (nlen != 4 || strncasecmp(f, "from", 4) != 0)
+		nlen = dk_field_name(f, h->lens[i], &colon);
+		if (colon == h->lens[i] || nlen != 4 ||
+		    strncasecmp(f, "from", 4) != 0)
 			continue;
 		nfrom++;
-		v = strchr(f, ':') + 1;
-		vlen = h->lens[i] - (v - f);
+		v = f + colon + 1;
+		vlen = h->lens[i] - colon - 1;
 	}
 	if (nfrom != 1 ||
 	    dk_from_addr(v, vlen, addr, sizeof(addr)) == NULL ||
@@ -517,174 +788,240 @@ dk_from_domain(const struct dk_header *h, char *domain, size_t len)
 	return 1;
 }
 
-/* The rest of fp, LF line ends made CRLF, to every handle; 0 or -1. */
-static int
-dk_feed_body(FILE *fp, DKIM **d, size_t nd)
-{
-	unsigned char	*in, *out;
-	size_t		 n, i, o, k;
-	int		 last = '\n', ret = -1;
+/* ---- the DKIM-Signature: fields ------------------------------------ */
 
-	in = malloc(DK_CHUNK);
-	out = malloc(DK_CHUNK * 2 + 2);
-	if (in == NULL || out == NULL)
-		goto done;
-	while ((n = fread(in, 1, DK_CHUNK, fp)) > 0) {
-		for (i = o = 0; i < n; i++) {
-			if (in[i] == '\n')
-				out[o++] = '\r';
-			out[o++] = in[i];
+static void
+dk_text_add(struct dk_text *t, const char *s, size_t n)
+{
+	char	*np;
+	size_t	 cap;
+
+	if (t->failed)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		for (cap = t->cap == 0 ? 1024 : t->cap; cap < t->len + n + 1;
+		    cap *= 2)
+			;
+		if ((np = realloc(t->p, cap)) == NULL) {
+			t->failed = 1;
+			return;
 		}
-		last = in[n - 1];
-		for (k = 0; k < nd; k++)
-			if (dkim_body(d[k], out, o) != DKIM_STAT_OK)
-				goto done;
+		t->p = np;
+		t->cap = cap;
 	}
-	if (ferror(fp))
-		goto done;
-	/* What deliver sends ends in CRLF before the dot; so does this. */
-	if (last != '\n')
-		for (k = 0; k < nd; k++)
-			if (dkim_body(d[k], (u_char *)"\r\n", 2) != DKIM_STAT_OK)
-				goto done;
-	ret = 0;
-done:
-	free(in);
-	free(out);
-	return ret;
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+	t->col += n;
+}
+
+/* A tag after a blank, or at the start of a new line if it is full. */
+static void
+dk_text_token(struct dk_text *t, const char *s, size_t n)
+{
+	if (t->col + 1 + n > DK_FOLD) {
+		dk_text_add(t, "\n\t", 2);
+		t->col = 8;
+	} else
+		dk_text_add(t, " ", 1);
+	dk_text_add(t, s, n);
+}
+
+/* A header name of h=, after "h=" or a colon, which a fold may follow. */
+static void
+dk_text_hname(struct dk_text *t, bool first, const char *name, size_t n)
+{
+	char	 tag[sizeof("h=content-transfer-encoding")];
+
+	if (first) {
+		snprintf(tag, sizeof(tag), "h=%.*s", (int)n, name);
+		dk_text_token(t, tag, strlen(tag));
+		return;
+	}
+	dk_text_add(t, ":", 1);
+	if (t->col + n > DK_FOLD) {
+		dk_text_add(t, "\n\t", 2);
+		t->col = 8;
+	}
+	dk_text_add(t, name, n);
+}
+
+/* data in base64, folded at DK_FOLD (blanks in b= do not count) if fold. */
+static void
+dk_text_b64(struct dk_text *t, const unsigned char *data, size_t len,
+    bool fold)
+{
+	char	*b64;
+	size_t	 n, done, room;
+
+	if ((b64 = malloc(4 * ((len + 2) / 3) + 1)) == NULL) {
+		t->failed = 1;
+		return;
+	}
+	n = EVP_EncodeBlock((unsigned char *)b64, data, (int)len);
+	for (done = 0; done < n; done += room) {
+		room = !fold ? n : t->col < DK_FOLD ? DK_FOLD - t->col : 0;
+		if (room == 0) {
+			dk_text_add(t, "\n\t ", 3);
+			t->col = 9;
+			continue;
+		}
+		if (room > n - done)
+			room = n - done;
+		dk_text_add(t, b64 + done, room);
+	}
+	free(b64);
 }
 
 /*
- * The DKIM-Signature: fields of the handles, one after another with
- * LF line ends, into *text (malloc'd); 0 or -1.
+ * The signature of hash (SHA-256 of the header data): RSASSA-PKCS1-v1_5
+ * with SHA-256 (RFC 6376 3.3.1), or PureEdDSA Ed25519 over the 32
+ * octets (RFC 8463 3), in base64 onto t; 0 or -1.
  */
 static int
-dk_signatures(DKIM **d, size_t nd, char **text, size_t *textlen)
+dk_sign_hash(EVP_PKEY *pkey, int type, const unsigned char *hash,
+    struct dk_text *t)
 {
-	static const char	 name[] = "DKIM-Signature: ";
-	u_char			*sig;
-	char			*t = NULL, *nt;
-	size_t			 siglen, len = 0, i, j;
+	EVP_PKEY_CTX	*pctx = NULL;
+	EVP_MD_CTX	*mctx = NULL;
+	unsigned char	*sig;
+	size_t		 siglen;
+	int		 size, ok;
 
-	for (i = 0; i < nd; i++) {
-		if (dkim_getsighdr_d(d[i], sizeof(name) - 1, &sig, &siglen) !=
-		    DKIM_STAT_OK) {
-			free(t);
-			return -1;
-		}
-		if ((nt = realloc(t, len + sizeof(name) + siglen + 1)) == NULL) {
-			free(t);
-			return -1;
-		}
-		t = nt;
-		memcpy(t + len, name, sizeof(name) - 1);
-		len += sizeof(name) - 1;
-		for (j = 0; j < siglen; j++)
-			if (sig[j] != '\r')
-				t[len++] = sig[j];
-		t[len++] = '\n';
+	if ((size = EVP_PKEY_get_size(pkey)) <= 0 ||
+	    (sig = malloc(size)) == NULL)
+		return -1;
+	siglen = (size_t)size;
+	if (type == DK_KEY_RSA)
+		ok = (pctx = EVP_PKEY_CTX_new(pkey, NULL)) != NULL &&
+		    EVP_PKEY_sign_init(pctx) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
+		    EVP_PKEY_sign(pctx, sig, &siglen, hash, DK_HASHLEN) == 1;
+	else
+		ok = (mctx = EVP_MD_CTX_new()) != NULL &&
+		    EVP_DigestSignInit(mctx, NULL, NULL, NULL, pkey) == 1 &&
+		    EVP_DigestSign(mctx, sig, &siglen, hash, DK_HASHLEN) == 1;
+	if (ok)
+		dk_text_b64(t, sig, siglen, true);
+	else
+		ERR_clear_error();	/* as in dk_key_read */
+	EVP_PKEY_CTX_free(pctx);
+	EVP_MD_CTX_free(mctx);
+	free(sig);
+	return ok ? 0 : -1;
+}
+
+/*
+ * One DKIM-Signature: field onto t, LF line ends.  The signed fields
+ * are listed in h= from the bottom of the header up: a verifier takes
+ * the instances of a name listed twice from the bottom up (RFC 6376
+ * 5.4.2), so each is hashed where it is listed; From is listed once
+ * more, for no field.  The hash ends with this field, "b=" its last
+ * tag and empty (3.5, 3.7).  0 or -1.
+ */
+static int
+dk_sign_one(const struct dk_header *h, const char *domain,
+    const char *selector, EVP_PKEY *pkey, int type, time_t now,
+    const unsigned char *bodyhash, struct dk_text *t)
+{
+	struct dk_canon	 c;
+	unsigned char	 hash[DK_HASHLEN];
+	char		 tag[ADDR_DOMAIN_MAX + DK_SELECTOR_MAX + 80];
+	size_t		 i, start = t->len, nlen, colon;
+	bool		 first = true;
+	int		 n;
+
+	n = snprintf(tag, sizeof(tag), "DKIM-Signature: v=1; a=%s; "
+	    "c=relaxed/relaxed; d=%s; s=%s;", type == DK_KEY_ED25519 ?
+	    "ed25519-sha256" : "rsa-sha256", domain, selector);
+	if (n < 0 || (size_t)n >= sizeof(tag))
+		return -1;
+	t->col = 0;
+	dk_text_add(t, tag, n);
+	n = snprintf(tag, sizeof(tag), "t=%lld;", (long long)now);
+	dk_text_token(t, tag, n);
+	memcpy(tag, "bh=", 3);
+	n = 3 + EVP_EncodeBlock((unsigned char *)tag + 3, bodyhash,
+	    DK_HASHLEN);
+	tag[n++] = ';';
+	dk_text_token(t, tag, n);
+	if (dk_canon_init(&c) == -1)
+		return -1;
+	for (i = h->n; i-- > 0;) {
+		if (!dk_field_signed(h->fields[i], h->lens[i]))
+			continue;
+		dk_header_canon(&c, h->fields[i], h->lens[i], true);
+		nlen = dk_field_name(h->fields[i], h->lens[i], &colon);
+		dk_text_hname(t, first, h->fields[i], nlen);
+		first = false;
 	}
-	*text = t;
-	*textlen = len;
-	return 0;
+	dk_text_hname(t, false, "From", 4);
+	dk_text_add(t, ";", 1);
+	dk_text_token(t, "b=", 2);
+	if (!t->failed)
+		dk_header_canon(&c, t->p + start, t->len - start, false);
+	if (dk_canon_final(&c, hash) == -1 || t->failed ||
+	    dk_sign_hash(pkey, type, hash, t) == -1)
+		return -1;
+	dk_text_add(t, "\n", 1);
+	return t->failed ? -1 : 0;
 }
 
 /* ---- signing ------------------------------------------------------ */
 
-static void
-dk_lib_once(void)
-{
-	if ((dk_lib = dkim_init(NULL, NULL)) == NULL)
-		return;
-	if (dkim_options(dk_lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS,
-	    dk_signhdrs, sizeof(char **)) != DKIM_STAT_OK ||
-	    dkim_options(dk_lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
-	    dk_oversignhdrs, sizeof(char **)) != DKIM_STAT_OK) {
-		dkim_close(dk_lib);
-		dk_lib = NULL;
-	}
-}
-
-static int
-dk_lib_init(void)
-{
-	pthread_once(&dk_lib_done, dk_lib_once);
-	return dk_lib == NULL ? -1 : 0;
-}
-
-/* One handle a selector, the message through all; 1 or -1. */
+/*
+ * The keys first (one that cannot be read defers the message before
+ * any work), the body hashed once for all, then one signature a key;
+ * 1 or -1.
+ */
 static int
 dk_sign_all(struct spool_msg *msg, FILE *fp, const struct dk_header *h,
     const char *domain, const struct dk_selectors *sel,
     const char *mapdir, char *err, size_t errlen)
 {
-	struct dk_keydata	*k;
-	DKIM			*d[DK_SELECTORS_MAX];
-	DKIM_STAT		 st = DKIM_STAT_OK;
-	char			 path[PATH_MAX], *text = NULL;
-	size_t			 nd = 0, i, j, textlen;
-	int			 ret = -1;
+	struct dk_text	 t;
+	EVP_PKEY	*pkey[DK_SELECTORS_MAX];
+	unsigned char	 bodyhash[DK_HASHLEN];
+	char		 path[PATH_MAX];
+	size_t		 nk = 0, i;
+	time_t		 now;
+	int		 type[DK_SELECTORS_MAX], ret = -1;
 
-	if ((k = malloc(sizeof(*k))) == NULL) {
-		snprintf(err, errlen, "DKIM: out of memory");
-		return -1;
-	}
-	for (i = 0; i < sel->n; i++) {
-		if (dk_key_path(mapdir, domain, sel->name[i], path,
+	memset(&t, 0, sizeof(t));
+	for (; nk < sel->n; nk++) {
+		if (dk_key_path(mapdir, domain, sel->name[nk], path,
 		    sizeof(path)) == -1) {
 			snprintf(err, errlen, "DKIM key of %s, selector %s: "
-			    "%s", domain, sel->name[i], strerror(errno));
+			    "%s", domain, sel->name[nk], strerror(errno));
 			goto done;
 		}
-		if (dk_key_load(path, k, err, errlen) == -1)
+		if (dk_key_get(path, &pkey[nk], &type[nk], err, errlen) == -1)
 			goto done;
-		d[nd] = dkim_sign(dk_lib, (u_char *)msg->id, NULL,
-		    (dkim_sigkey_t)k->data, (u_char *)sel->name[i],
-		    (u_char *)domain, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED,
-		    k->type == DK_KEY_ED25519 ? DKIM_SIGN_ED25519SHA256 :
-		    DKIM_SIGN_RSASHA256, -1, &st);
-		explicit_bzero(k->data, k->len);
-		if (d[nd] == NULL)
-			goto failed;
-		nd++;
 	}
-	for (i = 0; i < h->n; i++)
-		for (j = 0; j < nd; j++)
-			if ((st = dkim_header(d[j], (u_char *)h->fields[i],
-			    h->lens[i])) != DKIM_STAT_OK)
-				goto failed;
-	for (j = 0; j < nd; j++)
-		if ((st = dkim_eoh(d[j])) != DKIM_STAT_OK)
-			goto failed;
-	if (dk_feed_body(fp, d, nd) == -1) {
+	if (dk_body_hash(fp, bodyhash) == -1) {
 		snprintf(err, errlen, "DKIM: cannot read the message back");
 		goto done;
 	}
-	for (j = 0; j < nd; j++)
-		if ((st = dkim_eom(d[j], NULL)) != DKIM_STAT_OK)
-			goto failed;
-	if (dk_signatures(d, nd, &text, &textlen) == -1 ||
-	    spool_prepend(msg, text, textlen) == -1) {
+	now = time(NULL);
+	for (i = 0; i < nk; i++)
+		if (dk_sign_one(h, domain, sel->name[i], pkey[i], type[i], now,
+		    bodyhash, &t) == -1) {
+			snprintf(err, errlen, "DKIM signing failed for %s, "
+			    "selector %s: %s", domain, sel->name[i],
+			    t.failed ? "out of memory" : "libcrypto error");
+			goto done;
+		}
+	if (spool_prepend(msg, t.p, t.len) == -1) {
 		snprintf(err, errlen, "DKIM: cannot write the signature: %s",
 		    strerror(errno));
 		goto done;
 	}
 	ret = 1;
-	goto done;
-failed:
-	/* A message libopendkim cannot parse goes as it came, unsigned. */
-	if (st == DKIM_STAT_SYNTAX)
-		ret = 0;
-	snprintf(err, errlen, "%s for %s: %s", ret == 0 ? "not DKIM-signed" :
-	    "DKIM signing failed", domain,
-	    nd > 0 && dkim_geterror(d[nd - 1]) != NULL ?
-	    dkim_geterror(d[nd - 1]) : dkim_getresultstr(st));
 done:
-	for (j = 0; j < nd; j++)
-		dkim_free(d[j]);
-	free(text);
-	explicit_bzero(k, sizeof(*k));
-	free(k);
+	for (i = 0; i < nk; i++)
+		EVP_PKEY_free(pkey[i]);
+	free(t.p);
 	return ret;
 }
 
@@ -729,11 +1066,6 @@ dk_spool_sign(struct spool_msg *msg, const char *mapdir,
 	if (dk_selectors_parse(value, &sel, &errstr) == -1) {
 		snprintf(err, errlen, "DKIM: dkim=%s of %s: %s", value, domain,
 		    errstr);
-		ret = -1;
-		goto done;
-	}
-	if (dk_lib_init() == -1) {
-		snprintf(err, errlen, "DKIM: libopendkim does not start");
 		ret = -1;
 		goto done;
 	}

@@ -101,3 +101,27 @@ file_sibling_name(const char *path, const char *tag, char *buf, size_t len)
 	}
 	return 0;
 }
+
+ssize_t
+file_read_line(int fd, char *buf, size_t size)
+{
+	size_t	 len = 0;
+	ssize_t	 n;
+	char	 c;
+
+	for (;;) {
+		if ((n = read(fd, &c, 1)) == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || (n == 1 && c == '\n'))
+			break;
+		if (n == -1 || c == '\0' || len + 1 >= size) {
+			if (n == 1)
+				errno = c == '\0' ? EINVAL : EMSGSIZE;
+			explicit_bzero(buf, size);
+			return -1;
+		}
+		buf[len++] = c;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}

@@ -104,6 +104,17 @@ struct conf_dnsbl {
 	size_t	threshold;	/* zones that must list the client, 1 and up */
 };
 
+#define CONF_LMTP_MAX	16
+/* sun_path of sockaddr_un: 104 on the BSDs, 108 on Linux. */
+#define CONF_LMTP_PATHMAX 104
+
+/* An LMTP server of deliver(8): a unix socket, or a host and a port. */
+struct conf_lmtp {
+	char	path[CONF_LMTP_PATHMAX];	/* "" for host:port */
+	char	host[ADDR_DOMAIN_MAX + 1];
+	char	port[8];
+};
+
 /* TLS policies: relayhost_tls of mail.conf, values of the tls_policy map. */
 #define CONF_TLS_NONE		0	/* never STARTTLS */
 #define CONF_TLS_MAY		1	/* if offered; else in the clear */
@@ -173,6 +184,12 @@ struct conf {
 	/* DNS blocklists asked at connect (sbin/smtpd/dnsbl.c). */
 	struct conf_dnsbl *dnsbl;
 	size_t		 ndnsbl;
+	/* deliver(8): local mail to these LMTP servers, tried in order. */
+	struct conf_lmtp *lmtp;
+	size_t		 nlmtp;
+	/* smtpd(8): a full mailbox refused at RCPT. */
+	int		 quota_check_at_rcpt;	/* default: 1 without lmtp */
+	int		 quota_full_tempfail;	/* 1: 452 (default), 0: 552 */
 };
 
 /* spf_policy and dmarc_policy: what a failure gets. */
@@ -292,6 +309,14 @@ void	 addr_lower(char *);
 int	 file_sync_dir(const char *dir);
 /* Copies size bytes at off of from to off of to; 0 or -1. */
 int	 file_copy_range(int from, int to, off_t off, off_t size);
+/*
+ * One line of fd into buf (size bytes, NUL-terminated), its newline
+ * stripped, read a byte at a time so that nothing after it is taken
+ * from the descriptor (a script may pass more on it).  Its length, or
+ * -1 with buf wiped and errno: EINVAL for a NUL byte, EMSGSIZE for a
+ * line that does not fit, or what read(2) said.
+ */
+ssize_t	 file_read_line(int fd, char *buf, size_t size);
 /* "dir/.base[.tag].8 hex digits" beside path, into buf; 0 or -1. */
 int	 file_sibling_name(const char *path, const char *tag, char *buf,
 	    size_t len);
@@ -639,6 +664,19 @@ int	 maildir_attic_move(const char *dir, const char *attic,
  */
 int	 maildir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 int	 maildir_usage_fd(int fd, uint64_t *bytes, uint64_t *count);
+/*
+ * maildirsize (Maildir++) of the Maildir open at dirfd, opened with
+ * flags (O_RDONLY, or O_WRONLY | O_APPEND): the descriptor, or -1 with
+ * errno, ENOENT if there is none, EINVAL if it is no regular file.
+ */
+int	 maildir_size_open(int dirfd, int flags);
+/*
+ * The usage maildirsize records for a limit of limit bytes: 1 and
+ * *used; 0 if the file must be counted again (missing, made for
+ * another limit, too long, or holding anything but its lines); -1
+ * (errno; EINVAL: no regular file) if it cannot be used or read.
+ */
+int	 maildir_size_read(int dirfd, uint64_t limit, uint64_t *used);
 
 /* ---- resolve.c: what a recipient address means, from the maps ----- */
 
@@ -979,8 +1017,7 @@ FILE	*spool_reopen(struct spool_msg *);
  * Puts len bytes of text (whole header lines, LF line ends) at the
  * top of the message written so far, after the envelope: for header
  * fields made from the whole message, as DKIM-Signature:.  0, or -1
- * with the message unchanged (or, if its new writer cannot be made,
- * left only to spool_abort).
+ * with the message left only to spool_abort.
  */
 int	 spool_prepend(struct spool_msg *, const char *text, size_t len);
 /* A byte range of the message (offsets from its start) to leave out. */
@@ -1000,7 +1037,9 @@ struct spool_edit {
 /*
  * spool_prepend, and more: adds an envelope record (after the others),
  * puts top at the top of the message and leaves out the cuts, in one
- * copy of the file; the same guarantees.
+ * copy of the file renamed over it; 0, or -1 with the message
+ * unchanged (or, if its new writer cannot be made, left only to
+ * spool_abort).
  */
 int	 spool_rewrite(struct spool_msg *, const struct spool_edit *);
 /* fflush, fsync, rename into queue/, fsync the directory, wake deliver. */
@@ -1070,7 +1109,7 @@ int	 dk_key_path(const char *mapdir, const char *domain,
  * DKIM-Signature: a selector, at the top of the message, made with
  * mapdir/dkim/DOMAIN.SELECTOR.key.  Returns 1 when signed; 0 when
  * the message is not to be signed (err says why when it is worth a
- * log line: a header section libopendkim cannot parse); -1 when it
+ * log line: a header section too long or malformed); -1 when it
  * must not go unsigned and could not be signed (a key that cannot be
  * read, the domains map, the spool): the caller answers with a
  * temporary failure and logs err.  Thread-safe.

@@ -1,6 +1,7 @@
 /*
- * Maildirs: where a mailbox lives, creating one, measuring one, and
- * retiring one into the attic.
+ * Maildirs: where a mailbox lives, creating one, measuring one (and
+ * reading its maildirsize, for deliver and smtpd), and retiring one
+ * into the attic.
  *
  * Directories are created and entered one component at a time with
  * openat(O_NOFOLLOW), and owners set with fchown on the open
@@ -48,6 +49,9 @@ static int	 scan_dir(int, const char *, uint64_t *, uint64_t *);
 static int	 size_from_name(const char *, uint64_t *);
 static void	 sum_add(uint64_t *, uint64_t);
 static int	 usage_folder(int, uint64_t *, uint64_t *);
+static int	 size_number(char **, int, uint64_t *, int *);
+static int	 size_limits(char *, uint64_t);
+static int	 size_usage(char *, uint64_t *);
 
 /* A path component from an address: no '/', no leading '.', not empty. */
 static int
@@ -551,4 +555,139 @@ maildir_usage_fd(int fd, uint64_t *bytes, uint64_t *count)
 	}
 	closedir(d);
 	return rv;
+}
+
+/*
+ * maildirsize, the Maildir++ quota file, as Dovecot's "maildir" quota
+ * backend keeps it: a first line with the limits ("<bytes>S", perhaps
+ * ",<messages>C"), then lines "<bytes> <messages>" that add up to the
+ * usage, those of deletions negative.  Past 5120 bytes the file is
+ * due to be counted again.
+ */
+#define MAILDIRSIZE_MAX	5120
+
+/*
+ * Opened without following a link, and non-blocking: a FIFO there
+ * would block the open or the read, and hold the caller for good.
+ */
+int
+maildir_size_open(int dirfd, int flags)
+{
+	struct stat	 st;
+	int		 fd, save;
+
+	fd = openat(dirfd, "maildirsize", flags | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd != -1) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			return fd;
+		close(fd);
+	} else {
+		save = errno;
+		if (save == ENOENT || fstatat(dirfd, "maildirsize", &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || S_ISREG(st.st_mode)) {
+			errno = save;
+			return -1;
+		}
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * A number at *p, moved past it: digits only, after a '-' if sign
+ * allows one; no blank, no '+', nothing past 64 bits (as strtoull
+ * would take, or wrap).  0, or -1 if there is none.
+ */
+static int
+size_number(char **p, int sign, uint64_t *n, int *neg)
+{
+	char	*s = *p;
+	int	 digit;
+
+	*neg = sign && *s == '-';
+	if (*neg)
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (*n = 0; isdigit((unsigned char)*s); s++) {
+		digit = *s - '0';
+		if (*n > (UINT64_MAX - digit) / 10)
+			return -1;
+		*n = *n * 10 + digit;
+	}
+	*p = s;
+	return 0;
+}
+
+/*
+ * 1 if the limits line has our limit in bytes.  The message count is
+ * Dovecot's to enforce.
+ */
+static int
+size_limits(char *line, uint64_t limit)
+{
+	char		*item;
+	uint64_t	 n;
+	int		 match = 0, neg;
+
+	while ((item = strsep(&line, ",")) != NULL) {
+		if (size_number(&item, 0, &n, &neg) == -1 ||
+		    (*item != 'S' && *item != 'C') || item[1] != '\0')
+			return 0;
+		if (*item == 'S')
+			match = n == limit;
+	}
+	return match;
+}
+
+/*
+ * The lines after the limits, each ended by a newline.  As in Dovecot,
+ * a total below zero means the file is wrong, and so does one that
+ * reaches UINT64_MAX: 1 with the usage, 0 to count again.
+ */
+static int
+size_usage(char *p, uint64_t *used)
+{
+	char		*line;
+	uint64_t	 bytes, count, added = 0, removed = 0;
+	int		 neg, cneg;
+
+	while ((line = strsep(&p, "\n")) != NULL) {
+		if (*line == '\0' && p == NULL)
+			break;
+		if (size_number(&line, 1, &bytes, &neg) == -1 ||
+		    *line++ != ' ' ||
+		    size_number(&line, 1, &count, &cneg) == -1 ||
+		    *line != '\0' || p == NULL)
+			return 0;
+		sum_add(neg ? &removed : &added, bytes);
+	}
+	if (added == UINT64_MAX || removed > added)
+		return 0;
+	*used = added - removed;
+	return 1;
+}
+
+int
+maildir_size_read(int dirfd, uint64_t limit, uint64_t *used)
+{
+	char		 buf[MAILDIRSIZE_MAX + 1], *line, *p;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = maildir_size_open(dirfd, O_RDONLY)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	n = read(fd, buf, sizeof(buf));
+	close_saving_errno(fd);
+	if (n == -1)
+		return -1;
+	if (n == 0 || n >= MAILDIRSIZE_MAX)
+		return 0;
+	buf[n] = '\0';
+	p = buf;
+	line = strsep(&p, "\n");
+	if (p == NULL || !size_limits(line, limit))
+		return 0;
+	return size_usage(p, used);
 }

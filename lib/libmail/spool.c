@@ -31,6 +31,7 @@ static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
 static int	spool_opentmp(int);
 static int	spool_copy(int, off_t, off_t, int);
+static int	spool_shift(int, off_t, off_t, size_t, int);
 static int	spool_write(int, const char *, size_t);
 static int	spool_copy_cut(int, off_t, off_t, const struct spool_edit *,
 		    int);
@@ -285,15 +286,81 @@ spool_copy(int from, off_t off, off_t len, int to)
 	return 0;
 }
 
+/*
+ * Moves the bytes of from at [off, end) up by len, through to, from the
+ * last ones down, so that nothing is read after it is overwritten.
+ */
+static int
+spool_shift(int from, off_t off, off_t end, size_t len, int to)
+{
+	char	 buf[65536];
+	ssize_t	 n, w, done;
+	off_t	 at;
+
+	while (end > off) {
+		at = end - off > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) :
+		    off;
+		if ((n = pread(from, buf, end - at, at)) != end - at) {
+			if (n >= 0)
+				errno = EIO;
+			return -1;
+		}
+		for (done = 0; done < n; done += w)
+			if ((w = pwrite(to, buf + done, n - done,
+			    at + len + done)) == -1)
+				return -1;
+		end = at;
+	}
+	return 0;
+}
+
+/*
+ * Unlike spool_rewrite, in place: the message moves up by len and the
+ * text goes where it began.  A file in tmp/ that a failure or a crash
+ * leaves half moved is never committed: the caller aborts it, or
+ * spool_clean_tmp removes it.  A copy renamed over it would cost a file
+ * made and a rename, more than moving the few kilobytes of a message in
+ * the page cache (DKIM signs every message this way).
+ */
 int
 spool_prepend(struct spool_msg *msg, const char *text, size_t len)
 {
-	struct spool_edit	 ed;
+	struct stat	 a, b;
+	ssize_t		 w;
+	size_t		 done;
+	int		 rfd, save;
 
-	memset(&ed, 0, sizeof(ed));
-	ed.top = text;
-	ed.toplen = len;
-	return spool_rewrite(msg, &ed);
+	if (msg->fp == NULL || msg->body < 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fflush(msg->fp) == EOF || ferror(msg->fp))
+		return -1;
+	/* The writer's descriptor is write-only: read through another. */
+	if ((rfd = open(msg->tmppath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	    -1)
+		return -1;
+	if (fstat(rfd, &a) == -1 || fstat(msg->fd, &b) == -1 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		save = errno;
+		close(rfd);
+		errno = save == 0 ? ESTALE : save;
+		return -1;
+	}
+	if (spool_shift(rfd, msg->body, b.st_size, len, msg->fd) == -1)
+		goto fail;
+	for (done = 0; done < len; done += w)
+		if ((w = pwrite(msg->fd, text + done, len - done,
+		    msg->body + done)) == -1)
+			goto fail;
+	close(rfd);
+	/* pwrite moved no offset: the writer goes on at the new end. */
+	return fseeko(msg->fp, 0, SEEK_END);
+fail:
+	save = errno;
+	close(rfd);
+	errno = save;
+	return -1;
 }
 
 static int

@@ -128,6 +128,15 @@ int		 junk_open(int maildir, const char *path);
 /* remote.c: SMTP delivery of a destination's jobs, in a worker. */
 void		 remote_run(const struct worker_ctx *, const char *dest,
 		    struct job *);
+/* The outcomes of a transaction (smtp.h), or one for all, recorded. */
+struct txn;
+void		 job_finish(const struct worker_ctx *, struct job *,
+		    struct txn *, const char *relay);
+void		 job_fail(const struct worker_ctx *, struct job *, int outcome,
+		    const char *relay, const char *reason);
+
+/* lmtp.c: a local job handed to an LMTP server instead (lmtp lines). */
+void		 lmtp_run(const struct worker_ctx *, struct job *);
 
 /* forward.c: SRS for the mail aliases send on. */
 /* With srs on, reads mapdir/srs.key; exits with EX_CONFIG if it cannot. */

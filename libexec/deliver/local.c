@@ -22,8 +22,9 @@
  * ("<bytes>S"), then lines "<bytes> <messages>" that add up to the
  * usage.  Each delivery appends one line.  When the file is missing,
  * names another limit, has grown past 5120 bytes, or holds anything
- * but such lines, it is computed again from the messages
- * (maildir_usage) and replaced.  Sizes are those of the files, which
+ * but such lines (maildir_size_read, shared with smtpd's check at
+ * RCPT), it is computed again from the messages (maildir_usage) and
+ * replaced.  Sizes are those of the files, which
  * is what the ",S=" in our names says, so Dovecot and deliver count
  * the same bytes.  Anything there but a regular file defers the
  * mailbox: it is not ours to replace.  The deliveries of a batch not
@@ -34,7 +35,6 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -47,9 +47,6 @@
 
 #include "libmail.h"
 #include "deliver.h"
-
-/* Maildir++: past this size maildirsize is recalculated. */
-#define MAILDIRSIZE_MAX	5120
 
 /* Deliveries of a batch with their Maildir open at once (4 fds each). */
 #define DROP_MAX	64
@@ -116,9 +113,6 @@ static int	 quota_check(const struct maildir *, uint64_t, uint64_t,
 static int	 quota_open(const struct maildir *, int, char *, size_t);
 static int	 quota_read(const struct maildir *, uint64_t, uint64_t *,
 		    char *, size_t);
-static int	 quota_number(char **, int, uint64_t *, int *);
-static int	 quota_limits(char *, uint64_t);
-static int	 quota_usage(char *, uint64_t *);
 static int	 quota_rewrite(const struct maildir *, uint64_t, uint64_t *);
 static void	 quota_add(const struct maildir *, uint64_t);
 
@@ -135,6 +129,11 @@ local_run(const struct worker_ctx *ctx, struct job *jobs)
 	size_t		 n = 0, i, k = 0, from = 0, open = 0;
 	int		 save;
 
+	if (ctx->conf->nlmtp > 0) {
+		for (j = jobs; j != NULL; j = j->next)
+			lmtp_run(ctx, j);
+		return;
+	}
 	for (j = jobs; j != NULL; j = j->next)
 		n += j->ntargets;
 	if ((drops = calloc(n + 1, sizeof(*drops))) == NULL) {
@@ -634,7 +633,6 @@ maildir_host(void)
 	return host;
 }
 
-
 /* A sum that stops at UINT64_MAX instead of wrapping round to little. */
 static void
 sum_add(uint64_t *sum, uint64_t n)
@@ -662,37 +660,25 @@ quota_check(const struct maildir *md, uint64_t limit, uint64_t add,
 }
 
 /*
- * Opens maildirsize with flags: the descriptor, -1 if it does not
+ * maildirsize opened with flags: the descriptor, -1 if it does not
  * exist, -2 (with the reason) if it is no regular file or cannot be
- * opened.  Opened
- * non-blocking: a FIFO there would block the open or the read, and
- * hold the worker, and with it every mailbox's mail, for good.
+ * opened.
  */
 static int
 quota_open(const struct maildir *md, int flags, char *reason, size_t rlen)
 {
-	struct stat	 st;
-	int		 fd, save;
+	int	 fd;
 
-	fd = openat(md->dir, "maildirsize", flags | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd != -1) {
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			return fd;
-		close(fd);
-	} else if (errno == ENOENT)
+	if ((fd = maildir_size_open(md->dir, flags)) != -1)
+		return fd;
+	if (errno == ENOENT)
 		return -1;
-	else {
-		save = errno;
-		if (fstatat(md->dir, "maildirsize", &st,
-		    AT_SYMLINK_NOFOLLOW) == -1 || S_ISREG(st.st_mode)) {
-			reasonf(reason, rlen, "4.3.0 cannot open "
-			    "%s/maildirsize: %s", md->path, strerror(save));
-			return -2;
-		}
-	}
-	reasonf(reason, rlen, "4.3.0 %s/maildirsize is not a regular file: "
-	    "not used", md->path);
+	if (errno == EINVAL)
+		reasonf(reason, rlen, "4.3.0 %s/maildirsize is not a regular "
+		    "file: not used", md->path);
+	else
+		reasonf(reason, rlen, "4.3.0 cannot open %s/maildirsize: %s",
+		    md->path, strerror(errno));
 	return -2;
 }
 
@@ -704,106 +690,17 @@ static int
 quota_read(const struct maildir *md, uint64_t limit, uint64_t *used,
     char *reason, size_t rlen)
 {
-	char		 buf[MAILDIRSIZE_MAX + 1], *line, *p;
-	ssize_t		 n;
-	int		 fd;
+	int	 ret;
 
-	if ((fd = quota_open(md, O_RDONLY, reason, rlen)) == -1)
-		return 0;
-	if (fd == -2)
-		return -1;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n == -1) {
+	if ((ret = maildir_size_read(md->dir, limit, used)) != -1)
+		return ret;
+	if (errno == EINVAL)
+		reasonf(reason, rlen, "4.3.0 %s/maildirsize is not a regular "
+		    "file: not used", md->path);
+	else
 		reasonf(reason, rlen, "4.3.0 cannot read %s/maildirsize: %s",
 		    md->path, strerror(errno));
-		return -1;
-	}
-	if (n == 0 || n >= MAILDIRSIZE_MAX)
-		return 0;
-	buf[n] = '\0';
-	p = buf;
-	line = strsep(&p, "\n");
-	if (p == NULL || !quota_limits(line, limit))
-		return 0;
-	return quota_usage(p, used);
-}
-
-/*
- * A number of maildirsize at *p, moved past it: digits only, after a
- * '-' if sign allows one; no blank, no '+', nothing past 64 bits (as
- * strtoull would take, or wrap).  0, or -1 if there is none.
- */
-static int
-quota_number(char **p, int sign, uint64_t *n, int *neg)
-{
-	char	*s = *p;
-	int	 digit;
-
-	*neg = sign && *s == '-';
-	if (*neg)
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	for (*n = 0; isdigit((unsigned char)*s); s++) {
-		digit = *s - '0';
-		if (*n > (UINT64_MAX - digit) / 10)
-			return -1;
-		*n = *n * 10 + digit;
-	}
-	*p = s;
-	return 0;
-}
-
-/*
- * 1 if the limits line of maildirsize, "<bytes>S" with perhaps a
- * ",<messages>C" (Dovecot writes both when both are set), has our
- * limit in bytes.  The count is Dovecot's to enforce.
- */
-static int
-quota_limits(char *line, uint64_t limit)
-{
-	char		*item;
-	uint64_t	 n;
-	int		 match = 0, neg;
-
-	while ((item = strsep(&line, ",")) != NULL) {
-		if (quota_number(&item, 0, &n, &neg) == -1 ||
-		    (*item != 'S' && *item != 'C') || item[1] != '\0')
-			return 0;
-		if (*item == 'S')
-			match = n == limit;
-	}
-	return match;
-}
-
-/*
- * The lines "<bytes> <messages>" after the limits, each ended by a
- * newline; those of deletions are negative.  As in Dovecot, a total
- * below zero means the file is wrong, and so does one that reaches
- * UINT64_MAX: 1 with the usage, 0 to count again.
- */
-static int
-quota_usage(char *p, uint64_t *used)
-{
-	char		*line;
-	uint64_t	 bytes, count, added = 0, removed = 0;
-	int		 neg, cneg;
-
-	while ((line = strsep(&p, "\n")) != NULL) {
-		if (*line == '\0' && p == NULL)
-			break;
-		if (quota_number(&line, 1, &bytes, &neg) == -1 ||
-		    *line++ != ' ' ||
-		    quota_number(&line, 1, &count, &cneg) == -1 ||
-		    *line != '\0' || p == NULL)
-			return 0;
-		sum_add(neg ? &removed : &added, bytes);
-	}
-	if (added == UINT64_MAX || removed > added)
-		return 0;
-	*used = added - removed;
-	return 1;
+	return -1;
 }
 
 static int

@@ -59,12 +59,6 @@ struct policy {
 	const struct relayauth	*cred;		/* NULL: no login */
 };
 
-/* One transaction's view of a job's targets. */
-struct txn {
-	int		*outcome;	/* DELIVER_*, or -1 still open */
-	char		(*reason)[QUEUE_REASONLEN];
-};
-
 static int	 routes_relayhost(const struct conf *, struct route *,
 		    size_t, char *, size_t);
 static int	 routes_mx(const char *, struct route *, size_t, char *,
@@ -86,14 +80,8 @@ static int	 session_tls(struct smtp_conn *, const struct policy *,
 static int	 session_login(struct smtp_conn *, const struct policy *,
 		    char *, size_t);
 static void	 session_rset(struct smtp_conn *);
-static void	 transaction(const struct worker_ctx *, struct smtp_conn *,
-		    struct job *, struct txn *);
 static void	 txn_reply(struct smtp_conn *, int, const char *,
 		    struct txn *, size_t);
-static void	 job_fail(const struct worker_ctx *, struct job *, int,
-		    const char *, const char *);
-static void	 job_finish(const struct worker_ctx *, struct job *,
-		    struct txn *, const char *);
 static int	 outcome_of(int);
 static int	 has_8bit(FILE *, off_t);
 
@@ -154,7 +142,7 @@ remote_run(const struct worker_ctx *ctx, const char *dest, struct job *jobs)
 			    "4.3.0 out of memory");
 			continue;
 		}
-		transaction(ctx, &c, j, &tx);
+		remote_transaction(ctx, &c, j, &tx);
 		job_finish(ctx, j, &tx, c.relay);
 		free(tx.outcome);
 		free(tx.reason);
@@ -551,16 +539,19 @@ has_8bit(FILE *fp, off_t off)
 /*
  * One message: MAIL, a RCPT per target, DATA.  With PIPELINING the
  * commands up to DATA go in one write and their replies are read
- * after (RFC 2920); without it, each waits for its reply.
+ * after (RFC 2920); without it, each waits for its reply.  Over LMTP
+ * (lmtp.c) the recipient is the final mailbox address, and the end of
+ * DATA has a reply for each recipient accepted, in the order of the
+ * RCPTs (RFC 2033 section 4.2).
  */
-static void
-transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
+void
+remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
     struct job *j, struct txn *tx)
 {
 	struct queue_msg *m = &j->qe->msg;
 	char		 ext[64] = "", mailreply[sizeof(c->reply)];
 	FILE		*body;
-	size_t		 i, accepted = 0;
+	size_t		 i, accepted = 0, replies;
 	int		 code, mail, data, pipe = c->pipelining;
 
 	for (i = 0; i < j->ntargets; i++)
@@ -612,7 +603,7 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 	if (!pipe && (mail < 200 || mail >= 300))
 		goto mail_failed;
 	for (i = 0; i < j->ntargets; i++) {
-		(void)smtp_cmd(c, "RCPT TO:<%s>",
+		(void)smtp_cmd(c, "RCPT TO:<%s>", c->lmtp ? j->rt[i].addr :
 		    m->targets[j->tidx[i]].addr);
 		if (pipe)
 			continue;
@@ -669,6 +660,11 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		session_rset(c);
 		goto done;
 	}
+	/* RFC 2033 wants a 503 here; a reply per nobody cannot be read. */
+	if (c->lmtp && accepted == 0) {
+		smtp_close(c);
+		goto done;
+	}
 	smtp_timeout(c, DATA_TIMEOUT);
 	if (fseeko(body, m->body, SEEK_SET) == -1 ||
 	    (accepted > 0 ? smtp_data(c, body) :
@@ -678,10 +674,14 @@ transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		goto broken;
 	}
 	code = smtp_reply(c, 0);
+	for (i = 0, replies = 1; i < j->ntargets; i++) {
+		if (tx->outcome[i] != -1)
+			continue;
+		if (c->lmtp && replies++ > 1)
+			code = smtp_reply(c, 0);
+		txn_reply(c, code, "end of DATA", tx, i);
+	}
 	smtp_timeout(c, COMMAND_TIMEOUT);
-	for (i = 0; i < j->ntargets; i++)
-		if (tx->outcome[i] == -1)
-			txn_reply(c, code, "end of DATA", tx, i);
 	if (accepted == 0)
 		session_rset(c);
 	goto done;
@@ -702,7 +702,8 @@ done:
 	fclose(body);
 }
 
-static void
+/* Records the outcome of each of the job's targets. */
+void
 job_finish(const struct worker_ctx *ctx, struct job *j, struct txn *tx,
     const char *relay)
 {
@@ -740,7 +741,8 @@ job_finish(const struct worker_ctx *ctx, struct job *j, struct txn *tx,
 	close(fd);
 }
 
-static void
+/* Records one outcome for all of the job's targets. */
+void
 job_fail(const struct worker_ctx *ctx, struct job *j, int outcome,
     const char *relay, const char *reason)
 {

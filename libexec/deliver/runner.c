@@ -1081,10 +1081,11 @@ pool_spawn(struct runner *r, struct dest *d)
 
 /*
  * Local jobs go to the local workers that stay, as many as
- * max_deliveries allows, in batches: the waiting jobs shared among the
- * free slots, POOL_BATCH at most to one worker, so that one job alone
- * goes at once and a backlog shares its fsyncs (local.c).  A job too
- * big to send goes to a one-shot worker instead.
+ * max_deliveries allows (and, when they go to an LMTP server, which is
+ * one destination, max_per_destination), in batches: the waiting jobs
+ * shared among the free slots, POOL_BATCH at most to one worker, so
+ * that one job alone goes at once and a backlog shares its fsyncs
+ * (local.c).  A job too big to send goes to a one-shot worker instead.
  */
 static void
 pool_dispatch(struct runner *r, struct dest *d)
@@ -1094,7 +1095,9 @@ pool_dispatch(struct runner *r, struct dest *d)
 	size_t		 slots, take;
 	int		 i, n;
 
-	while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries) {
+	while (d->njobs > 0 && r->nworkers < r->conf->max_deliveries &&
+	    (r->conf->nlmtp == 0 ||
+	    d->running < r->conf->max_per_destination)) {
 		for (w = r->workers; w != NULL; w = w->next)
 			if (w->sock >= 0 && w->jobs == NULL)
 				break;
@@ -1104,6 +1107,9 @@ pool_dispatch(struct runner *r, struct dest *d)
 			return;
 		}
 		slots = r->conf->max_deliveries - r->nworkers;
+		if (r->conf->nlmtp > 0 &&
+		    r->conf->max_per_destination - d->running < slots)
+			slots = r->conf->max_per_destination - d->running;
 		take = (d->njobs + slots - 1) / slots;
 		if (take > POOL_BATCH)
 			take = POOL_BATCH;

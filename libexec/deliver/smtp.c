@@ -81,11 +81,18 @@ smtp_connect(struct smtp_conn *c, const struct sockaddr *sa, socklen_t len,
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	if (getnameinfo(sa, len, addr, sizeof(addr), port, sizeof(port),
-	    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		strlcpy(addr, "?", sizeof(addr));
-	snprintf(c->relay, sizeof(c->relay), "%s[%s]:%s", host, addr, port);
-	snprintf(c->host, sizeof(c->host), "%s[%s]", host, addr);
+	if (sa->sa_family == AF_UNIX) {
+		/* An LMTP server's socket: host is its path. */
+		snprintf(c->relay, sizeof(c->relay), "unix:%s", host);
+		snprintf(c->host, sizeof(c->host), "%s", host);
+	} else {
+		if (getnameinfo(sa, len, addr, sizeof(addr), port,
+		    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+			strlcpy(addr, "?", sizeof(addr));
+		snprintf(c->relay, sizeof(c->relay), "%s[%s]:%s", host, addr,
+		    port);
+		snprintf(c->host, sizeof(c->host), "%s[%s]", host, addr);
+	}
 	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
 	flags = fcntl(fd, F_GETFL);

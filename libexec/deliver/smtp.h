@@ -10,6 +10,7 @@ struct smtp_conn {
 	char		 tlsinfo[96];		/* "TLSv1.3 cipher" */
 	int		 verified;		/* chain and name checked */
 	int		 broken;		/* closed after an error */
+	int		 lmtp;			/* RFC 2033 (lmtp.c) */
 	char		 host[ADDR_DOMAIN_MAX + 64];	/* name[addr] */
 	char		 relay[ADDR_DOMAIN_MAX + 72];	/* name[addr]:port */
 	/* EHLO extensions */
@@ -59,3 +60,14 @@ int	 smtp_flush(struct smtp_conn *);
 int	 smtp_data(struct smtp_conn *, FILE *body);
 /* 1 if line begins with keyword kw, case-insensitively. */
 int	 line_is(const char *line, const char *kw);
+
+/* One transaction's view of a job's targets (remote.c). */
+struct txn {
+	int		*outcome;	/* DELIVER_*, or -1 still open */
+	char		(*reason)[QUEUE_REASONLEN];
+};
+struct worker_ctx;
+struct job;
+/* One message to the job's targets: outcomes and reasons into tx. */
+void	 remote_transaction(const struct worker_ctx *, struct smtp_conn *,
+	    struct job *, struct txn *);

@@ -71,30 +71,15 @@ wipe_exit(char *buf, size_t len, int code, const char *msg)
 static size_t
 read_line(int fd, char *buf, size_t size)
 {
-	size_t	 len = 0;
-	ssize_t	 n;
-	char	 c;
+	ssize_t	 len;
 
-	for (;;) {
-		n = read(fd, &c, 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			explicit_bzero(buf, size);
-			err(EX_IOERR, "descriptor %d", fd);
-		}
-		if (n == 0 || c == '\n')
-			break;
-		if (c == '\0')
-			wipe_exit(buf, size, EX_DATAERR,
-			    "a NUL byte in the password line");
-		if (len + 1 >= size)
-			wipe_exit(buf, size, EX_DATAERR,
-			    "password line too long");
-		buf[len++] = c;
-	}
-	buf[len] = '\0';
-	return len;
+	if ((len = file_read_line(fd, buf, size)) != -1)
+		return (size_t)len;
+	if (errno == EINVAL)
+		errx(EX_DATAERR, "a NUL byte in the password line");
+	if (errno == EMSGSIZE)
+		errx(EX_DATAERR, "password line too long");
+	err(EX_IOERR, "descriptor %d", fd);
 }
 
 static void

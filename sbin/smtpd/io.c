@@ -14,6 +14,9 @@
  * socket (TLS_WANT_POLLIN, TLS_WANT_POLLOUT); it is asked first, since
  * it may hold decrypted input that poll(2) on the socket cannot see.
  *
+ * The buffers are made on first use and freed while the session is
+ * parked (park.c): ten thousand idle sessions then hold none.
+ *
  * Every wait for input also watches env->stopfd, which server.c makes
  * readable at SIGTERM: the session then ends as if the client had left,
  * and still sends its 421.  The stop is not made by shutdown(2) of the
@@ -28,6 +31,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +41,7 @@
 /* Nothing waits on a close_notify: it is sent if it can be, soon. */
 #define IO_CLOSE_MS	1000
 
+static int	io_alloc(struct io *);
 static int	io_poll(struct io *, short, int);
 static int	io_fill(struct io *, const struct timespec *);
 static int	io_fill_tls(struct io *, const struct timespec *);
@@ -74,10 +79,49 @@ io_init(struct io *io, int fd, int wtimeout_ms)
 {
 	io->fd = fd;
 	io->tls = NULL;
+	io->tlswant = 0;
 	io->wtimeout_ms = wtimeout_ms;
+	io->in = io->out = NULL;
 	io->inpos = io->inlen = 0;
 	io->outlen = 0;
 	io->error = 0;
+}
+
+/* Both buffers in one allocation; a shortage ends the session. */
+static int
+io_alloc(struct io *io)
+{
+	if (io->in != NULL)
+		return 0;
+	if ((io->in = malloc(IO_INSIZE + IO_OUTSIZE)) == NULL) {
+		log_warn("io buffers");
+		io->error = 1;
+		return -1;
+	}
+	io->out = io->in + IO_INSIZE;
+	return 0;
+}
+
+int
+io_release(struct io *io)
+{
+	if (io->inpos < io->inlen || io->outlen > 0)
+		return -1;
+	io_free(io);
+	return 0;
+}
+
+/* The input may hold a password: zeroed before it goes. */
+void
+io_free(struct io *io)
+{
+	if (io->in == NULL)
+		return;
+	explicit_bzero(io->in, IO_INSIZE);
+	free(io->in);
+	io->in = io->out = NULL;
+	io->inpos = io->inlen = 0;
+	io->outlen = 0;
 }
 
 /* 1 when the socket is ready, 0 on timeout, -1 on error or stop. */
@@ -159,20 +203,21 @@ io_printf(struct io *io, const char *fmt, ...)
 	va_list	 ap;
 	int	 n;
 
+	if (io_alloc(io) == -1)
+		return;
 	va_start(ap, fmt);
-	n = vsnprintf(io->out + io->outlen, sizeof(io->out) - io->outlen,
-	    fmt, ap);
+	n = vsnprintf(io->out + io->outlen, IO_OUTSIZE - io->outlen, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(io->out) - io->outlen) {
+	if ((size_t)n >= IO_OUTSIZE - io->outlen) {
 		/* No room: send what is queued, then format again. */
 		if (io_flush(io) == -1)
 			return;
 		va_start(ap, fmt);
-		n = vsnprintf(io->out, sizeof(io->out), fmt, ap);
+		n = vsnprintf(io->out, IO_OUTSIZE, fmt, ap);
 		va_end(ap);
-		if (n < 0 || (size_t)n >= sizeof(io->out))
+		if (n < 0 || (size_t)n >= IO_OUTSIZE)
 			return;
 	}
 	io->outlen += n;
@@ -187,6 +232,8 @@ io_fill(struct io *io, const struct timespec *deadline)
 
 	if (io->outlen > 0 && io_flush(io) == -1)
 		return IO_ERROR;
+	if (io_alloc(io) == -1)
+		return IO_ERROR;
 	if (io->inpos > 0) {
 		memmove(io->in, io->in + io->inpos, io->inlen - io->inpos);
 		io->inlen -= io->inpos;
@@ -200,7 +247,7 @@ io_fill(struct io *io, const struct timespec *deadline)
 			return IO_ERROR;
 		if (r == 0)
 			return IO_TIMEOUT;
-		n = read(io->fd, io->in + io->inlen, sizeof(io->in) - io->inlen);
+		n = read(io->fd, io->in + io->inlen, IO_INSIZE - io->inlen);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n == -1)
@@ -221,7 +268,8 @@ io_fill_tls(struct io *io, const struct timespec *deadline)
 
 	for (;;) {
 		n = tls_read(io->tls, io->in + io->inlen,
-		    sizeof(io->in) - io->inlen);
+		    IO_INSIZE - io->inlen);
+		io->tlswant = 0;
 		if (n > 0) {
 			io->inlen += n;
 			return IO_OK;
@@ -230,6 +278,7 @@ io_fill_tls(struct io *io, const struct timespec *deadline)
 			return IO_EOF;
 		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
 			return IO_ERROR;
+		io->tlswant = n;
 		if ((r = io_wait(io, n, io_left(deadline))) == 0)
 			return IO_TIMEOUT;
 		if (r == -1)
@@ -248,6 +297,8 @@ io_getline(struct io *io, char *buf, size_t max, size_t *len, int *crlf,
 	char		 last = '\0';
 
 	io_deadline(&deadline, timeout_ms);
+	if (io_alloc(io) == -1)
+		return IO_ERROR;
 	for (;;) {
 		avail = io->inlen - io->inpos;
 		lf = memchr(io->in + io->inpos, '\n', avail);
@@ -297,6 +348,8 @@ io_discard(struct io *io)
 {
 	size_t	 n = io->inlen - io->inpos;
 
+	if (io->in == NULL)
+		return 0;
 	explicit_bzero(io->in, io->inlen);
 	io->inpos = io->inlen = 0;
 	return n;
@@ -306,8 +359,32 @@ io_discard(struct io *io)
 void
 io_scrub(struct io *io)
 {
+	if (io->in == NULL)
+		return;
 	explicit_bzero(io->in, io->inpos);
-	explicit_bzero(io->in + io->inlen, sizeof(io->in) - io->inlen);
+	explicit_bzero(io->in + io->inlen, IO_INSIZE - io->inlen);
+}
+
+int
+io_idle(struct io *io, int timeout_ms)
+{
+	struct timespec	 deadline;
+
+	if (io->outlen > 0 && io_flush(io) == -1)
+		return 0;
+	if (io->inpos < io->inlen)
+		return 0;
+	if (io->tls == NULL)
+		return io_poll(io, POLLIN, timeout_ms) == 0;
+	/*
+	 * libtls hands out what it decrypted before it asks for the
+	 * socket: once it waits for input, it holds none (and at most a
+	 * part of a record, whose rest is still to come).  One that waits
+	 * to write is not left to poll(2) for input.
+	 */
+	io_deadline(&deadline, timeout_ms);
+	return io_fill(io, &deadline) == IO_TIMEOUT &&
+	    io->tlswant == TLS_WANT_POLLIN;
 }
 
 void
@@ -320,7 +397,8 @@ io_tls_close(struct io *io)
 	/* A client that is gone or does not read gets no close_notify. */
 	while ((r = tls_close(io->tls)) == TLS_WANT_POLLIN ||
 	    r == TLS_WANT_POLLOUT)
-		if (io_wait(io, r, IO_CLOSE_MS) <= 0)
+		if (io_wait(io, r, io->wtimeout_ms < IO_CLOSE_MS ?
+		    io->wtimeout_ms : IO_CLOSE_MS) <= 0)
 			break;
 	tls_free(io->tls);
 	io->tls = NULL;

@@ -1,31 +1,42 @@
 /*
  * server.c: accepting clients, the session limits, the clean stop.
  *
- * Why one thread per session.  The targets are a throughput above
- * Postfix's with an fsync before every 250, and 1,000 idle sessions in
- * under 100 MB.  The fsyncs decide the throughput.  A single event loop
- * would wait for each fsync in turn and serve nobody meanwhile; a
- * process per session, as Postfix has, pays a few MB each and could
- * not hold 1,000 sessions in 100 MB.  A thread per session gets both:
- * each session blocks in its own fsync while the others go on reading,
- * and the fsyncs that wait at the same time are written together (one
- * journal commit on ext4 or XFS; on ext4 without a journal, as on the
- * benchmark machine, one write of the queue directory's block for all
- * the renames made before it).  An idle session costs its struct
- * session and the stack pages it touched of its SMTPD_STACK.  A group
- * commit of our own, one thread fsyncing queue/ for all, was tried:
- * it cut the directory fsyncs by a third at 32 connections, and no gain
- * in throughput showed above the noise, so it went.
+ * Why threads, and why not one a session.  The targets are a
+ * throughput above Postfix's with an fsync before every 250, and
+ * 10,000 idle sessions in under 150 MB.  The fsyncs decide the
+ * throughput.  A single event loop would wait for each fsync in turn
+ * and serve nobody meanwhile; a process per session, as Postfix has,
+ * pays a few MB each.  Threads get the throughput: each session blocks
+ * in its own fsync while the others go on reading, and the fsyncs that
+ * wait at the same time are written together (one journal commit on
+ * ext4 or XFS; on ext4 without a journal, one write of the queue
+ * directory's block for all the renames made before it).  A group
+ * commit of our own, one thread fsyncing queue/ for all, was tried
+ * twice: it cut the directory fsyncs by a third at 32 connections, and
+ * no gain in throughput showed above the noise, so it went.
  *
- * Measured by bench/smtp on 2 shared cores, 4 KB messages, against
- * Postfix 3.7 on the same disk: about 1.8x Postfix's messages per
- * second with 8 connections and 2.3x with 32; 1,000 idle sessions in
- * 36 MB.  One connection alone is slower than Postfix (0.8x): it pays
- * two fsyncs in a row, the file and queue/, where Postfix pays one.
+ * But a thread for each open session costs 36 KB resident (its stack's
+ * pages, its buffers) and a task in the kernel: 10,000 idle sessions
+ * took 359 MB.  A smaller stack would not do: the pages an idle session
+ * touched (the reverse DNS lookup, a TLS handshake) stay resident, and
+ * the stack must still hold bcrypt, libtls and opendkim with a margin.
+ * So a session holds a thread only while there is work: the waits for
+ * the client that take long, greet_delay and the silence between two
+ * commands, are parked (park.c) in one epoll(7) set watched by this
+ * thread, and a worker (worker.c) takes the session back when its
+ * client speaks.  Everything that blocks stays in the workers, written
+ * as before as straight-line code (session.c), and a busy session never
+ * parks: the wait before parking (SMTPD_PARK_MS) is longer than a
+ * client's turn between two commands, so a session under load keeps
+ * its thread, and pays no hand-over.  A parked session costs its struct
+ * session, about 10 KB (most of it the spool message's two paths), with
+ * no buffer and no thread: 10,000 idle sessions take about 110 MB.
+ * Measured (bench/e2e, 2 shared cores): see the figures in smtpd(8).
  *
  * The state the threads share is small: the session list and counts
- * under slock, and the resolver (Berkeley DB handles are not thread
- * safe without DB_THREAD) under maplock; lookups are short.
+ * under slock, the resolver (Berkeley DB handles are not thread safe
+ * without DB_THREAD) under maplock, park.c's lists and worker.c's
+ * queue under their own locks; lookups are short.
  */
 #include <sys/types.h>
 #include <sys/eventfd.h>
@@ -44,19 +55,18 @@
 
 #include "smtpd.h"
 
-#define SMTPD_STACK	(256 * 1024)
-
 static pthread_mutex_t	 slock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 sdone = PTHREAD_COND_INITIALIZER;
 static struct session	*sessions;
 static size_t		 nsessions;
 static int		 stopping;
 
-static void	server_accept(struct listener *);
+static int	server_accept(struct listener *);
 static int	server_admit(const struct session *);
 static void	server_send_421(int, const char *, const char *);
 static void	server_refuse(int, const char *);
 static size_t	server_stop(struct listener *, size_t);
+static void	server_listen(struct pollfd *, size_t, short);
 
 int
 server_stopping(void)
@@ -108,38 +118,37 @@ server_refuse(int fd, const char *text)
 	close(fd);
 }
 
-static void
+/* 0, or the ms to wait before the next accept when out of descriptors. */
+static int
 server_accept(struct listener *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t	 sslen = sizeof(ss);
 	struct session	*s;
-	pthread_attr_t	 attr;
-	pthread_t	 t;
 	int		 fd, r;
 
 	fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
 	if (fd == -1) {
 		if (errno == EAGAIN || errno == ECONNABORTED || errno == EINTR)
-			return;
+			return 0;
 		log_warn("accept on %s", l->name);
 		/* Out of descriptors: let sessions end before trying again. */
 		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
 		    errno == ENOBUFS)
-			(void)poll(NULL, 0, SMTPD_ACCEPT_PAUSE_MS);
-		return;
+			return SMTPD_ACCEPT_PAUSE_MS;
+		return 0;
 	}
 	if ((s = session_new(fd, (struct sockaddr *)&ss, sslen,
 	    l->mode)) == NULL) {
 		log_warn("session");
 		server_refuse(fd, "Service not available, try again later");
-		return;
+		return 0;
 	}
 	if (limits_connect(s) == -1) {
 		server_refuse(fd, "Error: too many connections from your "
 		    "address; try again later");
 		session_free(s);
-		return;
+		return 0;
 	}
 	pthread_mutex_lock(&slock);
 	if ((r = server_admit(s)) != 0) {
@@ -149,7 +158,7 @@ server_accept(struct listener *l)
 		server_refuse(fd, r == -2 ? "Error: too many sessions from "
 		    "your address" : "Error: too many sessions");
 		session_free(s);
-		return;
+		return 0;
 	}
 	s->next = sessions;
 	if (sessions != NULL)
@@ -158,16 +167,11 @@ server_accept(struct listener *l)
 	nsessions++;
 	pthread_mutex_unlock(&slock);
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, SMTPD_STACK);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if ((r = pthread_create(&t, &attr, session_run, s)) != 0) {
-		errno = r;
-		log_warn("pthread_create");
+	if (worker_start(s) == -1) {
 		server_send_421(fd, "4.3.2", "Service not available");
 		server_session_done(s);
 	}
-	pthread_attr_destroy(&attr);
+	return 0;
 }
 
 void
@@ -189,11 +193,12 @@ server_session_done(struct session *s)
 }
 
 /*
- * SIGTERM: no new clients; each session sees end of input at its next
- * wait for input (io.c watches stopfd), so one in DATA drops its message
- * from tmp/ and one committing finishes its commit and its 250 first.
- * Then we wait for them all, SMTPD_STOP_GRACE_S at most: returns how
- * many are still running.
+ * SIGTERM: no new clients; the parked sessions get their 421 here, and
+ * each one in a worker sees end of input at its next wait for input
+ * (io.c watches stopfd), so one in DATA drops its message from tmp/ and
+ * one committing finishes its commit and its 250 first.  Then we wait
+ * for them all, SMTPD_STOP_GRACE_S at most: returns how many are still
+ * running.
  */
 static size_t
 server_stop(struct listener *l, size_t nl)
@@ -207,6 +212,7 @@ server_stop(struct listener *l, size_t nl)
 	/* Never read: it stays readable for every session. */
 	if (eventfd_write(env->stopfd, 1) == -1)
 		log_warn("eventfd_write");
+	park_stop();
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += SMTPD_STOP_GRACE_S;
 	pthread_mutex_lock(&slock);
@@ -220,34 +226,60 @@ server_stop(struct listener *l, size_t nl)
 	return left;
 }
 
+/* The listeners' entries of server_run's poll(2): watched or not. */
+static void
+server_listen(struct pollfd *pfd, size_t nl, short events)
+{
+	size_t	 i;
+
+	for (i = 0; i < nl; i++)
+		pfd[i].events = events;
+}
+
+/*
+ * The loop of the main thread: the listeners, the signals, and the
+ * parked sessions (park.c).  After EMFILE the listeners rest for
+ * SMTPD_ACCEPT_PAUSE_MS, and the parked sessions are still served.
+ */
 int
 server_run(struct listener *l, size_t nl)
 {
 	struct pollfd	*pfd;
+	struct timespec	 resume;
 	sigset_t	 mask;
 	size_t		 i;
-	int		 sfd;
+	int		 sfd, ms, pause, paused = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	/* Blocked here, so in every session thread too. */
+	/* Blocked here, so in every worker too. */
 	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
 	if ((env->stopfd = eventfd(0, EFD_CLOEXEC)) == -1)
 		fatal("eventfd");
-	if ((pfd = calloc(nl + 1, sizeof(*pfd))) == NULL)
+	if (park_init() == -1)
+		fatal("epoll");
+	if ((pfd = calloc(nl + 3, sizeof(*pfd))) == NULL)
 		fatal("calloc");
-	for (i = 0; i < nl; i++) {
+	for (i = 0; i < nl; i++)
 		pfd[i].fd = l[i].fd;
-		pfd[i].events = POLLIN;
-	}
 	pfd[nl].fd = sfd;
-	pfd[nl].events = POLLIN;
+	pfd[nl + 1].fd = park_fd();
+	pfd[nl + 2].fd = park_wakefd();
+	for (i = 0; i < nl + 3; i++)
+		pfd[i].events = POLLIN;
+	ms = -1;
 	for (;;) {
-		if (poll(pfd, nl + 1, -1) == -1) {
+		if (paused && io_left(&resume) == 0) {
+			paused = 0;
+			server_listen(pfd, nl, POLLIN);
+		}
+		if (paused && (ms == -1 || io_left(&resume) + 1 < ms))
+			ms = io_left(&resume) + 1;
+		if (poll(pfd, nl + 3, ms) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -259,9 +291,14 @@ server_run(struct listener *l, size_t nl)
 			    si.ssi_signo != SIGHUP)
 				break;
 		}
-		for (i = 0; i < nl; i++)
-			if (pfd[i].revents & POLLIN)
-				server_accept(&l[i]);
+		for (i = 0; i < nl && !paused; i++)
+			if ((pfd[i].revents & POLLIN) &&
+			    (pause = server_accept(&l[i])) > 0) {
+				io_deadline(&resume, pause);
+				paused = 1;
+				server_listen(pfd, nl, 0);
+			}
+		ms = park_run();
 	}
 	log_info("stopping");
 	if (server_stop(l, nl) > 0)

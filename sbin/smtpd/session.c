@@ -1,6 +1,15 @@
 /*
  * session.c: the SMTP dialogue with one client (RFC 5321), from the
- * greeting to the close, in the thread server.c gave it.
+ * greeting to the close.
+ *
+ * The dialogue is written as a thread's straight line of code, and is
+ * run by worker threads (worker.c) in pieces: session_run serves a
+ * session until it waits for its client, and, when that wait outlasts
+ * SMTPD_PARK_MS between two commands (or is greet_delay), leaves it
+ * parked in park.c and returns; the next worker to get it goes on
+ * where it stopped (s->wait).  Only the wait for a command is cut so:
+ * a command is served by one thread from its first byte to its reply,
+ * AUTH exchanges and DATA included.  See server.c for why.
  *
  * Replies carry RFC 3463 enhanced codes (RFC 2034), except the
  * greeting, the answer to HELO/EHLO and 354, as RFC 2034 says.  Every
@@ -39,7 +48,11 @@
 
 static void	session_lookup(struct session *);
 static int	session_tls(struct session *);
+static int	session_greet_park(struct session *);
 static int	session_greet(struct session *);
+static int	session_serve(struct session *);
+static int	session_park(struct session *);
+static void	session_end(struct session *);
 static int	session_long_line(const char *, size_t);
 static void	session_command(struct session *, char *, size_t);
 static void	session_txn_reset(struct session *);
@@ -115,6 +128,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen, int mode)
 	(void)limits_key(sa, s->key);
 	s->msg.fp = NULL;
 	s->msg.fd = s->msg.spooldirfd = -1;
+	s->wait = SESSION_NEW;
 	io_init(&s->io, fd, env->conf.command_timeout * 1000);
 	return s;
 }
@@ -127,6 +141,7 @@ session_free(struct session *s)
 	for (i = 0; i < s->nrcpts; i++)
 		free(s->rcpts[i]);
 	free(s->rcpts);
+	io_free(&s->io);
 	free(s);
 }
 
@@ -205,13 +220,24 @@ session_tls(struct session *s)
  * A client outside relaynets waits greet_delay for the greeting; one
  * that talks meanwhile is a spam engine that does not wait for
  * replies, and is dropped.  relaynets clients are greeted at once, as
- * Postfix's postscreen lets mynetworks through.
+ * Postfix's postscreen lets mynetworks through.  The wait is parked:
+ * 1 once s is.  Else (the server stops) session_greet waits.
  */
+static int
+session_greet_park(struct session *s)
+{
+	s->wait = SESSION_GREETING;
+	if (s->trusted || env->conf.greet_delay == 0)
+		return 0;
+	io_deadline(&s->deadline, env->conf.greet_delay * 1000);
+	return park_session(s) == 0;
+}
+
 static int
 session_greet(struct session *s)
 {
 	if (!s->trusted && env->conf.greet_delay > 0 &&
-	    io_pending(&s->io, env->conf.greet_delay * 1000) &&
+	    io_pending(&s->io, io_left(&s->deadline)) &&
 	    !server_stopping()) {
 		log_info("%s[%s]: talked before the greeting, dropped",
 		    s->name, s->addr);
@@ -223,23 +249,59 @@ session_greet(struct session *s)
 	return 0;
 }
 
-void *
-session_run(void *arg)
+/*
+ * Between two commands: a client silent for SMTPD_PARK_MS leaves its
+ * thread; 1 once s is parked.  The wait keeps its deadline, so that
+ * command_timeout counts from the end of the last reply, parked or not.
+ */
+static int
+session_park(struct session *s)
 {
-	struct session	*s = arg;
+	if (io_left(&s->deadline) <= SMTPD_PARK_MS ||
+	    !io_idle(&s->io, SMTPD_PARK_MS) || server_stopping())
+		return 0;
+	return park_session(s) == 0;
+}
+
+void
+session_run(struct session *s)
+{
+	char	 line[SMTPD_AUTH_LINE_MAX + 1];
+
+	s->line = line;
+	if (session_serve(s) == 0)
+		session_end(s);
+	/* Else parked: another worker may have s already. */
+}
+
+/* 1 once s is parked, 0 once it is over. */
+static int
+session_serve(struct session *s)
+{
 	size_t		 len;
 	int		 r, crlf;
 	int		 timeout = env->conf.command_timeout * 1000;
 
-	session_lookup(s);
-	log_info("connect from %s[%s]", s->name, s->addr);
-	if ((s->mode == LISTEN_SMTPS && session_tls(s) == -1) ||
-	    dnsbl_check(s) == -1 || milter_connect(s) == -1 ||
-	    session_greet(s) == -1)
-		s->quit = 1;
+	if (s->wait == SESSION_NEW) {
+		session_lookup(s);
+		log_info("connect from %s[%s]", s->name, s->addr);
+		if ((s->mode == LISTEN_SMTPS && session_tls(s) == -1) ||
+		    dnsbl_check(s) == -1 || milter_connect(s) == -1)
+			return 0;
+		if (session_greet_park(s))
+			return 1;
+	}
+	if (s->wait == SESSION_GREETING) {
+		if (session_greet(s) == -1)
+			return 0;
+		s->wait = SESSION_COMMAND;
+		io_deadline(&s->deadline, timeout);
+	}
 	while (!s->quit) {
+		if (session_park(s))
+			return 1;
 		r = io_getline(&s->io, s->line, SMTPD_AUTH_LINE_MAX, &len,
-		    &crlf, timeout);
+		    &crlf, io_left(&s->deadline));
 		if (r == IO_EOF || r == IO_ERROR) {
 			if (server_stopping())
 				session_reply(s, 421, "4.3.2", "%s Service "
@@ -263,7 +325,14 @@ session_run(void *arg)
 			    "errors", env->conf.hostname);
 			break;
 		}
+		io_deadline(&s->deadline, timeout);
 	}
+	return 0;
+}
+
+static void
+session_end(struct session *s)
+{
 	session_txn_reset(s);
 	milter_close(s);
 	(void)io_flush(&s->io);
@@ -272,7 +341,33 @@ session_run(void *arg)
 	    "data=%zu errors=%zu", s->name, s->addr, s->ncommands, s->nmail,
 	    s->nrcpt, s->ndata, s->nerrors);
 	server_session_done(s);
-	return NULL;
+}
+
+/*
+ * In server.c's thread, which must not wait: the socket of a parked
+ * session has sent all it was given, so the 421 goes out at once, and
+ * a close_notify that does not is not waited for.
+ */
+void
+session_close_parked(struct session *s, int why)
+{
+	s->io.wtimeout_ms = 0;
+	switch (why) {
+	case PARK_TIMEOUT:
+		log_info("%s[%s]: timeout", s->name, s->addr);
+		session_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+		    env->conf.hostname);
+		break;
+	case PARK_STOP:
+		session_reply(s, 421, "4.3.2", "%s Service shutting down",
+		    env->conf.hostname);
+		break;
+	default:
+		session_reply(s, 421, "4.3.2", "%s Service not available",
+		    env->conf.hostname);
+		break;
+	}
+	session_end(s);
 }
 
 /* Only AUTH may go beyond the 512 octets of RFC 5321 (RFC 4954). */
@@ -503,7 +598,7 @@ rcpt_verdict(struct session *s, const struct path_args *pa,
 	}
 	switch (server_resolve(&pa->addr)) {
 	case RESOLVE_LOCAL:
-		return 0;
+		return quota_rcpt(s, &pa->addr, rcpt);
 	case RESOLVE_REMOTE:
 		if (s->trusted || s->login[0] != '\0')
 			return 0;
@@ -880,5 +975,5 @@ cmd_auth(struct session *s, char *arg)
 		return;
 	auth_session(s, arg);
 	limits_auth_end(s);
-	explicit_bzero(s->line, sizeof(s->line));
+	explicit_bzero(s->line, SMTPD_AUTH_LINE_MAX + 1);
 }

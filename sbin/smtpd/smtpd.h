@@ -3,6 +3,9 @@
  *	smtpd.c		main: options, configuration, privileges, pidfile
  *	listen.c	the listening sockets
  *	server.c	accepting clients, session limits, clean stop
+ *	worker.c	the threads that serve sessions, made on demand
+ *	park.c		sessions that wait for their client without a
+ *			thread: epoll(7), deadlines
  *	session.c	the SMTP dialogue, one state machine per client
  *	path.c		MAIL FROM and RCPT TO arguments: paths, parameters
  *	data.c		DATA: the message into the spool, and the commit
@@ -51,6 +54,13 @@
 #define SMTPD_STOP_GRACE_S	10
 
 /*
+ * A client silent this long between two commands leaves its thread and
+ * waits parked (park.c); a worker with no session this long ends.
+ */
+#define SMTPD_PARK_MS		100
+#define SMTPD_WORKER_IDLE_MS	2000
+
+/*
  * An AUTH command line or response: RFC 4954 allows longer lines for
  * AUTH than for other commands; this holds a PLAIN initial response
  * with a login and a password of 255 octets each (RFC 4616).
@@ -84,11 +94,12 @@ struct milter_set;
 struct io {
 	int	 fd;
 	struct tls *tls;	/* once TLS is on: all I/O goes through it */
+	int	 tlswant;	/* what tls_read last waited for */
 	int	 wtimeout_ms;	/* how long replies may take to be sent */
-	char	 in[IO_INSIZE];
+	char	*in;		/* IO_INSIZE, then out: made on first use */
 	size_t	 inpos;
 	size_t	 inlen;
-	char	 out[IO_OUTSIZE];
+	char	*out;		/* IO_OUTSIZE */
 	size_t	 outlen;
 	int	 error;		/* a write failed: the client is gone */
 };
@@ -125,6 +136,17 @@ void	 io_scrub(struct io *);
 int	 io_wait(struct io *, int want, int timeout_ms);
 /* Sends close_notify if it can, and frees the TLS context. */
 void	 io_tls_close(struct io *);
+/*
+ * 1 when no input came within timeout_ms and none is held anywhere, in
+ * the buffer or inside libtls: the next byte of the client will make
+ * the socket readable.  0 when input waits, or the client left, or the
+ * server stops (io_getline tells which).  Sends the replies queued.
+ */
+int	 io_idle(struct io *, int timeout_ms);
+/* Frees the buffers, zeroed, if nothing is in them; 0, or -1. */
+int	 io_release(struct io *);
+/* Frees the buffers, whatever they hold. */
+void	 io_free(struct io *);
 
 /* ---- tls.c ---- */
 
@@ -172,6 +194,40 @@ int	 server_run(struct listener *, size_t);
 int	 server_stopping(void);
 /* Unlinks a finished session, closes its socket, frees it. */
 void	 server_session_done(struct session *);
+
+/* ---- worker.c ---- */
+
+/*
+ * Queues s for session_run in a worker thread, starting a thread if
+ * none is free: 0, or -1 if none could be had (s was not queued).
+ */
+int	 worker_start(struct session *);
+
+/* ---- park.c ---- */
+
+#define PARK_TIMEOUT	0	/* the wait for a command ran out */
+#define PARK_STOP	1	/* SIGTERM */
+#define PARK_NOTHREAD	2	/* no worker thread could be had */
+
+/* The epoll descriptor and its wakeup; once, before the sessions. */
+int	 park_init(void);
+/* The descriptors server.c polls: readable when park_run has work. */
+int	 park_fd(void);
+int	 park_wakefd(void);
+/*
+ * Parks s, which waits (s->wait) until s->deadline with its buffers
+ * empty: 0, after which the caller no longer touches s; -1 if it
+ * cannot be parked (the server stops, or epoll failed).
+ */
+int	 park_session(struct session *);
+/*
+ * In server.c's loop: hands the sessions whose client spoke to
+ * workers, and ends or starts those whose deadline passed.  Returns
+ * the ms to the next deadline, -1 for none.
+ */
+int	 park_run(void);
+/* SIGTERM: ends every parked session with 421; no more parking. */
+void	 park_stop(void);
 /* resolver_refresh and resolve_rcpt, under maplock. */
 void	 server_maps_refresh(void);
 int	 server_resolve(const struct mailaddr *);
@@ -219,8 +275,17 @@ int	 authres_data(struct session *);
 #define S_HELO		1
 #define S_MAIL		2	/* MAIL accepted: a message is open */
 
+/* What a session waits for, for session_run and park.c. */
+#define SESSION_NEW	 0	/* accepted: the lookup, smtps, the greeting */
+#define SESSION_GREETING 1	/* greet_delay runs */
+#define SESSION_COMMAND	 2	/* the next command */
+
 struct session {
 	struct session	*prev, *next;	/* server.c's list, under its lock */
+	struct session	*pprev, *pnext;	/* park.c's lists, under its lock */
+	struct session	*runnext;	/* worker.c's queue, under its lock */
+	int		 wait;		/* SESSION_* */
+	struct timespec	 deadline;	/* of that wait (CLOCK_MONOTONIC) */
 	int		 fd;
 	int		 mode;		/* LISTEN_* of the listener */
 	int		 trusted;	/* inside relaynets */
@@ -230,7 +295,7 @@ struct session {
 	struct sockaddr_storage ss;
 	socklen_t	 sslen;
 	char		 addr[INET6_ADDRSTRLEN];
-	char		 name[NI_MAXHOST];	/* checked reverse DNS, or "unknown" */
+	char		 name[ADDR_DOMAIN_MAX + 1];	/* checked reverse DNS, or "unknown" */
 	char		 helo[ADDR_DOMAIN_MAX + 1];
 	int		 esmtp;
 	char		 tlsinfo[128];	/* "" until TLS is on */
@@ -238,7 +303,7 @@ struct session {
 	int		 state;		/* S_* */
 	int		 quit;
 	struct io	 io;
-	char		 line[SMTPD_AUTH_LINE_MAX + 1];
+	char		*line;		/* SMTPD_AUTH_LINE_MAX + 1, while served */
 	struct spool_msg msg;
 	char		 sender[SMTPD_ADDRLEN];
 	struct authres	 ar;
@@ -255,8 +320,10 @@ struct session {
 /* Makes a session for an accepted socket; NULL on memory shortage. */
 struct session	*session_new(int fd, const struct sockaddr *, socklen_t,
 		    int mode);
-/* The thread of one client, from greeting to close. */
-void		*session_run(void *);
+/* In a worker: serves s until it is parked (park.c) or ends. */
+void		 session_run(struct session *);
+/* Ends a parked session with 421 (PARK_*), without ever blocking. */
+void		 session_close_parked(struct session *, int why);
 void		 session_free(struct session *);
 void		 session_reply(struct session *, int, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
@@ -409,5 +476,13 @@ int	 limits_rcpt_refused(struct session *);
  * session must end).
  */
 int	 dnsbl_check(struct session *);
+
+/* ---- quota.c ---- */
+
+/*
+ * For a local recipient: 0, or -1 after 452 4.2.2 (552 5.2.2) when
+ * every mailbox it reaches is full (quota_check_at_rcpt).
+ */
+int	 quota_rcpt(struct session *, const struct mailaddr *, const char *);
 
 #endif /* !SMTPD_H */

@@ -101,6 +101,9 @@ check_defaults(const struct conf *c)
 	ATF_CHECK_EQ(c->auth_fail_limit.all, 0);
 	ATF_CHECK_EQ(c->auth_fail_window, 600);
 	ATF_CHECK_EQ(c->auth_fail_lockout, 600);
+	ATF_CHECK_EQ(c->nlmtp, 0);
+	ATF_CHECK_EQ(c->quota_check_at_rcpt, 1);
+	ATF_CHECK_EQ(c->quota_full_tempfail, 1);
 	ATF_CHECK_EQ(c->ndnsbl, 0);
 	ATF_CHECK_STREQ(c->attic, "/var/mail/attic");
 	ATF_CHECK_EQ(c->delete_grace, 2 * 86400);
@@ -178,7 +181,8 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	    "greet_delay", "relayhost_auth", "relayhost_tls", "tls_ca_file",
 	    "sender_check", "srs", "milter_timeout", "milter_default",
 	    "conn_rate", "msg_rate", "max_rcpt_refused", "auth_fail_limit",
-	    "dnsbl", "spf_policy", "dmarc_policy" };
+	    "dnsbl", "spf_policy", "dmarc_policy", "lmtp",
+	    "quota_check_at_rcpt", "quota_full_tempfail" };
 	struct conf	 c;
 	char		 path[PATH_MAX], line[1024];
 	char		 found[sizeof(kws) / sizeof(kws[0])] = { 0 };
@@ -207,7 +211,7 @@ ATF_TC_BODY(sample_values_are_defaults, tc)
 	ATF_REQUIRE(fclose(out) == 0);
 	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
 		ATF_CHECK_MSG(found[i], "%s not in the sample", kws[i]);
-	ATF_CHECK_EQ(n, 35);
+	ATF_CHECK_EQ(n, 37);
 	ATF_REQUIRE_MSG(conf_load(&c, CONF, err, sizeof(err)) == 0, "%s", err);
 	check_defaults(&c);
 	conf_free(&c);
@@ -922,6 +926,52 @@ ATF_TC_BODY(sender_check_and_srs, tc)
 	load_err("srs yes\n", 1, "on or off");
 }
 
+ATF_TC_WITHOUT_HEAD(lmtp_servers);
+ATF_TC_BODY(lmtp_servers, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "lmtp unix:/run/dovecot/lmtp\nlmtp LMTP.example.org:24\n"
+	    "lmtp [::1]:2424\nlmtp 127.0.0.1:24\n");
+	ATF_REQUIRE_EQ(c.nlmtp, 4);
+	ATF_CHECK_STREQ(c.lmtp[0].path, "/run/dovecot/lmtp");
+	ATF_CHECK_STREQ(c.lmtp[1].path, "");
+	ATF_CHECK_STREQ(c.lmtp[1].host, "lmtp.example.org");
+	ATF_CHECK_STREQ(c.lmtp[1].port, "24");
+	ATF_CHECK_STREQ(c.lmtp[2].host, "::1");
+	ATF_CHECK_STREQ(c.lmtp[2].port, "2424");
+	ATF_CHECK_STREQ(c.lmtp[3].host, "127.0.0.1");
+	/* With LMTP the Maildirs are out of smtpd's sight. */
+	ATF_CHECK_EQ(c.quota_check_at_rcpt, 0);
+	conf_free(&c);
+	load_err("lmtp unix:run/lmtp\n", 1, "absolute path");
+	load_err("lmtp localhost\n", 1, "unix:PATH or HOST:PORT");
+	load_err("lmtp [::1]\n", 1, "unix:PATH or HOST:PORT");
+	load_err("lmtp localhost:0\n", 1, "bad port");
+	load_err("lmtp localhost:24x\n", 1, "bad port");
+	load_err("lmtp -bad-:24\n", 1, "bad host");
+	load_err("lmtp unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 1,
+	    "too long");
+}
+
+ATF_TC_WITHOUT_HEAD(quota_check_at_rcpt);
+ATF_TC_BODY(quota_check_at_rcpt, tc)
+{
+	struct conf	c;
+
+	load_ok(&c, "quota_check_at_rcpt no\nquota_full_tempfail no\n");
+	ATF_CHECK_EQ(c.quota_check_at_rcpt, 0);
+	ATF_CHECK_EQ(c.quota_full_tempfail, 0);
+	conf_free(&c);
+	/* Given, it holds with lmtp too: a store smtpd can see. */
+	load_ok(&c, "lmtp 127.0.0.1:24\nquota_check_at_rcpt yes\n");
+	ATF_CHECK_EQ(c.quota_check_at_rcpt, 1);
+	conf_free(&c);
+	load_err("quota_check_at_rcpt on\n", 1, "yes or no");
+	load_err("quota_full_tempfail 452\n", 1, "yes or no");
+}
+
 ATF_TC_WITHOUT_HEAD(retry_schedule);
 ATF_TC_BODY(retry_schedule, tc)
 {
@@ -1087,6 +1137,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, unknown_keyword);
 	ATF_TP_ADD_TC(tp, sender_check_and_srs);
 	ATF_TP_ADD_TC(tp, milters_in_order);
+	ATF_TP_ADD_TC(tp, lmtp_servers);
+	ATF_TP_ADD_TC(tp, quota_check_at_rcpt);
 	ATF_TP_ADD_TC(tp, missing_argument);
 	ATF_TP_ADD_TC(tp, extra_argument);
 	ATF_TP_ADD_TC(tp, keyword_given_twice);

@@ -277,6 +277,39 @@ ATF_TC_BODY(copy_keeps_holes, tc)
  * file.c: the names beside a file that writers use, in the form the
  * leftover sweep of mapsrc.c recognises; and the directory fsync.
  */
+/* A line a byte at a time: the rest stays on the descriptor. */
+ATF_TC_WITHOUT_HEAD(file_read_lines);
+ATF_TC_BODY(file_read_lines, tc)
+{
+	char	 buf[8];
+	int	 p[2];
+
+	ATF_REQUIRE(pipe(p) == 0);
+	ATF_REQUIRE(write(p[1], "abc\n\nlast", 9) == 9);
+	ATF_REQUIRE(close(p[1]) == 0);
+	ATF_CHECK_EQ(file_read_line(p[0], buf, sizeof(buf)), 3);
+	ATF_CHECK_STREQ(buf, "abc");
+	ATF_CHECK_EQ(file_read_line(p[0], buf, sizeof(buf)), 0);
+	ATF_CHECK_STREQ(buf, "");
+	ATF_CHECK_EQ(file_read_line(p[0], buf, sizeof(buf)), 4);
+	ATF_CHECK_STREQ(buf, "last");
+	close(p[0]);
+
+	ATF_REQUIRE(pipe(p) == 0);
+	ATF_REQUIRE(write(p[1], "ab\0cd\n1234567\n12345678\n", 24) == 24);
+	ATF_REQUIRE(close(p[1]) == 0);
+	ATF_CHECK_EQ(file_read_line(p[0], buf, sizeof(buf)), -1);
+	ATF_CHECK_EQ(errno, EINVAL);
+	ATF_CHECK_EQ(memcmp(buf, "\0\0\0", 3), 0);
+	ATF_CHECK_EQ(file_read_line(p[0], buf, sizeof(buf)), 2);
+	ATF_CHECK_STREQ(buf, "cd");
+	ATF_CHECK_EQ(file_read_line(p[0], buf, sizeof(buf)), 7);
+	ATF_CHECK_EQ(file_read_line(p[0], buf, sizeof(buf)), -1);
+	ATF_CHECK_EQ(errno, EMSGSIZE);
+	ATF_CHECK_EQ(buf[0], '\0');
+	close(p[0]);
+}
+
 ATF_TC_WITHOUT_HEAD(file_sibling_names);
 ATF_TC_BODY(file_sibling_names, tc)
 {
@@ -349,6 +382,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, copy_keeps_holes);
 	ATF_TP_ADD_TC(tp, copy_range_short_source_fails);
 	ATF_TP_ADD_TC(tp, file_sibling_names);
+	ATF_TP_ADD_TC(tp, file_read_lines);
 	ATF_TP_ADD_TC(tp, open_missing_fails);
 	ATF_TP_ADD_TC(tp, value_too_long_for_buffer);
 	ATF_TP_ADD_TC(tp, stored_with_nul_lower_case);

@@ -203,13 +203,23 @@ spool_empty(void)
 	}
 }
 
+/* No park_init here: a session waits in its thread, never parked. */
+static void *
+session_thread(void *arg)
+{
+	session_run(arg);
+	return NULL;
+}
+
 static void *
 auth_thread(void *arg)
 {
 	struct session	*s = arg;
+	char		 line[SMTPD_AUTH_LINE_MAX + 1];
 	size_t		 len;
 	int		 crlf;
 
+	s->line = line;
 	if (io_getline(&s->io, s->line, SMTPD_AUTH_LINE_MAX, &len, &crlf,
 	    1000) == IO_OK) {
 		s->line[len - (crlf ? 2 : 1)] = '\0';
@@ -286,7 +296,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		strlcpy(s->helo, "client.fuzz.test", sizeof(s->helo));
 		strlcpy(s->tlsinfo, "TLSv1.3 (fuzz)", sizeof(s->tlsinfo));
 	}
-	if (pthread_create(&t, NULL, flags & 4 ? auth_thread : session_run,
+	if (pthread_create(&t, NULL, flags & 4 ? auth_thread : session_thread,
 	    s) != 0)
 		abort();
 	got = converse(sv[1], data + 1, size - 1, out, sizeof(out));
