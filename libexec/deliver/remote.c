@@ -84,6 +84,7 @@ static void	 txn_reply(struct smtp_conn *, int, const char *,
 		    struct txn *, size_t);
 static int	 outcome_of(int);
 static int	 has_8bit(FILE *, off_t);
+static int	 utf8_blocked(const struct smtp_conn *, const struct job *);
 
 static int
 outcome_of(int code)
@@ -521,6 +522,30 @@ txn_reply(struct smtp_conn *c, int code, const char *cmd, struct txn *tx,
 	tx->outcome[i] = o;
 }
 
+/*
+ * RFC 6531 3.2: an SMTPUTF8 message goes only to a server that offers
+ * SMTPUTF8; we do not downgrade, so it bounces.  An LMTP server is the
+ * mailbox store, not a relay: a UTF-8 header is its to keep, and only
+ * a UTF-8 address needs SMTPUTF8 there (Dovecot 2.3 offers none, and
+ * cannot parse such an address at all).  1 if the message may not go.
+ */
+static int
+utf8_blocked(const struct smtp_conn *c, const struct job *j)
+{
+	const struct queue_msg *m = &j->qe->msg;
+	size_t		 i;
+
+	if (!m->smtputf8 || c->smtputf8)
+		return 0;
+	if (!c->lmtp ||
+	    !addr_is_ascii(j->rewritten ? j->sender : m->sender))
+		return 1;
+	for (i = 0; i < j->ntargets; i++)
+		if (!addr_is_ascii(j->rt[i].addr))
+			return 1;
+	return 0;
+}
+
 static int
 has_8bit(FILE *fp, off_t off)
 {
@@ -575,11 +600,7 @@ remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		fclose(body);
 		return;
 	}
-	/*
-	 * RFC 6531 3.2: an SMTPUTF8 message goes only to a server that
-	 * offers SMTPUTF8; we do not downgrade, so it bounces.
-	 */
-	if (m->smtputf8 && !c->smtputf8) {
+	if (utf8_blocked(c, j)) {
 		for (i = 0; i < j->ntargets; i++) {
 			tx->outcome[i] = DELIVER_PERM;
 			reasonf(tx->reason[i], sizeof(tx->reason[i]),
@@ -593,7 +614,7 @@ remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		snprintf(ext, sizeof(ext), " SIZE=%lld", (long long)m->size);
 	if (c->eightbit && has_8bit(body, m->body))
 		strlcat(ext, " BODY=8BITMIME", sizeof(ext));
-	if (m->smtputf8)
+	if (m->smtputf8 && c->smtputf8)
 		strlcat(ext, " SMTPUTF8", sizeof(ext));
 
 	smtp_timeout(c, COMMAND_TIMEOUT);
