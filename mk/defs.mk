@@ -17,9 +17,14 @@ LDFLAGS+=	-fsanitize=$(SANITIZE)
 endif
 DKIM_CFLAGS:=	$(shell pkg-config --cflags opendkim 2>/dev/null)
 DKIM_LIBS:=	$(shell pkg-config --libs opendkim libcrypto 2>/dev/null)
-CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS) $(DKIM_CFLAGS)
+# libidn2 for IDNA domains, libunistring for NFC (addr.c; SMTPUTF8).
+IDN_CFLAGS:=	$(shell pkg-config --cflags libidn2 2>/dev/null)
+IDN_LIBS:=	$(shell pkg-config --libs libidn2 2>/dev/null)
+# libunistring ships no pkg-config file on Debian.
+UNISTRING_LIBS=	-lunistring
+CPPFLAGS+=	-D_GNU_SOURCE -I$(TOP)/lib/libmail $(BSD_CFLAGS) $(DKIM_CFLAGS) $(IDN_CFLAGS)
 LIBMAIL=	$(TOP)/lib/libmail/libmail.a
-LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(DKIM_LIBS) $(BSD_LIBS)
+LDLIBS+=	$(LIBMAIL) -ldb -lcrypt -largon2 -lmd $(DKIM_LIBS) $(IDN_LIBS) $(UNISTRING_LIBS) $(BSD_LIBS)
 
 PREFIX?=	/usr/local
 DESTDIR?=

@@ -21,11 +21,13 @@
 # rspamd (a real milter for smtpd's milter client; the tests start its
 # proxy worker themselves, as the test user; nothing of the package's
 # own service runs).  libspf2, libopendmarc and the Public Suffix List
-# (publicsuffix) are smtpd's SPF and DMARC checks; dkimpy's dkimsign
+# (publicsuffix) are smtpd's SPF and DMARC checks; libidn2 and
+# libunistring the A-labels and NFC of UTF-8 addresses (SMTPUTF8); dkimpy's dkimsign
 # signs the messages its DKIM verification is tested with.
 PKGS="build-essential pkg-config libbsd-dev libmd-dev libdb-dev
 libcrypt-dev libargon2-dev libtls-dev libopendkim-dev libssl-dev swaks
-netcat-openbsd libspf2-dev libopendmarc-dev publicsuffix"
+netcat-openbsd libspf2-dev libopendmarc-dev publicsuffix libidn2-dev
+libunistring-dev"
 [ "${1-}" = run ] || PKGS="$PKGS kyua atf-sh libatf-dev mandoc
 dovecot-core dovecot-imapd dovecot-lmtpd postfix python3 python3-aiosmtpd dnsmasq-base
 iproute2 strace openssl libnet-ssleay-perl libio-socket-inet6-perl procps

@@ -239,16 +239,20 @@ int	 conf_user_ids(const struct conf *, uid_t *, gid_t *, char *err,
 
 struct mailaddr {
 	char	local[ADDR_LOCAL_MAX + 3];	/* +2 for a quoted form */
-	char	domain[ADDR_DOMAIN_MAX + 1];	/* lower case */
+	char	domain[ADDR_DOMAIN_MAX + 1];	/* A-label form, lower case */
 };
 
 /*
  * Parses "local@domain" (RFC 5321 Mailbox: dot-atom or quoted-string
- * local part, a domain name; no address literals).  The domain is
- * lower-cased; a trailing dot is refused.  The local part is kept as
- * written, quotes included, at most 64 octets; the address at most
- * 254.  "a!b@c" and "a%b@c" pass (atext); "a@b@c", "@route:a@b",
- * "a@[192.0.2.1]", 8-bit bytes and a missing "@domain" are refused.
+ * local part, a domain name; no address literals), with the UTF-8 of
+ * RFC 6531: well-formed UTF-8 only (no overlong form, no surrogate),
+ * no C0 or C1 control and no DEL anywhere.  The domain is turned into
+ * its A-label form (libidn2) and lower-cased; a trailing dot is
+ * refused.  The local part is kept as written, quotes included, at
+ * most 64 octets; the address at most 254, as written and in its
+ * A-label form.  "a!b@c" and "a%b@c" pass (atext); "a@b@c",
+ * "@route:a@b", "a@[192.0.2.1]" and a missing "@domain" are refused.
+ * Whether UTF-8 may be used at all (SMTPUTF8) is the caller's matter.
  * Returns 0, or -1 with a static reason in *errstr.
  */
 int	 addr_parse(const char *, struct mailaddr *, const char **errstr);
@@ -256,18 +260,37 @@ int	 addr_parse(const char *, struct mailaddr *, const char **errstr);
  * Like addr_parse, and also refuses what could become a path or a
  * surprise in a file: quoted local parts (and so control characters,
  * ':', ',', spaces, a leading '.', "..", a trailing '.'), '/', the
- * routing tricks '!' and '%', '|' and '#'.  For mailboxes and
- * everything the admin commands write.
+ * routing tricks '!' and '%', '|' and '#', and an address not in
+ * Unicode NFC.  For mailboxes and everything the admin commands write.
  */
 int	 addr_parse_safe(const char *, struct mailaddr *, const char **errstr);
 /*
- * Checks a domain name: LDH labels of 1 to 63, no '-' at either end of
- * a label, at most 255 in all, no trailing dot, a last label not all
- * digits (so no bare IPv4 address); 0 or -1.
+ * Checks an ASCII domain name: LDH labels of 1 to 63, no '-' at either
+ * end of a label, at most 255 in all, no trailing dot, a last label
+ * not all digits (so no bare IPv4 address); 0 or -1.
  */
 int	 addr_domain_valid(const char *, const char **errstr);
-/* "local@domain" in lower case: the key of every map; -1 if too long. */
+/*
+ * A domain as written (ASCII, A-labels or U-labels) into its one form:
+ * A-labels, lower case, checked as addr_domain_valid; 0 or -1.
+ */
+int	 addr_domain_canon(const char *, char *out, size_t outlen,
+	    const char **errstr);
+/*
+ * "local@domain", the key of every map: the local part ASCII
+ * lower-cased (no other case folding) and in NFC, the domain in
+ * A-label form; the key of a key is itself; -1 if too long.
+ */
 int	 addr_key(const struct mailaddr *, char *, size_t);
+/* 1 if s is all ASCII. */
+int	 addr_is_ascii(const char *);
+/*
+ * 0 if s is well-formed UTF-8 without C1 controls (the ASCII ones are
+ * left to the grammar that reads s); -1 + errstr.
+ */
+int	 addr_utf8_valid(const char *, const char **errstr);
+/* 1 if s (well-formed UTF-8) is in Unicode NFC. */
+int	 addr_utf8_nfc(const char *);
 /*
  * Splits a "+tag" off the local part at the first of the delimiter
  * characters: base gets the address without it.  Returns 1 if a tag
@@ -839,6 +862,7 @@ struct queue_msg {
 	char		 envid[DSN_ENVID_MAX + 1];	/* xtext, or "" */
 	int		*notify;		/* per rcpt: DSN_NOTIFY_* */
 	char		**orcpt;		/* per rcpt: xtext, or NULL */
+	int		 smtputf8;		/* a U record (RFC 6531) */
 };
 
 /* State records, written by deliver and by mailq -f. */
@@ -1003,6 +1027,9 @@ int	 srs_reverse(const struct srs *, const char *local, time_t now,
  *	N NOTIFY		after an R: its NOTIFY, "NEVER" or a
  *				list of SUCCESS, FAILURE, DELAY
  *	O type;xtext		after an R: its ORCPT
+ *	U SMTPUTF8		an SMTPUTF8 message (RFC 6531): it came with
+ *				the parameter, or an address of the envelope
+ *				is UTF-8; it leaves only with SMTPUTF8
  *	(other one-letter records may be added; readers skip unknown ones)
  * A queue ID is 16 lower-case hexadecimal digits (time, then random).
  */
@@ -1017,13 +1044,18 @@ struct spool_msg {
 	int	spooldirfd;
 	off_t	body;			/* where the message begins, or -1 */
 	int	hold;			/* commit into hold/, not queue/ */
+	int	smtputf8;		/* write the U record */
 };
+#define SPOOL_REC_SMTPUTF8	'U'
 
 /* Creates the spool's directories and FIFO if missing; 0 or -1. */
 int	 spool_init(const char *spool);
 /* Opens SPOOL/tmp/ID for a new message; 0 or -1 (errno set). */
 int	 spool_create(const char *spool, struct spool_msg *);
-/* Writes the envelope: sender "" for <>; 0 or -1. */
+/*
+ * Writes the envelope: sender "" for <>; the U record if msg->smtputf8
+ * or an address is UTF-8; 0 or -1.
+ */
 int	 spool_envelope(struct spool_msg *, time_t, const char *sender,
 	    char *const *rcpts, size_t nrcpts);
 /* The same with the DSN parameters (dsn NULL: none). */

@@ -434,27 +434,29 @@ mapsrc_parse(struct mapsrc *src, struct mapsrc_line *l)
 }
 
 /*
- * The domain that begins a domains or tls_policy line, lower-cased, into
- * name (ADDR_DOMAIN_MAX + 1 bytes); *pp is moved past it.  NULL, or why
- * it is refused (in reason).
+ * The domain that begins a domains or tls_policy line, in its key form
+ * (A-labels, lower case: addr_domain_canon), into name (ADDR_DOMAIN_MAX
+ * + 1 bytes); *pp is moved past it.  NULL, or why it is refused (in
+ * reason).
  */
 static const char *
 line_domain(const char **pp, char *name, char *reason, size_t reasonlen)
 {
 	const char	*errstr;
+	char		 written[ADDR_DOMAIN_MAX + 1];
 	size_t		 len;
 
 	len = strcspn(*pp, " \t");
 	if (len > ADDR_DOMAIN_MAX)
 		return "domain longer than 255 characters";
-	memcpy(name, *pp, len);
-	name[len] = '\0';
-	if (addr_domain_valid(name, &errstr) == -1) {
-		snprintf(reason, reasonlen, "bad domain '%s': %s", name,
+	memcpy(written, *pp, len);
+	written[len] = '\0';
+	if (addr_domain_canon(written, name, ADDR_DOMAIN_MAX + 1,
+	    &errstr) == -1) {
+		snprintf(reason, reasonlen, "bad domain '%s': %s", written,
 		    errstr);
 		return reason;
 	}
-	addr_lower(name);
 	*pp += len;
 	return NULL;
 }
@@ -501,7 +503,7 @@ static const char *
 domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
     size_t buflen)
 {
-	char		 val[ADDR_DOMAIN_MAX + 1];
+	char		 val[ADDR_DOMAIN_MAX + 1], canon[ADDR_DOMAIN_MAX + 1];
 	const char	*errstr;
 	uint64_t	 size;
 	uint32_t	 n;
@@ -535,7 +537,8 @@ domain_attr_check(const char *v, size_t vlen, const char *name, char *buf,
 		if (caller_owners_valid(val, buf, buflen) == -1)
 			return buf;
 	} else if (strcmp(name, "alias") == 0) {
-		if (addr_domain_valid(val, &errstr) == -1) {
+		if (addr_domain_canon(val, canon, sizeof(canon),
+		    &errstr) == -1) {
 			snprintf(buf, buflen, "bad domain '%s' for 'alias': "
 			    "%s", val, errstr);
 			return buf;
@@ -858,6 +861,7 @@ parse_user(struct mapsrc *src, struct mapsrc_line *l)
 	struct mailaddr		 ma;
 	const char		*colon, *errstr;
 	char			 key[ADDR_MAX + 1], why[256];
+	char			 canon[ADDR_MAX + 1];
 	size_t			 len, i;
 	uint64_t		 quota;
 	int			 nologin;
@@ -880,6 +884,18 @@ parse_user(struct mapsrc *src, struct mapsrc_line *l)
 			    "in lower case", key);
 			return reason;
 		}
+	/*
+	 * Dovecot reads this file too, and takes the address as written:
+	 * it must be the key of the .db, so that a login, an LMTP
+	 * recipient and a look-up in users.db name one mailbox.
+	 */
+	if (addr_key(&ma, canon, sizeof(canon)) == -1)
+		return "address too long";
+	if (strcmp(canon, key) != 0) {
+		snprintf(reason, sizeof(reason), "address '%s' is not in its "
+		    "key form '%s' (domain in A-labels)", key, canon);
+		return reason;
+	}
 	if (user_split(colon + 1, &uf, &errstr) == -1 ||
 	    (errstr = user_check(&uf, &quota, &nologin)) != NULL ||
 	    (errstr = user_line_check(src, &uf, why, sizeof(why))) != NULL) {
@@ -970,7 +986,7 @@ parse_alias(struct mapsrc *src, struct mapsrc_line *l)
 	static char	 reason[1024];
 	struct mailaddr	 ma;
 	const char	*colon, *errstr;
-	char		 key[ADDR_MAX + 2];
+	char		 key[ADDR_DOMAIN_MAX + 2], domain[ADDR_DOMAIN_MAX + 1];
 	size_t		 len;
 
 	if ((colon = strchr(l->text, ':')) == NULL)
@@ -978,22 +994,25 @@ parse_alias(struct mapsrc *src, struct mapsrc_line *l)
 	len = colon - l->text;
 	while (len > 0 && (l->text[len - 1] == ' ' || l->text[len - 1] == '\t'))
 		len--;
-	if (len >= sizeof(key))
+	if (len > ADDR_MAX + 1)
 		return "alias longer than 254 characters";
 	memcpy(key, l->text, len);
 	key[len] = '\0';
 	if (key[0] == '@') {
-		if (addr_domain_valid(key + 1, &errstr) == -1) {
+		if (addr_domain_canon(key + 1, domain, sizeof(domain),
+		    &errstr) == -1) {
 			snprintf(reason, sizeof(reason), "bad catch-all "
 			    "'%s': %s", key, errstr);
 			return reason;
 		}
+		snprintf(key, sizeof(key), "@%s", domain);
 	} else if (addr_parse_safe(key, &ma, &errstr) == -1) {
 		snprintf(reason, sizeof(reason), "bad alias '%s': %s", key,
 		    errstr);
 		return reason;
-	}
-	addr_lower(key);
+	} else if (addr_key(&ma, key, sizeof(key)) == -1)
+		return "alias too long";
+	len = strlen(key);
 	if ((errstr = alias_targets(src, colon + 1, &l->value)) != NULL) {
 		snprintf(reason, sizeof(reason), "%s: %.700s", key, errstr);
 		return reason;
@@ -1059,6 +1078,11 @@ mapsrc_split(struct mapsrc *src, struct mapsrc_line *l)
 	}
 	if (len == 0 || (l->key = arena_strndup(src, l->text, len)) == NULL)
 		return -1;
+	/* A UTF-8 key has another form in the .db (addr_key): parse it. */
+	if (!addr_is_ascii(l->key)) {
+		l->key = NULL;
+		return -1;
+	}
 	addr_lower(l->key);
 	l->value = (char *)v;
 	return 0;
@@ -1722,6 +1746,8 @@ check_domains(struct mapset *ms)
 	struct mapsrc_line	*l, *t;
 	char			 target[ADDR_DOMAIN_MAX + 1];
 	char			 other[ADDR_DOMAIN_MAX + 1];
+	char			 canon[ADDR_DOMAIN_MAX + 1];
+	const char		*errstr;
 	size_t			 i;
 	int			 errors;
 
@@ -1731,7 +1757,8 @@ check_domains(struct mapset *ms)
 		if (l->key == NULL || mapsrc_domain_attr(l->value, "alias",
 		    target, sizeof(target)) == NULL)
 			continue;
-		if ((t = mapsrc_find(src, target)) == NULL) {
+		if (addr_domain_canon(target, canon, sizeof(canon),
+		    &errstr) == -1 || (t = mapsrc_find(src, canon)) == NULL) {
 			check_report(ms, MAP_DOMAINS, l, "%s: alias of "
 			    "'%s', which is not hosted", l->key, target);
 			errors++;

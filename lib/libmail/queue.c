@@ -318,6 +318,9 @@ envelope_line(char *line, struct queue_msg *m, int *seen, char *err,
 	case 'N':
 	case 'O':
 		return envelope_dsn(line[0], v, m, err, errlen);
+	case SPOOL_REC_SMTPUTF8:
+		m->smtputf8 = 1;
+		break;
 	default:
 		/* Records added later; spool.c says readers skip them. */
 		break;

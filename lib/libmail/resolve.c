@@ -250,10 +250,8 @@ resolve_domain(struct resolver *r, const struct mailaddr *in,
 	resolve_unquote(out);
 	if (mapsrc_domain_attr(val, "alias", target, sizeof(target)) == NULL)
 		return RESOLVE_LOCAL;
-	if (addr_domain_valid(target, &errstr) == -1)
+	if (addr_domain_canon(target, domain, sizeof(domain), &errstr) == -1)
 		return RESOLVE_UNKNOWN;
-	strlcpy(domain, target, sizeof(domain));
-	addr_lower(domain);
 	if ((ret = resolver_get(r, MAP_DOMAINS, domain, &val)) != 1)
 		return ret == 0 ? RESOLVE_UNKNOWN : -1;
 	if (mapsrc_domain_attr(val, "alias", target, sizeof(target)) != NULL)

@@ -27,6 +27,8 @@ static void	spool_newid(char *);
 static int	spool_record(FILE *, char, const char *);
 static int	spool_rcpt_dsn(FILE *, const struct dsn_env *, size_t);
 static int	spool_msg_dsn(FILE *, const struct dsn_env *);
+static int	spool_needs_smtputf8(const struct spool_msg *, const char *,
+		    char *const *, size_t);
 static void	spool_reset(struct spool_msg *);
 static void	spool_wakeup_at(int);
 static int	spool_opentmp(int);
@@ -97,6 +99,7 @@ spool_reset(struct spool_msg *msg)
 	msg->tmppath[0] = '\0';
 	msg->body = -1;
 	msg->hold = 0;
+	msg->smtputf8 = 0;
 }
 
 int
@@ -158,6 +161,25 @@ spool_record(FILE *fp, char type, const char *value)
 	}
 	if (fprintf(fp, "%c %s\n", type, value) < 0)
 		return -1;
+	return 0;
+}
+
+/*
+ * A message that came with SMTPUTF8, or whose envelope holds a UTF-8
+ * address (sendmail(8), a bounce to a UTF-8 sender), may only leave
+ * with SMTPUTF8: the U record tells deliver.
+ */
+static int
+spool_needs_smtputf8(const struct spool_msg *msg, const char *sender,
+    char *const *rcpts, size_t nrcpts)
+{
+	size_t	 i;
+
+	if (msg->smtputf8 || !addr_is_ascii(sender))
+		return 1;
+	for (i = 0; i < nrcpts; i++)
+		if (!addr_is_ascii(rcpts[i]))
+			return 1;
 	return 0;
 }
 
@@ -224,6 +246,9 @@ spool_envelope_dsn(struct spool_msg *msg, time_t arrival, const char *sender,
 		if (spool_record(msg->fp, 'R', rcpts[i]) == -1 ||
 		    spool_rcpt_dsn(msg->fp, dsn, i) == -1)
 			return -1;
+	if (spool_needs_smtputf8(msg, sender, rcpts, nrcpts) &&
+	    spool_record(msg->fp, SPOOL_REC_SMTPUTF8, "SMTPUTF8") == -1)
+		return -1;
 	if (fputc('\n', msg->fp) == EOF || (msg->body = ftello(msg->fp)) == -1)
 		return -1;
 	return 0;

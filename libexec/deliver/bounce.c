@@ -133,6 +133,8 @@ bounce_enqueue(const struct conf *conf, const struct queue_msg *m,
 	if (spool_create(conf->spool, &sm) == -1)
 		return -1;
 	rcpts[0] = (char *)rcpt;
+	/* It quotes the original's header, UTF-8 in an SMTPUTF8 message. */
+	sm.smtputf8 = m->smtputf8;
 	if (spool_envelope(&sm, time(NULL), "", rcpts, 1) == -1)
 		goto fail;
 	snprintf(boundary, sizeof(boundary), "%s/%.100s", sm.id, conf->hostname);

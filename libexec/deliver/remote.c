@@ -2,8 +2,10 @@
  * Remote delivery over SMTP (RFC 5321): one worker takes the jobs of
  * one destination (the relayhost, or a domain) and sends them over one
  * connection, one transaction a message with all of its recipients
- * for that destination.  EHLO, falling back to HELO; SIZE, PIPELINING
- * and 8BITMIME when the server offers them.  A 2xx reply delivers, a
+ * for that destination.  EHLO, falling back to HELO; SIZE, PIPELINING,
+ * 8BITMIME and SMTPUTF8 when the server offers them; an SMTPUTF8
+ * message to a server without SMTPUTF8 bounces (5.6.7, RFC 6531
+ * section 3.2), since we do not downgrade.  A 2xx reply delivers, a
  * 4xx or a failure to connect defers, a 5xx bounces, recipient by
  * recipient.
  *
@@ -87,6 +89,7 @@ static void	 dsn_relayed(const struct smtp_conn *, const struct queue_msg *,
 static void	 dsn_rcpt_params(int, const struct queue_msg *, size_t, char *,
 		    size_t);
 static int	 has_8bit(FILE *, off_t);
+static int	 utf8_blocked(const struct smtp_conn *, const struct job *);
 
 static int
 outcome_of(int code)
@@ -524,6 +527,30 @@ txn_reply(struct smtp_conn *c, int code, const char *cmd, struct txn *tx,
 	tx->outcome[i] = o;
 }
 
+/*
+ * RFC 6531 3.2: an SMTPUTF8 message goes only to a server that offers
+ * SMTPUTF8; we do not downgrade, so it bounces.  An LMTP server is the
+ * mailbox store, not a relay: a UTF-8 header is its to keep, and only
+ * a UTF-8 address needs SMTPUTF8 there (Dovecot 2.3 offers none, and
+ * cannot parse such an address at all).  1 if the message may not go.
+ */
+static int
+utf8_blocked(const struct smtp_conn *c, const struct job *j)
+{
+	const struct queue_msg *m = &j->qe->msg;
+	size_t		 i;
+
+	if (!m->smtputf8 || c->smtputf8)
+		return 0;
+	if (!c->lmtp ||
+	    !addr_is_ascii(j->rewritten ? j->sender : m->sender))
+		return 1;
+	for (i = 0; i < j->ntargets; i++)
+		if (!addr_is_ascii(j->rt[i].addr))
+			return 1;
+	return 0;
+}
+
 static int
 has_8bit(FILE *fp, off_t off)
 {
@@ -640,12 +667,24 @@ remote_transaction(const struct worker_ctx *ctx, struct smtp_conn *c,
 		fclose(body);
 		return;
 	}
+	if (utf8_blocked(c, j)) {
+		for (i = 0; i < j->ntargets; i++) {
+			tx->outcome[i] = DELIVER_PERM;
+			reasonf(tx->reason[i], sizeof(tx->reason[i]),
+			    "5.6.7 SMTPUTF8 is required, but was not offered "
+			    "by host %s", c->host);
+		}
+		fclose(body);
+		return;
+	}
 	if (c->size)
 		snprintf(ext, sizeof(ext), " SIZE=%lld", (long long)m->size);
 	if (c->eightbit && has_8bit(body, m->body))
 		strlcat(ext, " BODY=8BITMIME", sizeof(ext));
 	if (tx->dsn)
 		dsn_mail_params(m, ext, sizeof(ext));
+	if (m->smtputf8 && c->smtputf8)
+		strlcat(ext, " SMTPUTF8", sizeof(ext));
 
 	smtp_timeout(c, COMMAND_TIMEOUT);
 	(void)smtp_cmd(c, "MAIL FROM:<%s>%s", j->rewritten ? j->sender :

@@ -374,6 +374,8 @@ smtp_ehlo_line(struct smtp_conn *c, const char *kw)
 		c->eightbit = 1;
 	else if (line_is(kw, "DSN"))
 		c->dsn = 1;
+	else if (line_is(kw, "SMTPUTF8"))
+		c->smtputf8 = 1;
 	else if (strncasecmp(kw, "AUTH", 4) == 0 &&
 	    (kw[4] == ' ' || kw[4] == '='))
 		smtp_ehlo_auth(c, kw + 5);

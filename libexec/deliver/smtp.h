@@ -17,6 +17,7 @@ struct smtp_conn {
 	int		 starttls;
 	int		 pipelining;
 	int		 eightbit;
+	int		 smtputf8;		/* RFC 6531 */
 	int		 size;
 	int		 dsn;			/* RFC 3461 */
 	uint64_t	 maxsize;		/* 0: no limit given */

@@ -77,15 +77,15 @@ row_cmp(const void *a, const void *b)
 
 /* The domain argument: valid, hosted, not an alias domain. */
 static const char *
-check_domain(struct ctx *ctx, char *domain)
+check_domain(struct ctx *ctx, char *arg)
 {
+	static char domain[ADDR_DOMAIN_MAX + 1];
 	struct mapsrc_line *d;
 	const char *errstr;
 	char	 buf[ADDR_DOMAIN_MAX + 1];
 
-	addr_lower(domain);
-	if (addr_domain_valid(domain, &errstr) == -1)
-		errx(EX_DATAERR, "%s: %s", domain, errstr);
+	if (addr_domain_canon(arg, domain, sizeof(domain), &errstr) == -1)
+		errx(EX_DATAERR, "%s: %s", arg, errstr);
 	if ((d = mapsrc_find(&ctx->ms.src[MAP_DOMAINS], domain)) == NULL &&
 	    !ctx->caller.delegated)
 		errx(EX_DATAERR, "%s: domain not hosted here", domain);

@@ -213,12 +213,9 @@ alias_name_parse(const char *arg, struct alias_name *an)
 
 	memset(an, 0, sizeof(*an));
 	if (arg[0] == '@') {
-		if (addr_domain_valid(arg + 1, &errstr) == -1)
+		if (addr_domain_canon(arg + 1, an->domain, sizeof(an->domain),
+		    &errstr) == -1)
 			errx(EX_DATAERR, "%s: %s", arg, errstr);
-		if (strlcpy(an->domain, arg + 1, sizeof(an->domain)) >=
-		    sizeof(an->domain))
-			errx(EX_DATAERR, "%s: domain too long", arg);
-		addr_lower(an->domain);
 		snprintf(an->key, sizeof(an->key), "@%s", an->domain);
 		an->catchall = 1;
 		return;
@@ -694,11 +691,9 @@ cmd_list(const struct conf *conf, int argc, char **argv)
 	if (argc > 1)
 		usage();
 	if (argc == 1) {
-		if (addr_domain_valid(argv[0], &errstr) == -1)
+		if (addr_domain_canon(argv[0], domain, sizeof(domain),
+		    &errstr) == -1)
 			errx(EX_DATAERR, "%s: %s", argv[0], errstr);
-		if (strlcpy(domain, argv[0], sizeof(domain)) >= sizeof(domain))
-			errx(EX_DATAERR, "%s: domain too long", argv[0]);
-		addr_lower(domain);
 	}
 	mapset_load(&ms, conf, 0);
 	if (argc == 1 && !owned(&ms, domain))

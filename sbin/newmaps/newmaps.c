@@ -42,14 +42,40 @@ map_kind(const char *name)
 	return -1;
 }
 
+/*
+ * The key form of what was asked for (mailmaps(5)): an address, a
+ * catch-all or a domain in U-labels is looked up by its A-labels, a
+ * UTF-8 local part by its NFC.  What does not parse is asked as it is.
+ */
+static const char *
+query_key(const char *key, char *buf, size_t len)
+{
+	struct mailaddr	 ma;
+	const char	*errstr;
+
+	if (key[0] == '@') {
+		buf[0] = '@';
+		if (addr_domain_canon(key + 1, buf + 1, len - 1, &errstr) == 0)
+			return buf;
+	} else if (strchr(key, '@') != NULL) {
+		if (addr_parse(key, &ma, &errstr) == 0 &&
+		    addr_key(&ma, buf, len) == 0)
+			return buf;
+	} else if (addr_domain_canon(key, buf, len, &errstr) == 0)
+		return buf;
+	return key;
+}
+
 /* Prints key's value in the compiled map: 0 if found, 1 if absent. */
 static int
-query(const struct conf *conf, const char *key, const char *name)
+query(const struct conf *conf, const char *asked, const char *name)
 {
 	struct map	*m;
-	char		*val;
+	char		*val, buf[MAP_KEY_MAX + 1];
+	const char	*key;
 	int		 ret;
 
+	key = query_key(asked, buf, sizeof(buf));
 	if ((m = map_open(conf->mapdir, name)) == NULL)
 		err(EX_NOINPUT, "%s/%s.db", conf->mapdir, name);
 	if ((val = malloc(VALUE_MAX)) == NULL)

@@ -87,6 +87,7 @@ path_mailbox(const char *s, size_t len, struct path_args *pa)
 	}
 	if (addr_parse(box, &pa->addr, &pa->errstr) == -1)
 		return PATH_ADDRESS;
+	pa->utf8 = !addr_is_ascii(box);
 	return PATH_OK;
 }
 
@@ -197,6 +198,11 @@ path_param(const char *s, size_t len, int from, struct path_args *pa)
 	if ((len == 9 && strncasecmp(s, "BODY=7BIT", 9) == 0) ||
 	    (len == 13 && strncasecmp(s, "BODY=8BITMIME", 13) == 0))
 		return PATH_OK;
+	/* RFC 6531 3.4: a keyword without a value. */
+	if (len == 8 && strncasecmp(s, "SMTPUTF8", 8) == 0) {
+		pa->smtputf8 = 1;
+		return PATH_OK;
+	}
 	/*
 	 * RFC 4954 5: the sender as another server authenticated it.  We
 	 * trust no such claim (that is its "AUTH=<>"), so it is only

@@ -71,6 +71,8 @@ static void	session_data_done(struct session *, struct data_result *);
 static int	session_dkim(struct session *);
 static void	cmd_helo(struct session *, char *);
 static void	cmd_ehlo(struct session *, char *);
+static int	session_utf8_refused(struct session *,
+		    const struct path_args *, int);
 static void	cmd_mail(struct session *, char *);
 static void	cmd_rcpt(struct session *, char *);
 static void	cmd_data(struct session *, char *);
@@ -518,6 +520,7 @@ cmd_ehlo(struct session *s, char *arg)
 	io_printf(&s->io, "250-8BITMIME\r\n");
 	io_printf(&s->io, "250-CHUNKING\r\n");
 	io_printf(&s->io, "250-DSN\r\n");
+	io_printf(&s->io, "250-SMTPUTF8\r\n");
 	if (env->tls != NULL && s->io.tls == NULL)
 		io_printf(&s->io, "250-STARTTLS\r\n");
 	if (s->io.tls != NULL)
@@ -569,6 +572,8 @@ cmd_mail(struct session *s, char *arg)
 		session_path_error(s, r, &pa, 1);
 		return;
 	}
+	if (session_utf8_refused(s, &pa, pa.smtputf8))
+		return;
 	if (pa.has_size && pa.size > env->conf.maxsize) {
 		session_reply(s, 552, "5.3.4", "Message size exceeds fixed "
 		    "maximum message size");
@@ -586,6 +591,7 @@ cmd_mail(struct session *s, char *arg)
 		session_reply(s, 452, "4.3.1", "Insufficient system storage");
 		return;
 	}
+	s->msg.smtputf8 = pa.smtputf8;
 	if (pa.null)
 		s->sender[0] = '\0';
 	else
@@ -682,6 +688,8 @@ cmd_rcpt(struct session *s, char *arg)
 		session_path_error(s, ret, &pa, 0);
 		return;
 	}
+	if (session_utf8_refused(s, &pa, s->msg.smtputf8))
+		return;
 	if (s->nrcpts >= env->conf.maxrcpt) {
 		if (session_junk(s) == -1)
 			return;
@@ -708,12 +716,31 @@ cmd_rcpt(struct session *s, char *arg)
 	session_reply(s, 250, "2.1.5", "Ok");
 }
 
-/* RFC 3848: S for TLS, A for AUTH. */
+/*
+ * RFC 6531 3.5: a UTF-8 address in a transaction without SMTPUTF8 is
+ * refused with 553 5.6.7; 1 if it was.
+ */
+static int
+session_utf8_refused(struct session *s, const struct path_args *pa,
+    int smtputf8)
+{
+	if (!pa->utf8 || smtputf8)
+		return 0;
+	session_reply(s, 553, "5.6.7", "Non-ASCII addresses need the "
+	    "SMTPUTF8 parameter of MAIL");
+	return 1;
+}
+
+/* RFC 3848: S for TLS, A for AUTH; RFC 6531 3.7.3 for SMTPUTF8. */
 static const char *
 session_protocol(const struct session *s)
 {
 	if (!s->esmtp)
 		return "SMTP";
+	if (s->msg.smtputf8 && s->io.tls != NULL)
+		return s->login[0] != '\0' ? "UTF8SMTPSA" : "UTF8SMTPS";
+	if (s->msg.smtputf8)
+		return s->login[0] != '\0' ? "UTF8SMTPA" : "UTF8SMTP";
 	if (s->io.tls != NULL)
 		return s->login[0] != '\0' ? "ESMTPSA" : "ESMTPS";
 	return s->login[0] != '\0' ? "ESMTPA" : "ESMTP";

@@ -399,6 +399,8 @@ struct path_args {
 	int		 null;		/* <> */
 	int		 postmaster;	/* <Postmaster>, no domain */
 	struct mailaddr	 addr;
+	int		 utf8;		/* the address was written in UTF-8 */
+	int		 smtputf8;	/* MAIL's SMTPUTF8 (RFC 6531) */
 	int		 has_size;
 	uint64_t	 size;
 	int		 ret;		/* RFC 3461: DSN_RET_* */

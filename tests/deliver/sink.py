@@ -13,7 +13,8 @@ The answer to a recipient depends on its local part: "defer..." gets
 451, "reject..." gets 550, anything else 250.  --data-reply CODE makes
 the end of DATA answer CODE; --data-delay S waits S seconds first.
 --mail-reply REPLY answers MAIL with REPLY; --pipelining announces
-PIPELINING (aiosmtpd reads pipelined commands in order anyway).  DIR/sessions counts the connections.
+PIPELINING (aiosmtpd reads pipelined commands in order anyway);
+--smtputf8 offers SMTPUTF8 (RFC 6531), which it does not without.  DIR/sessions counts the connections.
 """
 
 import argparse
@@ -136,6 +137,7 @@ def main():
     p.add_argument("--data-reply")
     p.add_argument("--mail-reply")
     p.add_argument("--pipelining", action="store_true")
+    p.add_argument("--smtputf8", action="store_true")
     p.add_argument("--size", type=int, default=10 * 1024 * 1024)
     p.add_argument("--hostname", default="sink.test")
     p.add_argument("--data-delay", type=float, default=0)
@@ -165,7 +167,7 @@ def main():
                 {"PLAIN", "LOGIN"} - {args.auth_only})
     ctl = Ctl(handler, hostname="127.0.0.1", port=args.port,
               server_hostname=args.hostname, decode_data=False,
-              enable_SMTPUTF8=False, data_size_limit=args.size,
+              enable_SMTPUTF8=args.smtputf8, data_size_limit=args.size,
               broken_tls=args.broken_tls, **kwargs)
     ctl.start()
     open(os.path.join(args.dir, "ready"), "w").close()

@@ -21,11 +21,17 @@ check_parsed(const struct mailaddr *a)
 	for (p = a->domain; *p != '\0'; p++)
 		CHECK(!isupper((unsigned char)*p));
 	CHECK(addr_domain_valid(a->domain, &errstr) == 0);
+	CHECK(addr_utf8_valid(a->local, &errstr) == 0);
 	for (p = a->local; *p != '\0'; p++)
-		CHECK(*p >= 0x20 && *p < 0x7f);
-	CHECK(addr_key(a, key, sizeof(key)) == 0);
-	CHECK(addr_parse(key, &b, &errstr) == 0);
-	CHECK(strcasecmp(a->local, b.local) == 0);
+		CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+	/* The NFC of a key can be longer than what was written, only. */
+	if (addr_key(a, key, sizeof(key)) == -1 ||
+	    addr_parse(key, &b, &errstr) == -1) {
+		CHECK(!addr_utf8_nfc(a->local));
+		return;
+	}
+	if (addr_is_ascii(a->local))
+		CHECK(strcasecmp(a->local, b.local) == 0);
 	CHECK(strcmp(a->domain, b.domain) == 0);
 	CHECK(addr_key(&b, key2, sizeof(key2)) == 0);
 	CHECK(strcmp(key, key2) == 0);

@@ -21,6 +21,10 @@ only_params(const char *s)
 		if (*s == '\0')
 			return 1;
 		len = strcspn(s, " ");
+		if (len == 8 && strncasecmp(s, "SMTPUTF8", 8) == 0) {
+			s += len;
+			continue;
+		}
 		if (len < 5 || (strncasecmp(s, "SIZE=", 5) != 0 &&
 		    strncasecmp(s, "BODY=", 5) != 0 &&
 		    strncasecmp(s, "AUTH=", 5) != 0))
@@ -31,25 +35,38 @@ only_params(const char *s)
 
 /*
  * The domain relaying is decided on must be the one the client wrote
- * right before a '>' that ends the path: one followed by nothing but
+ * right before a '>' that ends the path (after an '@'), in its key form
+ * (a U-label domain as its A-labels): a '>' followed by nothing but
  * parameters (which may hold a '>' of their own, as AUTH=<> does).
  */
+static int
+written_is(const char *arg, const char *close, const char *domain)
+{
+	const char	*at, *errstr;
+	char		 written[ADDR_DOMAIN_MAX + 1], canon[ADDR_DOMAIN_MAX + 1];
+
+	for (at = close; at > arg && at[-1] != '@'; at--)
+		;
+	if (at == arg || (size_t)(close - at) > ADDR_DOMAIN_MAX)
+		return 0;
+	memcpy(written, at, close - at);
+	written[close - at] = '\0';
+	return addr_domain_canon(written, canon, sizeof(canon), &errstr) == 0 &&
+	    strcmp(canon, domain) == 0;
+}
+
 static void
 check_ok(const char *arg, const struct path_args *pa)
 {
 	const char	*errstr, *close;
-	size_t		 dlen;
 	int		 found = 0;
 
 	if (pa->null || pa->postmaster)
 		return;
 	CHECK(addr_domain_valid(pa->addr.domain, &errstr) == 0);
-	dlen = strlen(pa->addr.domain);
 	for (close = arg; !found && (close = strchr(close, '>')) != NULL;
 	    close++)
-		found = (size_t)(close - arg) > dlen &&
-		    close[-(ptrdiff_t)dlen - 1] == '@' &&
-		    strncasecmp(close - dlen, pa->addr.domain, dlen) == 0 &&
+		found = written_is(arg, close, pa->addr.domain) &&
 		    (close[1] == '\0' || close[1] == ' ') &&
 		    only_params(close + 1);
 	CHECK(found);
