@@ -73,7 +73,6 @@ static char	*eom_value(const struct milter *, const char *);
 static int	eom_header_edit(struct eom *, const struct milter *, int,
 		    const char *, size_t);
 static int	eom_rcpt_parse(const char *, char *, size_t);
-static int	eom_rcpt_grow(struct session *);
 static int	eom_rcpt_edit(struct eom *, int, const char *);
 static int	eom_edit(void *, const struct milter *, int, const char *,
 		    size_t);
@@ -401,25 +400,6 @@ eom_rcpt_parse(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-/* Room for one more recipient in the session's arrays; 0 or -1. */
-static int
-eom_rcpt_grow(struct session *s)
-{
-	char	**r;
-	int	 *n;
-
-	if ((r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*r))) == NULL)
-		return -1;
-	s->rcpts = r;
-	if ((n = reallocarray(s->notify, s->nrcpts + 1, sizeof(*n))) == NULL)
-		return -1;
-	s->notify = n;
-	if ((r = reallocarray(s->orcpt, s->nrcpts + 1, sizeof(*r))) == NULL)
-		return -1;
-	s->orcpt = r;
-	return 0;
-}
-
 /* SMFIR_ADDRCPT, SMFIR_DELRCPT, SMFIR_CHGFROM. */
 static int
 eom_rcpt_edit(struct eom *e, int cmd, const char *arg)
@@ -455,7 +435,7 @@ eom_rcpt_edit(struct eom *e, int cmd, const char *arg)
 	}
 	if (s->nrcpts >= env->conf.maxrcpt + EOM_RCPTS_EXTRA)
 		return -1;
-	if (eom_rcpt_grow(s) == -1)
+	if (session_rcpt_grow(s) == -1)
 		return -1;
 	r = s->rcpts;
 	if ((r[s->nrcpts] = strdup(addr)) == NULL)

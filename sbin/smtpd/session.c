@@ -648,7 +648,27 @@ static int
 session_rcpt_add(struct session *s, const char *rcpt,
     const struct path_args *pa)
 {
-	char	**r, **o;
+	size_t	 i = s->nrcpts;
+
+	if (session_rcpt_grow(s) == -1)
+		return -1;
+	s->orcpt[i] = NULL;
+	if (pa->orcpt[0] != '\0' && (s->orcpt[i] = strdup(pa->orcpt)) ==
+	    NULL)
+		return -1;
+	if ((s->rcpts[i] = strdup(rcpt)) == NULL) {
+		free(s->orcpt[i]);
+		return -1;
+	}
+	s->notify[i] = pa->notify;
+	s->nrcpts++;
+	return 0;
+}
+
+int
+session_rcpt_grow(struct session *s)
+{
+	char	**r;
 	int	 *n;
 
 	if ((r = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*r))) == NULL)
@@ -657,19 +677,9 @@ session_rcpt_add(struct session *s, const char *rcpt,
 	if ((n = reallocarray(s->notify, s->nrcpts + 1, sizeof(*n))) == NULL)
 		return -1;
 	s->notify = n;
-	if ((o = reallocarray(s->orcpt, s->nrcpts + 1, sizeof(*o))) == NULL)
+	if ((r = reallocarray(s->orcpt, s->nrcpts + 1, sizeof(*r))) == NULL)
 		return -1;
-	s->orcpt = o;
-	o[s->nrcpts] = NULL;
-	if (pa->orcpt[0] != '\0' && (o[s->nrcpts] = strdup(pa->orcpt)) ==
-	    NULL)
-		return -1;
-	if ((r[s->nrcpts] = strdup(rcpt)) == NULL) {
-		free(o[s->nrcpts]);
-		return -1;
-	}
-	n[s->nrcpts] = pa->notify;
-	s->nrcpts++;
+	s->orcpt = r;
 	return 0;
 }
 

@@ -361,6 +361,8 @@ void		 session_run(struct session *);
 /* Ends a parked session with 421 (PARK_*), without ever blocking. */
 void		 session_close_parked(struct session *, int why);
 void		 session_free(struct session *);
+/* Room for one more recipient in rcpts, notify and orcpt; 0 or -1. */
+int		 session_rcpt_grow(struct session *);
 void		 session_reply(struct session *, int, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 /*
